@@ -1,0 +1,3 @@
+from agentloupe.platform.cli import main
+
+main()

@@ -1,0 +1,52 @@
+"""Content capture (prompts, tool arguments, results): off unless asked, capped, redacted."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+MAX_CHARS = 4096
+
+_override: bool | None = None
+
+_SECRET_PATTERNS = [
+    # API keys of the common providers and bearer tokens
+    (re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_\-]{8,}"), "[REDACTED:key]"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}"), r"\1 [REDACTED]"),
+    (re.compile(r"(?i)(authorization|api[_-]?key|x-api-key|password|secret|token)(\"?\s*[:=]\s*\"?)[^\s\"',}]+"),
+     r"\1\2[REDACTED]"),
+    (re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"), "[REDACTED:email]"),
+]
+
+
+def set_capture(enabled: bool) -> None:
+    global _override
+    _override = enabled
+    if enabled:
+        os.environ[CAPTURE_ENV] = "true"
+
+
+def capture_enabled() -> bool:
+    if _override is not None:
+        return _override
+    return os.environ.get(CAPTURE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def render(value: Any) -> str | None:
+    """The value as a capped, redacted string, or None when capture is off."""
+    if not capture_enabled():
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+    text = redact(text)
+    if len(text) > MAX_CHARS:
+        text = text[:MAX_CHARS] + f"...[truncated {len(text) - MAX_CHARS} chars]"
+    return text

@@ -1,0 +1,166 @@
+"""Client-side MCP instrumentation: a span per request, trace context in ``params._meta``.
+
+Patching ``ClientSession.send_request`` covers every request the client sends
+(initialize, tools/list, tools/call, ping), whoever built the session: the
+platform, langchain-mcp-adapters or user code. ``BaseSession`` is left alone:
+the server session shares it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from mcp import ClientSession, McpError, types
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind
+
+from agentloupe.instrumentation import content, metrics, semconv
+from agentloupe.instrumentation.spans import mark_error, traced
+
+#: Set by an agent's tool wrapper so the MCP span can carry the model's tool-call id.
+current_tool_call_id: ContextVar[str | None] = ContextVar("agentloupe_tool_call_id", default=None)
+
+_ATTR = "_agentloupe_info"
+_original_send_request: Callable[..., Any] | None = None
+
+
+@dataclass
+class SessionInfo:
+    """What the transport knows and the session cannot tell: where the peer is."""
+
+    server_name: str | None = None
+    network_transport: str | None = None  # "pipe" (stdio) or "tcp" (HTTP)
+    server_address: str | None = None
+    server_port: int | None = None
+    session_id: Callable[[], str | None] | None = None
+    protocol_version: str | None = None
+
+
+def annotate_session(session: ClientSession, **info: Any) -> SessionInfo:
+    """Attach peer details to ``session`` so its spans carry them."""
+    current = getattr(session, _ATTR, None) or SessionInfo()
+    for key, value in info.items():
+        setattr(current, key, value)
+    setattr(session, _ATTR, current)
+    return current
+
+
+def _with_trace_context(request: types.ClientRequest) -> types.ClientRequest:
+    """A copy of ``request`` whose ``params._meta`` carries traceparent/tracestate/baggage."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    if not carrier:
+        return request
+    data = request.root.model_dump(by_alias=True, mode="json", exclude_none=True)
+    params = data.get("params") or {}
+    meta = params.get("_meta") or {}
+    if not isinstance(meta, dict):
+        return request
+    params["_meta"] = {**meta, **carrier}
+    data["params"] = params
+    return types.ClientRequest.model_validate(data)
+
+
+def _attributes(session: ClientSession, root: Any) -> tuple[str, dict[str, Any]]:
+    method = root.method
+    info: SessionInfo = getattr(session, _ATTR, None) or SessionInfo()
+    attrs: dict[str, Any] = {
+        semconv.MCP_METHOD_NAME: method,
+        semconv.JSONRPC_REQUEST_ID: str(getattr(session, "_request_id", "")),
+    }
+    if info.server_name:
+        attrs[semconv.SERVER_NAME] = info.server_name
+    if info.network_transport:
+        attrs[semconv.NETWORK_TRANSPORT] = info.network_transport
+    if info.server_address:
+        attrs[semconv.SERVER_ADDRESS] = info.server_address
+    if info.server_port:
+        attrs[semconv.SERVER_PORT] = info.server_port
+    if info.protocol_version:
+        attrs[semconv.MCP_PROTOCOL_VERSION] = info.protocol_version
+    if info.session_id is not None:
+        session_id = info.session_id()
+        if session_id:
+            attrs[semconv.MCP_SESSION_ID] = session_id
+    name = method
+    if isinstance(root, types.CallToolRequest):
+        tool = root.params.name
+        name = f"{method} {tool}"
+        attrs[semconv.GEN_AI_OPERATION_NAME] = semconv.OP_EXECUTE_TOOL
+        attrs[semconv.GEN_AI_TOOL_NAME] = tool
+        call_id = current_tool_call_id.get()
+        if call_id:
+            attrs[semconv.GEN_AI_TOOL_CALL_ID] = call_id
+        captured = content.render(root.params.arguments or {})
+        if captured is not None:
+            attrs[semconv.GEN_AI_TOOL_CALL_ARGUMENTS] = captured
+    return name, attrs
+
+
+async def _send_request(self: ClientSession, request: types.ClientRequest, result_type, *args, **kwargs):
+    assert _original_send_request is not None
+    root = request.root
+    name, attrs = _attributes(self, root)
+    started = time.perf_counter()
+    error_type: str | None = None
+    try:
+        with traced(name, kind=SpanKind.CLIENT, attributes=attrs) as span:
+            try:
+                result = await _original_send_request(self, _with_trace_context(request), result_type, *args, **kwargs)
+            except McpError as exc:
+                error_type = str(exc.error.code)
+                span.set_attribute(semconv.RPC_JSONRPC_ERROR_CODE, exc.error.code)
+                mark_error(span, error_type, exc.error.message)
+                raise
+            if isinstance(result, types.InitializeResult):
+                info = annotate_session(self, protocol_version=str(result.protocolVersion))
+                span.set_attribute(semconv.MCP_PROTOCOL_VERSION, info.protocol_version or "")
+            elif isinstance(result, types.CallToolResult):
+                captured = content.render([c.model_dump(mode="json") for c in result.content])
+                if captured is not None:
+                    span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, captured)
+                if result.isError:
+                    error_type = "tool_error"
+                    mark_error(span, "tool_error", _first_text(result))
+                    metrics.tool_errors().add(1, {semconv.GEN_AI_TOOL_NAME: root.params.name})
+            return result
+    except BaseException as exc:
+        error_type = error_type or ("timeout" if isinstance(exc, TimeoutError) else type(exc).__qualname__)
+        raise
+    finally:
+        metric_attrs = {semconv.MCP_METHOD_NAME: root.method}
+        if isinstance(root, types.CallToolRequest):
+            metric_attrs[semconv.GEN_AI_TOOL_NAME] = root.params.name
+        if attrs.get(semconv.SERVER_NAME):
+            metric_attrs[semconv.SERVER_NAME] = attrs[semconv.SERVER_NAME]
+        if error_type:
+            metric_attrs[semconv.ERROR_TYPE] = error_type
+        metrics.mcp_client_operation_duration().record(time.perf_counter() - started, metric_attrs)
+
+
+def _first_text(result: types.CallToolResult) -> str | None:
+    for item in result.content:
+        if isinstance(item, types.TextContent):
+            return item.text[:500]
+    return None
+
+
+def instrument_mcp_client() -> None:
+    """Patch ``ClientSession`` so every session sends spans and trace context. Idempotent."""
+    global _original_send_request
+    if _original_send_request is not None:
+        return
+    _original_send_request = ClientSession.send_request
+    ClientSession.send_request = _send_request  # type: ignore[method-assign]
+
+
+def uninstrument_mcp_client() -> None:
+    global _original_send_request
+    if _original_send_request is None:
+        return
+    ClientSession.send_request = _original_send_request  # type: ignore[method-assign]
+    _original_send_request = None

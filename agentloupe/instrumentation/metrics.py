@@ -1,0 +1,73 @@
+"""The metric instruments agentloupe emits, created on first use from the global meter.
+
+Names and units follow the OpenTelemetry GenAI and MCP conventions; the
+``agentloupe.*`` ones are ours. Created lazily so that a meter provider
+configured after import is the one used.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from opentelemetry import metrics
+
+# Buckets for sub-second operations: the SDK's defaults start at 5 (seconds,
+# here), which would put every MCP call in the first bucket.
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+def _meter() -> metrics.Meter:
+    from agentloupe import __version__
+
+    return metrics.get_meter("agentloupe", __version__)
+
+
+@cache
+def _histogram(name: str, unit: str, description: str) -> metrics.Histogram:
+    return _meter().create_histogram(
+        name, unit=unit, description=description, explicit_bucket_boundaries_advisory=DURATION_BUCKETS
+    )
+
+
+@cache
+def _counter(name: str, unit: str, description: str) -> metrics.Counter:
+    return _meter().create_counter(name, unit=unit, description=description)
+
+
+def gen_ai_operation_duration() -> metrics.Histogram:
+    return _histogram("gen_ai.client.operation.duration", "s", "Duration of GenAI operations")
+
+
+def gen_ai_token_usage() -> metrics.Histogram:
+    return _meter_token_usage()
+
+
+@cache
+def _meter_token_usage() -> metrics.Histogram:
+    return _meter().create_histogram(
+        "gen_ai.client.token.usage", unit="{token}", description="Tokens used per model call"
+    )
+
+
+def mcp_client_operation_duration() -> metrics.Histogram:
+    return _histogram("mcp.client.operation.duration", "s", "Duration of MCP requests, client side")
+
+
+def mcp_server_operation_duration() -> metrics.Histogram:
+    return _histogram("mcp.server.operation.duration", "s", "Duration of MCP requests, server side")
+
+
+def mcp_client_session_duration() -> metrics.Histogram:
+    return _histogram("mcp.client.session.duration", "s", "Lifetime of MCP client sessions")
+
+
+def server_start_duration() -> metrics.Histogram:
+    return _histogram("agentloupe.server.start.duration", "s", "Time from launch to MCP-ready")
+
+
+def tool_errors() -> metrics.Counter:
+    return _counter("agentloupe.tool.errors", "{error}", "Tool calls that ended in an error")
+
+
+def agent_run_duration() -> metrics.Histogram:
+    return _histogram("agentloupe.run.duration", "s", "Wall time of whole agent runs")

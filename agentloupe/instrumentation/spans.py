@@ -1,0 +1,76 @@
+"""One way to open a span: errors and cancellation always end it with a status."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from agentloupe.instrumentation import semconv
+
+TRACER_NAME = "agentloupe"
+
+
+def get_tracer() -> trace.Tracer:
+    from agentloupe import __version__
+
+    return trace.get_tracer(TRACER_NAME, __version__)
+
+
+def mark_error(span: Span, error_type: str, message: str | None = None) -> None:
+    """Set ERROR status and ``error.type`` on ``span``."""
+    span.set_attribute(semconv.ERROR_TYPE, error_type)
+    span.set_status(Status(StatusCode.ERROR, message))
+
+
+def error_type_of(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return type(exc).__qualname__
+
+
+@contextmanager
+def traced(
+    name: str,
+    *,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: Mapping[str, Any] | None = None,
+    context: Any = None,
+) -> Iterator[Span]:
+    """Open ``name`` as the current span; end it with a status whatever happens.
+
+    Exceptions set ERROR with ``error.type`` (the class name, or ``timeout``);
+    cancellation is recorded as a state (``agentloupe.cancelled``), not an error.
+
+    >>> with traced("start_server math", attributes={"agentloupe.server.name": "math"}):
+    ...     pass
+    """
+    with get_tracer().start_as_current_span(
+        name,
+        kind=kind,
+        attributes=dict(attributes or {}),
+        context=context,
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            yield span
+        except asyncio.CancelledError:
+            span.set_attribute(semconv.CANCELLED, True)
+            span.add_event("cancelled")
+            raise
+        except BaseException as exc:
+            if not span.is_recording():
+                raise
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+                span.set_attribute(semconv.CANCELLED, True)
+                span.add_event("cancelled", {"reason": type(exc).__name__})
+                raise
+            span.record_exception(exc)
+            if span.status.status_code is not StatusCode.ERROR:
+                mark_error(span, error_type_of(exc), str(exc)[:500] or None)
+            raise

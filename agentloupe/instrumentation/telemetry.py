@@ -1,0 +1,311 @@
+"""Telemetry setup and a shutdown that keeps its budget.
+
+``configure()`` builds the resource, tracer and meter providers once per
+process. With no OTLP endpoint the embedded default holds: spans go to
+``$AGENTLOUPE_HOME/traces/<service>-<pid>.jsonl``. ``shutdown()`` flushes under a
+hard budget: the SDK's own flush and shutdown ignore their timeouts when the
+collector is down (measured 30-37 s), so they run on a helper thread that we
+stop waiting for.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import structlog
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from agentloupe.instrumentation import content
+from agentloupe.instrumentation.tracefiles import JsonLinesSpanExporter, agentloupe_home, traces_dir
+
+log = structlog.get_logger("agentloupe.telemetry")
+
+Protocol = Literal["grpc", "http/protobuf"]
+DEFAULT_SHUTDOWN_BUDGET_S = 2.0
+#: Environment prefixes handed to child processes explicitly: MCP's stdio
+#: transport passes only a handful of variables (HOME, PATH, ...) by default.
+CHILD_ENV_PREFIXES = ("OTEL_", "AGENTLOUPE_")
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Telemetry:
+    """What ``configure()`` set up; ``shutdown()`` undoes it within budget."""
+
+    service_name: str
+    endpoint: str | None
+    protocol: Protocol | None
+    enabled: bool
+    trace_file: Path | None
+    shutdown_budget_s: float
+    tracer_provider: TracerProvider | None = None
+    meter_provider: MeterProvider | None = None
+    owns_tracer_provider: bool = True
+    processors: list[SpanProcessor] = field(default_factory=list)
+    instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _shut_down: bool = False
+
+    def child_environment(self) -> dict[str, str]:
+        """``OTEL_*``/``AGENTLOUPE_*`` variables a child process needs to join in.
+
+        ``OTEL_SERVICE_NAME`` is left out: each server traces as its own service.
+        """
+        env = {k: v for k, v in os.environ.items() if k.startswith(CHILD_ENV_PREFIXES)}
+        env.pop("OTEL_SERVICE_NAME", None)
+        env["AGENTLOUPE_HOME"] = str(agentloupe_home())
+        if self.endpoint:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = self.endpoint
+            env["OTEL_EXPORTER_OTLP_PROTOCOL"] = self.protocol or "grpc"
+        if content.capture_enabled():
+            env["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true"
+        if not self.enabled:
+            env["OTEL_SDK_DISABLED"] = "true"
+        return env
+
+
+_current: Telemetry | None = None
+_lock = threading.Lock()
+
+
+def current() -> Telemetry | None:
+    return _current
+
+
+def _resolve_protocol(endpoint: str, protocol: str | None) -> Protocol:
+    protocol = protocol or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_PROTOCOL"
+    )
+    if protocol in ("http/protobuf", "http"):
+        return "http/protobuf"
+    if protocol == "grpc":
+        return "grpc"
+    if protocol:
+        raise ValueError(
+            f"unsupported OTLP protocol {protocol!r}: use 'grpc' or 'http/protobuf'"
+        )
+    # No protocol given: the port tells the usual intent (4318 is OTLP/HTTP).
+    return "http/protobuf" if endpoint.rstrip("/").endswith(":4318") else "grpc"
+
+
+def _span_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        insecure = endpoint.startswith("http://")
+        return OTLPSpanExporter(endpoint=endpoint, insecure=insecure, timeout=timeout_s)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", timeout=timeout_s)
+
+
+def _metric_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+
+        return OTLPMetricExporter(
+            endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout_s
+        )
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+    return OTLPMetricExporter(endpoint=endpoint.rstrip("/") + "/v1/metrics", timeout=timeout_s)
+
+
+def _resource(service_name: str | None, instance_id: str) -> tuple[Resource, str]:
+    from agentloupe import __version__
+
+    attributes: dict[str, Any] = {
+        "service.version": __version__,
+        "service.instance.id": instance_id,
+        "process.pid": os.getpid(),
+    }
+    if service_name:
+        attributes["service.name"] = service_name
+    resource = Resource.create(attributes)
+    return resource, str(resource.attributes.get("service.name"))
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    default_service_name: str = "agentloupe",
+    otlp_endpoint: str | None = None,
+    protocol: str | None = None,
+    capture_content: bool | None = None,
+    shutdown_budget_s: float = DEFAULT_SHUTDOWN_BUDGET_S,
+    export_timeout_s: float | None = None,
+) -> Telemetry:
+    """Set up tracing and metrics for this process; calling it again returns the first setup.
+
+    ``service_name`` wins over ``OTEL_SERVICE_NAME``, which wins over
+    ``default_service_name``. The endpoint comes from ``otlp_endpoint`` or
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``; without one, spans go to a JSONL file.
+    ``OTEL_SDK_DISABLED=true`` turns everything into no-ops.
+
+    >>> import agentloupe
+    >>> agentloupe.configure(service_name="my-agent")  # doctest: +SKIP
+    """
+    global _current
+    with _lock:
+        if _current is not None and not _current._shut_down:
+            return _current
+        if capture_content is not None:
+            content.set_capture(capture_content)
+        instance_id = str(uuid.uuid4())
+        if service_name is None and not (
+            os.environ.get("OTEL_SERVICE_NAME")
+            or "service.name=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+        ):
+            service_name = default_service_name
+        endpoint = (
+            otlp_endpoint
+            or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            or None
+        )
+        if _env_flag("OTEL_SDK_DISABLED"):
+            _current = Telemetry(
+                service_name=service_name or default_service_name,
+                endpoint=endpoint,
+                protocol=None,
+                enabled=False,
+                trace_file=None,
+                shutdown_budget_s=shutdown_budget_s,
+                instance_id=instance_id,
+            )
+            return _current
+
+        resource, resolved_name = _resource(service_name, instance_id)
+        export_timeout_s = export_timeout_s or max(shutdown_budget_s, 1.0)
+        resolved_protocol: Protocol | None = None
+        trace_file: Path | None = None
+        if endpoint:
+            resolved_protocol = _resolve_protocol(endpoint, protocol)
+            span_exporter = _span_exporter(endpoint, resolved_protocol, export_timeout_s)
+        else:
+            trace_file = traces_dir() / f"{resolved_name}-{os.getpid()}.jsonl"
+            span_exporter = JsonLinesSpanExporter(trace_file)
+        processor = BatchSpanProcessor(span_exporter, schedule_delay_millis=500)
+
+        existing = trace.get_tracer_provider()
+        owns = not isinstance(existing, TracerProvider)
+        if owns:
+            # shutdown_on_exit=False: the SDK's own exit hook waits 30 s when the
+            # collector is down; ours (below) keeps the budget.
+            tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+            tracer_provider.add_span_processor(processor)
+            trace.set_tracer_provider(tracer_provider)
+        else:
+            # Someone (opentelemetry-instrument, the user) configured tracing
+            # first: add to their provider instead of replacing it.
+            tracer_provider = existing
+            tracer_provider.add_span_processor(processor)
+
+        meter_provider = None
+        if endpoint and resolved_protocol:
+            reader = PeriodicExportingMetricReader(
+                _metric_exporter(endpoint, resolved_protocol, export_timeout_s),
+                export_interval_millis=5000,
+            )
+            meter_provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
+            if isinstance(metrics.get_meter_provider(), MeterProvider):
+                meter_provider = None  # the user's provider stays
+            else:
+                metrics.set_meter_provider(meter_provider)
+
+        _current = Telemetry(
+            service_name=resolved_name,
+            endpoint=endpoint,
+            protocol=resolved_protocol,
+            enabled=True,
+            trace_file=trace_file,
+            shutdown_budget_s=shutdown_budget_s,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            owns_tracer_provider=owns,
+            processors=[processor],
+            instance_id=instance_id,
+        )
+        atexit.register(shutdown)
+        return _current
+
+
+def _run_with_budget(work, budget_s: float, what: str) -> bool:
+    done = threading.Event()
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - telemetry never breaks the agent
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name=f"agentloupe-{what}", daemon=True).start()
+    finished = done.wait(budget_s)
+    if not finished:
+        log.warning(
+            "telemetry_flush_over_budget",
+            what=what,
+            budget_s=budget_s,
+            hint="is the collector reachable? spans not yet sent are dropped",
+        )
+    elif failure:
+        log.warning("telemetry_flush_failed", what=what, error=repr(failure[0]))
+    return finished and not failure
+
+
+def flush(budget_s: float | None = None) -> bool:
+    """Push buffered spans now, waiting at most ``budget_s`` (never blocks past it)."""
+    telemetry = _current
+    if telemetry is None or not telemetry.enabled:
+        return True
+    budget = telemetry.shutdown_budget_s if budget_s is None else budget_s
+
+    def work() -> None:
+        for processor in telemetry.processors:
+            processor.force_flush(int(budget * 1000))
+
+    return _run_with_budget(work, budget, "flush")
+
+
+def shutdown(budget_s: float | None = None) -> bool:
+    """Flush and stop telemetry within ``budget_s`` (default: the configured budget).
+
+    Safe to call twice; registered at exit by ``configure()``.
+    """
+    global _current
+    telemetry = _current
+    if telemetry is None or telemetry._shut_down:
+        return True
+    telemetry._shut_down = True
+    if not telemetry.enabled:
+        return True
+    budget = telemetry.shutdown_budget_s if budget_s is None else budget_s
+    deadline = time.monotonic() + budget
+
+    def work() -> None:
+        for processor in telemetry.processors:
+            processor.shutdown()
+        if telemetry.meter_provider is not None:
+            telemetry.meter_provider.shutdown(timeout_millis=int(budget * 1000))
+        if telemetry.owns_tracer_provider and telemetry.tracer_provider is not None:
+            telemetry.tracer_provider.shutdown()
+
+    ok = _run_with_budget(work, max(0.0, deadline - time.monotonic()), "shutdown")
+    return ok

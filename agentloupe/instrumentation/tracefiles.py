@@ -1,0 +1,223 @@
+"""The embedded default: spans as OTLP/JSON lines on disk, and reading them back.
+
+Every process writes ``$AGENTLOUPE_HOME/traces/<service>-<pid>.jsonl``: one
+``ExportTraceServiceRequest`` per line in the protobuf JSON mapping (trace and
+span ids as hex, as the OTLP/JSON spec and the collector's file exporter do).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+_ID_KEYS = ("traceId", "spanId", "parentSpanId")
+
+
+def agentloupe_home() -> Path:
+    return Path(os.environ.get("AGENTLOUPE_HOME") or ".agentloupe").absolute()
+
+
+def traces_dir(home: Path | None = None) -> Path:
+    return (home or agentloupe_home()) / "traces"
+
+
+def _hex_ids(node: Any) -> Any:
+    """Protobuf's JSON mapping writes bytes as base64; OTLP/JSON wants hex ids."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _ID_KEYS and isinstance(value, str):
+                node[key] = base64.b64decode(value).hex()
+            else:
+                _hex_ids(value)
+    elif isinstance(node, list):
+        for item in node:
+            _hex_ids(item)
+    return node
+
+
+def spans_to_otlp_json(spans: Sequence[ReadableSpan]) -> str:
+    message = json_format.MessageToDict(encode_spans(spans))
+    return json.dumps(_hex_ids(message), separators=(",", ":"))
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    """Appends each exported batch to a JSONL file as one OTLP/JSON request."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._file = None
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            line = spans_to_otlp_json(spans)
+            with self._lock:
+                if self._file is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._file = open(self.path, "a", encoding="utf-8")
+                self._file.write(line + "\n")
+                self._file.flush()
+        except OSError:
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+# -- reading back -------------------------------------------------------------
+
+
+@dataclass
+class SpanRecord:
+    """A span read back from a trace file, flattened for display and tests."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    kind: str
+    start_ns: int
+    end_ns: int
+    service: str
+    attributes: dict[str, Any]
+    events: list[dict[str, Any]]
+    status_code: str
+    status_message: str
+    children: list[SpanRecord] = field(default_factory=list, repr=False)
+
+    @property
+    def duration_ms(self) -> float:
+        return (self.end_ns - self.start_ns) / 1e6
+
+    @property
+    def is_error(self) -> bool:
+        return self.status_code == "STATUS_CODE_ERROR"
+
+
+def _any_value(value: dict[str, Any]) -> Any:
+    if "stringValue" in value:
+        return value["stringValue"]
+    if "intValue" in value:
+        return int(value["intValue"])
+    if "doubleValue" in value:
+        return float(value["doubleValue"])
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "arrayValue" in value:
+        return [_any_value(v) for v in value["arrayValue"].get("values", [])]
+    return None
+
+
+def _attributes(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    return {item["key"]: _any_value(item.get("value", {})) for item in items}
+
+
+_KIND_NAMES = {
+    "SPAN_KIND_INTERNAL": "INTERNAL",
+    "SPAN_KIND_SERVER": "SERVER",
+    "SPAN_KIND_CLIENT": "CLIENT",
+    "SPAN_KIND_PRODUCER": "PRODUCER",
+    "SPAN_KIND_CONSUMER": "CONSUMER",
+}
+
+
+def parse_request(line: str) -> Iterator[SpanRecord]:
+    """Yield the spans of one OTLP/JSON ``ExportTraceServiceRequest`` line."""
+    request = json.loads(line)
+    for resource_spans in request.get("resourceSpans", []):
+        resource = _attributes(resource_spans.get("resource", {}).get("attributes", []))
+        service = str(resource.get("service.name", "?"))
+        for scope_spans in resource_spans.get("scopeSpans", []):
+            for span in scope_spans.get("spans", []):
+                status = span.get("status", {})
+                yield SpanRecord(
+                    trace_id=span["traceId"],
+                    span_id=span["spanId"],
+                    parent_span_id=span.get("parentSpanId", ""),
+                    name=span.get("name", ""),
+                    kind=_KIND_NAMES.get(span.get("kind", ""), "INTERNAL"),
+                    start_ns=int(span.get("startTimeUnixNano", 0)),
+                    end_ns=int(span.get("endTimeUnixNano", 0)),
+                    service=service,
+                    attributes=_attributes(span.get("attributes", [])),
+                    events=[
+                        {
+                            "name": event.get("name", ""),
+                            "time_ns": int(event.get("timeUnixNano", 0)),
+                            "attributes": _attributes(event.get("attributes", [])),
+                        }
+                        for event in span.get("events", [])
+                    ],
+                    status_code=status.get("code", "STATUS_CODE_UNSET"),
+                    status_message=status.get("message", ""),
+                )
+
+
+_FILE_NAME = re.compile(r"^(?P<service>.+)-(?P<pid>\d+)\.jsonl$")
+
+
+def read_spans(directory: Path | None = None) -> list[SpanRecord]:
+    """Every span in every trace file under ``directory``; bad lines are skipped."""
+    directory = directory or traces_dir()
+    spans: list[SpanRecord] = []
+    if not directory.is_dir():
+        return spans
+    for path in sorted(directory.glob("*.jsonl")):
+        if not _FILE_NAME.match(path.name):
+            continue
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    spans.extend(parse_request(line))
+                except (ValueError, KeyError, TypeError):
+                    continue
+    return spans
+
+
+def build_trees(spans: Iterable[SpanRecord]) -> list[SpanRecord]:
+    """Link spans to their parents; return the roots sorted by start time."""
+    by_id = {(s.trace_id, s.span_id): s for s in spans}
+    roots: list[SpanRecord] = []
+    for span in by_id.values():
+        span.children = []
+    for span in by_id.values():
+        parent = by_id.get((span.trace_id, span.parent_span_id))
+        if parent is not None and parent is not span:
+            parent.children.append(span)
+        else:
+            roots.append(span)
+    for span in by_id.values():
+        span.children.sort(key=lambda s: s.start_ns)
+    roots.sort(key=lambda s: s.start_ns)
+    return roots
+
+
+def latest_trace_id(spans: Sequence[SpanRecord], root_prefix: str = "loupe ") -> str | None:
+    """The trace of the newest ``loupe ...`` root span, else of the newest span."""
+    roots = [s for s in spans if not s.parent_span_id and s.name.startswith(root_prefix)]
+    pool = roots or list(spans)
+    if not pool:
+        return None
+    return max(pool, key=lambda s: s.start_ns).trace_id

@@ -1,0 +1,177 @@
+"""Run a FastMCP server as an instrumented process: telemetry in, clean exit out.
+
+Why a runtime of our own instead of ``FastMCP.run()``: a FastMCP stdio server
+dies on SIGTERM without running cleanup (0 spans written), and uvicorn
+re-raises SIGTERM after its graceful stop. Here SIGTERM/SIGINT stop the server
+gracefully and the spans are flushed within a budget that fits inside the 2 s
+the MCP stdio client waits after closing stdin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import signal
+import socket
+import sys
+import threading
+from contextlib import contextmanager
+
+import anyio
+import structlog
+import uvicorn
+from mcp.server.fastmcp import FastMCP
+
+from agentloupe.instrumentation import configure, instrument_mcp, shutdown
+from agentloupe.instrumentation.logs import configure_logging
+
+log = structlog.get_logger("agentloupe.server")
+
+LISTEN_FD_ENV = "AGENTLOUPE_LISTEN_FD"
+WATCH_STDIN_ENV = "AGENTLOUPE_WATCH_STDIN"
+SERVER_FLUSH_BUDGET_S = 1.0
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: the runtime owns SIGTERM/SIGINT."""
+
+    @contextmanager
+    def capture_signals(self):
+        yield
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _watch_stdin_eof(on_eof) -> None:
+    """Exit when the parent goes away: a launched HTTP server gets a stdin pipe it never reads."""
+
+    def reader() -> None:
+        try:
+            while sys.stdin.buffer.read(65536):
+                pass
+        except (OSError, ValueError):
+            pass
+        on_eof()
+
+    threading.Thread(target=reader, name="agentloupe-stdin-watch", daemon=True).start()
+
+
+async def _serve_http(mcp: FastMCP, listen: socket.socket | None) -> None:
+    app = mcp.streamable_http_app()
+    config = uvicorn.Config(
+        app,
+        host=mcp.settings.host,
+        port=mcp.settings.port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+    )
+    server = _Uvicorn(config)
+    token = anyio.lowlevel.current_token()
+
+    def stop() -> None:
+        server.should_exit = True
+
+    def stop_threadsafe() -> None:
+        anyio.from_thread.run_sync(stop, token=token)
+
+    if os.environ.get(WATCH_STDIN_ENV) == "1":
+        _watch_stdin_eof(stop_threadsafe)
+
+    async with anyio.create_task_group() as tg:
+
+        async def on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for _ in signals:
+                    stop()
+                    return
+
+        tg.start_soon(on_signal)
+        await server.serve(sockets=[listen] if listen is not None else None)
+        tg.cancel_scope.cancel()
+
+
+async def _serve_stdio(mcp: FastMCP) -> None:
+    async with anyio.create_task_group() as tg:
+
+        async def on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for _ in signals:
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(on_signal)
+        await mcp.run_stdio_async()  # returns on stdin EOF
+        tg.cancel_scope.cancel()
+
+
+def parse_args(argv: list[str] | None, *, transport: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=f"agentloupe bundled MCP server ({transport})")
+    if transport == "http":
+        parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
+        parser.add_argument(
+            "--allow-remote",
+            action="store_true",
+            help="allow a non-loopback bind (you must put your own auth and TLS in front)",
+        )
+    return parser.parse_args(argv)
+
+
+def _listen_socket(args: argparse.Namespace) -> socket.socket:
+    fd = os.environ.get(LISTEN_FD_ENV)
+    if fd:
+        sock = socket.socket(fileno=int(fd))
+    else:
+        sock = socket.create_server((args.host, args.port), reuse_port=False)
+    return sock
+
+
+def serve(mcp: FastMCP, *, transport: str, service_name: str, argv: list[str] | None = None) -> None:
+    """Run ``mcp`` over ``transport`` ("stdio" or "http") until stdin EOF or SIGTERM."""
+    args = parse_args(argv, transport=transport)
+    configure_logging(level=os.environ.get("AGENTLOUPE_LOG_LEVEL", "WARNING"))
+    listen = None
+    if transport == "http":
+        if not _is_loopback(args.host) and not args.allow_remote:
+            print(
+                f"error: refusing to bind {args.host}: not a loopback address. "
+                "Pass --allow-remote and put auth/TLS in front if you mean it.",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)
+        mcp.settings.host = args.host
+        try:
+            listen = _listen_socket(args)
+        except OSError as exc:
+            print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+            raise SystemExit(2) from None
+        host, port = listen.getsockname()[:2]
+        mcp.settings.port = port
+        # One line on stderr so a launcher (or a human) knows where to connect.
+        print(f"agentloupe-server listening url=http://{host}:{port}/mcp", file=sys.stderr, flush=True)
+    configure(default_service_name=service_name, shutdown_budget_s=SERVER_FLUSH_BUDGET_S)
+    instrument_mcp()
+    try:
+        if transport == "stdio":
+            anyio.run(_serve_stdio, mcp)
+        else:
+            anyio.run(_serve_http, mcp, listen)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        shutdown()
+
+
+def new_server(name: str, instructions: str) -> FastMCP:
+    # FastMCP passes log_level="INFO" itself, so FASTMCP_LOG_LEVEL does nothing.
+    level = os.environ.get("AGENTLOUPE_LOG_LEVEL", "WARNING").upper()
+    return FastMCP(name, instructions=instructions, log_level=level)  # type: ignore[arg-type]
