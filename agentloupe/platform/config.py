@@ -1,0 +1,227 @@
+"""Settings, flowing one way: flags > environment (AGENTLOUPE_*, OTEL_*) > mcp.json.
+
+``mcp.json`` uses the common ``{"mcpServers": {...}}`` format:
+
+- stdio: ``{"command": "uvx", "args": [...], "env": {...}, "cwd": "..."}``
+- HTTP, already running: ``{"url": "http://127.0.0.1:8000/mcp"}``
+- HTTP, launched by agentloupe: ``{"command": ..., "args": [..., "{port}"], "url":
+  "http://127.0.0.1:{port}/mcp"}``; ``{port}`` is a free port chosen at launch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from agentloupe.platform.errors import ConfigError
+
+Transport = Literal["stdio", "http"]
+
+
+class ServerConfig(BaseModel):
+    """One entry of ``mcpServers``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = ""
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    transport: Literal["stdio", "http", "streamable-http", "streamable_http"] | None = Field(
+        default=None, alias="type"
+    )
+    autostart: bool = True
+    start_timeout: float | None = Field(default=None, gt=0)
+    description: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parsed = urlparse(value.replace("{port}", "1"))
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"'url' must be an http(s) URL, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _has_a_way_in(self) -> ServerConfig:
+        if not self.command and not self.url:
+            raise ValueError("needs 'command' (stdio or launched) or 'url' (HTTP)")
+        if self.kind == "stdio" and not self.command:
+            raise ValueError("a stdio server needs 'command'")
+        return self
+
+    @property
+    def kind(self) -> Transport:
+        if self.transport in ("http", "streamable-http", "streamable_http") or self.url:
+            return "http"
+        return "stdio"
+
+    @property
+    def launched(self) -> bool:
+        return self.command is not None
+
+
+class McpJson(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    mcpServers: dict[str, ServerConfig]
+
+
+def bundled_servers() -> dict[str, ServerConfig]:
+    """The servers that ship with agentloupe, started by ``sys.executable``."""
+    python = sys.executable
+    return {
+        "math": ServerConfig(
+            name="math",
+            command=python,
+            args=("-m", "agentloupe.servers.math"),
+            description="arithmetic over stdio",
+        ),
+        "weather": ServerConfig(
+            name="weather",
+            command=python,
+            args=("-m", "agentloupe.servers.weather", "--port", "{port}"),
+            url="http://127.0.0.1:{port}/mcp",
+            description="weather over streamable HTTP",
+        ),
+    }
+
+
+def _format_validation(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{source}: {where}: {message}" if where else f"{source}: {message}"
+
+
+def load_mcp_json(path: Path) -> dict[str, ServerConfig]:
+    """Read and validate an ``mcp.json``; a clear ``ConfigError`` on any problem."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found: check the --config path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    if not isinstance(data, dict) or "mcpServers" not in data:
+        raise ConfigError(f'{path}: expected an object with "mcpServers": {{"name": {{...}}}}')
+    try:
+        parsed = McpJson.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, str(path))) from None
+    servers = {}
+    for name, server in parsed.mcpServers.items():
+        if not name or "." in name:
+            raise ConfigError(f"{path}: server name {name!r} must be non-empty and contain no '.'")
+        servers[name] = server.model_copy(update={"name": name})
+    return servers
+
+
+def parse_duration_overrides(items: list[str]) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1
+        if not sep or not key or seconds <= 0:
+            raise ConfigError(f"--timeout {item!r}: expected KIND=SECONDS, e.g. tool=30")
+        result[key.strip()] = seconds
+    return result
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one run needs, resolved once and passed down."""
+
+    model: str = "offline"
+    servers: dict[str, ServerConfig] = field(default_factory=bundled_servers)
+    config_path: Path | None = None
+    otlp_endpoint: str | None = None
+    otlp_protocol: str | None = None
+    capture_content: bool = False
+    service_name: str | None = None
+    print_tree: bool = True
+    log_level: str = "WARNING"
+    server_start_timeout_s: float = 20.0
+    server_stop_grace_s: float = 2.0
+    telemetry_budget_s: float = 2.0
+    run_timeout_s: float = 300.0
+    recursion_limit: int = 25
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else None
+
+
+def _env_bool(name: str) -> bool | None:
+    value = _env(name)
+    if value is None:
+        return None
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_float(name: str) -> float | None:
+    value = _env(name)
+    if value is None:
+        return None
+    try:
+        parsed = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r}: expected a number of seconds") from None
+    if parsed <= 0:
+        raise ConfigError(f"{name}={value!r}: must be greater than 0")
+    return parsed
+
+
+def load_settings(
+    *,
+    config: Path | None = None,
+    model: str | None = None,
+    otlp: str | None = None,
+    capture_content: bool | None = None,
+    print_tree: bool | None = None,
+    log_level: str | None = None,
+    service_name: str | None = None,
+) -> Settings:
+    """Flags (the arguments) win over ``AGENTLOUPE_*``/``OTEL_*``, which win over the file."""
+    config = config or (Path(p) if (p := _env("AGENTLOUPE_CONFIG")) else None)
+    servers = load_mcp_json(config) if config else bundled_servers()
+    if otlp is not None:
+        parsed = urlparse(otlp)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ConfigError(f"--otlp {otlp!r}: expected a URL like http://localhost:4317")
+    capture_env = _env_bool("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+    settings = Settings(servers=servers, config_path=config)
+    return settings.with_overrides(
+        model=model or _env("AGENTLOUPE_MODEL"),
+        otlp_endpoint=otlp,
+        otlp_protocol=_env("OTEL_EXPORTER_OTLP_PROTOCOL"),
+        capture_content=capture_content if capture_content is not None else capture_env,
+        print_tree=print_tree,
+        log_level=log_level or _env("AGENTLOUPE_LOG_LEVEL"),
+        service_name=service_name,
+        server_start_timeout_s=_env_float("AGENTLOUPE_SERVER_START_TIMEOUT"),
+        telemetry_budget_s=_env_float("AGENTLOUPE_TELEMETRY_BUDGET"),
+    )

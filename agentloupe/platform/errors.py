@@ -1,0 +1,45 @@
+"""What can go wrong, as a user would name it. Each message says what to do.
+
+    AgentloupeError
+     ├── ConfigError          bad flag value, bad mcp.json, unknown model spec
+     ├── ServerStartError     a server did not become ready (names it, shows its stderr)
+     ├── ToolNotFoundError    `loupe call` named a server or tool that is not there
+     ├── ToolCallError        a tool call failed at the transport or protocol level
+     └── ModelError           the model provider is missing or failed
+"""
+
+from __future__ import annotations
+
+
+class AgentloupeError(Exception):
+    """Base of every error agentloupe reports to the user as one line."""
+
+    exit_code = 1
+
+
+class ConfigError(AgentloupeError):
+    exit_code = 2
+
+
+class ServerStartError(AgentloupeError):
+    def __init__(self, server: str, reason: str, stderr_tail: list[str] | None = None) -> None:
+        self.server = server
+        self.reason = reason
+        self.stderr_tail = stderr_tail or []
+        tail = " | ".join(line.strip() for line in self.stderr_tail[-5:] if line.strip())
+        message = f"MCP server '{server}' failed to start: {reason}"
+        if tail:
+            message += f" (its stderr: {tail})"
+        super().__init__(message)
+
+
+class ToolNotFoundError(AgentloupeError):
+    exit_code = 2
+
+
+class ToolCallError(AgentloupeError):
+    pass
+
+
+class ModelError(AgentloupeError):
+    exit_code = 2

@@ -1,0 +1,167 @@
+"""Server processes: launch in their own process group, stop without leaving orphans.
+
+Stop order: stdin closed (an MCP stdio server exits on EOF), then SIGTERM to
+the process group, then SIGKILL to the group, each step after a grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import structlog
+from anyio.abc import Process
+from opentelemetry import trace
+
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.tracefiles import agentloupe_home
+from agentloupe.platform.config import ServerConfig
+from agentloupe.platform.errors import ServerStartError
+
+log = structlog.get_logger("agentloupe.servers")
+
+#: Variables every server gets from our environment (the MCP stdio client's
+#: default list plus what Python and locales need).
+INHERITED_ENV = (
+    "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "TMPDIR",
+    "PYTHONPATH", "VIRTUAL_ENV", "SSL_CERT_FILE", "NODE_PATH",
+)
+STDERR_TAIL_LINES = 20
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    """A launched server process, its stderr tail and where its full stderr went."""
+
+    name: str
+    process: Process
+    log_path: Path
+    port: int | None = None
+    stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL_LINES))
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+    async def pump_stderr(self) -> None:
+        """Keep the stderr pipe drained (a full pipe would block the server)."""
+        assert self.process.stderr is not None
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = b""
+        with open(self.log_path, "ab") as sink:
+            try:
+                async for chunk in self.process.stderr:
+                    sink.write(chunk)
+                    sink.flush()
+                    buffer += chunk
+                    *lines, buffer = buffer.split(b"\n")
+                    for line in lines:
+                        self.stderr_tail.append(line.decode("utf-8", "replace")[:500])
+                    buffer = buffer[-4096:]
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+                pass
+        if buffer:
+            self.stderr_tail.append(buffer.decode("utf-8", "replace")[:500])
+
+
+def server_environment(config: ServerConfig, telemetry_env: dict[str, str], port: int | None) -> dict[str, str]:
+    env = {k: v for k in INHERITED_ENV if (v := os.environ.get(k)) is not None}
+    env.update(telemetry_env)
+    env["AGENTLOUPE_SERVER_NAME"] = config.name
+    if port is not None:
+        env["PORT"] = str(port)
+        env["AGENTLOUPE_WATCH_STDIN"] = "1"
+    env.update(config.env)
+    return env
+
+
+async def launch(config: ServerConfig, telemetry_env: dict[str, str]) -> ServerProcess:
+    """Start the server's command in a new process group; raise ServerStartError if it cannot."""
+    assert config.command is not None
+    port = free_port() if config.kind == "http" and "{port}" in (config.url or "") + " ".join(config.args) else None
+    args = [arg.replace("{port}", str(port)) for arg in config.args]
+    try:
+        process = await anyio.open_process(
+            [config.command, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE if config.kind == "stdio" else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=server_environment(config, telemetry_env, port),
+            cwd=config.cwd,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise ServerStartError(
+            config.name, f"command {config.command!r} not found: check 'command' in your mcp.json"
+        ) from None
+    except PermissionError:
+        raise ServerStartError(config.name, f"command {config.command!r} is not executable") from None
+    except OSError as exc:
+        raise ServerStartError(config.name, f"cannot run {config.command!r}: {exc.strerror or exc}") from None
+    log_path = agentloupe_home() / "logs" / f"{config.name}-{process.pid}.log"
+    return ServerProcess(name=config.name, process=process, log_path=log_path, port=port)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> bool:
+    try:
+        os.killpg(pid, sig)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+async def stop(server: ServerProcess, grace_s: float) -> None:
+    """Stop ``server``: stdin EOF, then SIGTERM, then SIGKILL to its group. Records on the current span."""
+    span = trace.get_current_span()
+    started = time.monotonic()
+    process = server.process
+    used = "none"
+    with anyio.CancelScope(shield=True):
+        if process.returncode is None:
+            used = "eof"
+            if process.stdin is not None:
+                try:
+                    await process.stdin.aclose()
+                except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    pass
+            with anyio.move_on_after(grace_s):
+                await process.wait()
+        if process.returncode is None:
+            used = "SIGTERM"
+            _signal_group(process.pid, signal.SIGTERM)
+            with anyio.move_on_after(grace_s):
+                await process.wait()
+        if process.returncode is None:
+            used = "SIGKILL"
+            _signal_group(process.pid, signal.SIGKILL)
+            await process.wait()
+        # Grandchildren left in the group (a server's own subprocesses) go too.
+        _signal_group(process.pid, signal.SIGKILL)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                try:
+                    await stream.aclose()
+                except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    pass
+    span.set_attribute(semconv.STOP_SIGNAL, used)
+    span.set_attribute(semconv.STOP_GRACE_S, round(time.monotonic() - started, 3))
+    span.set_attribute(semconv.PROCESS_EXIT_CODE, process.returncode if process.returncode is not None else -1)
+    span.set_attribute(semconv.PROCESS_PID, process.pid)
+    log.debug("server_stopped", server=server.name, signal=used, exit_code=process.returncode)

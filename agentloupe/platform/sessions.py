@@ -1,0 +1,210 @@
+"""One persistent MCP session per server, each owned by one task for its whole life.
+
+Closing a session from another task breaks anyio cancel scopes, so every
+server gets an owner task that launches it, opens the session, loads its tools
+once, waits for the pool to close, and then closes what it opened, in order.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import anyio
+import httpx
+import structlog
+from langchain_core.tools import BaseTool
+from langchain_mcp_adapters.tools import load_mcp_tools
+from mcp import ClientSession, McpError
+from mcp.client.streamable_http import streamable_http_client
+from opentelemetry import context as otel_context
+
+from agentloupe.instrumentation import metrics, semconv
+from agentloupe.instrumentation.mcp_client import annotate_session
+from agentloupe.instrumentation.spans import traced
+from agentloupe.platform import launcher
+from agentloupe.platform.config import ServerConfig, Settings
+from agentloupe.platform.errors import ServerStartError
+from agentloupe.platform.stdio import stdio_streams
+
+log = structlog.get_logger("agentloupe.sessions")
+
+
+@dataclass
+class ServerSlot:
+    config: ServerConfig
+    ready: anyio.Event = field(default_factory=anyio.Event)
+    session: ClientSession | None = None
+    tools: list[BaseTool] = field(default_factory=list)
+    process: launcher.ServerProcess | None = None
+    error: BaseException | None = None
+    ready_s: float | None = None
+
+
+async def _wait_for_port(url: str, process: launcher.ServerProcess | None, name: str) -> None:
+    """Wait until the HTTP server accepts connections: the real signal, retried under the caller's deadline."""
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or (443 if parsed.scheme == "https" else 80)
+    delay = 0.005
+    while True:
+        if process is not None and process.returncode is not None:
+            raise ServerStartError(name, f"exited with code {process.returncode} before listening", list(process.stderr_tail))
+        try:
+            stream = await anyio.connect_tcp(host, port)
+        except OSError:
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+            continue
+        await stream.aclose()
+        return
+
+
+class SessionPool:
+    """Start servers concurrently, hold their sessions, stop them in order.
+
+    >>> async with SessionPool(settings, telemetry_env) as pool:  # doctest: +SKIP
+    ...     tools = pool.tools()
+    """
+
+    def __init__(self, settings: Settings, telemetry_env: dict[str, str], *, only: list[str] | None = None) -> None:
+        self.settings = settings
+        self.telemetry_env = telemetry_env
+        names = only if only is not None else [n for n, c in settings.servers.items() if c.autostart]
+        self.slots = {name: ServerSlot(settings.servers[name]) for name in names}
+        self._closing = anyio.Event()
+        self._stop_context: Any = None
+        self._exit_stack = AsyncExitStack()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def __aenter__(self) -> SessionPool:
+        tg = await self._exit_stack.enter_async_context(anyio.create_task_group())
+        self._exit_stack.push_async_callback(self._signal_close)
+        try:
+            for slot in self.slots.values():
+                tg.start_soon(self._own, slot, name=f"mcp-session-{slot.config.name}")
+            for slot in self.slots.values():
+                await slot.ready.wait()
+            failed = [slot for slot in self.slots.values() if slot.error is not None]
+            if failed:
+                raise failed[0].error  # type: ignore[misc]
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._exit_stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        with anyio.CancelScope(shield=True):
+            await self._exit_stack.aclose()
+
+    async def _signal_close(self) -> None:
+        if self._stop_context is None:
+            self._stop_context = otel_context.get_current()
+        self._closing.set()
+
+    def begin_close(self) -> None:
+        """Record the caller's span as the parent of the coming stop_server spans."""
+        self._stop_context = otel_context.get_current()
+
+    # -- the owner task ----------------------------------------------------
+
+    async def _own(self, slot: ServerSlot) -> None:
+        config = slot.config
+        attrs = {semconv.SERVER_NAME: config.name, semconv.SERVER_TRANSPORT: config.kind}
+        async with AsyncExitStack() as stack:
+            try:
+                with traced(f"start_server {config.name}", attributes=attrs) as span:
+                    started = time.perf_counter()
+                    timeout = config.start_timeout or self.settings.server_start_timeout_s
+                    try:
+                        with anyio.fail_after(timeout):
+                            await self._connect(slot, stack, span)
+                    except TimeoutError:
+                        raise ServerStartError(
+                            config.name,
+                            f"not ready within {timeout:g}s (raise start_timeout in mcp.json if it is just slow)",
+                            list(slot.process.stderr_tail) if slot.process else None,
+                        ) from None
+                    except McpError as exc:
+                        raise self._start_error(slot, exc.error.message) from None
+                    except (httpx.HTTPError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                        raise self._start_error(slot, str(exc) or type(exc).__name__) from None
+                    slot.ready_s = time.perf_counter() - started
+                    span.set_attribute(semconv.SERVER_READY_MS, round(slot.ready_s * 1000, 2))
+                    metrics.server_start_duration().record(slot.ready_s, {semconv.SERVER_NAME: config.name})
+            except BaseException as exc:
+                slot.error = exc if isinstance(exc, Exception) else ServerStartError(config.name, "cancelled")
+                slot.ready.set()
+                with anyio.CancelScope(shield=True):
+                    await stack.aclose()
+                if isinstance(exc, Exception):
+                    return
+                raise
+            slot.ready.set()
+            opened = time.perf_counter()
+            await self._closing.wait()
+            with traced(f"stop_server {config.name}", attributes=attrs, context=self._stop_context):
+                metrics.mcp_client_session_duration().record(
+                    time.perf_counter() - opened, {semconv.SERVER_NAME: config.name}
+                )
+                with anyio.CancelScope(shield=True):
+                    await stack.aclose()
+
+    def _start_error(self, slot: ServerSlot, reason: str) -> ServerStartError:
+        process = slot.process
+        if process is not None and process.returncode is not None:
+            reason = f"exited with code {process.returncode} ({reason})"
+        return ServerStartError(slot.config.name, reason, list(process.stderr_tail) if process else None)
+
+    async def _connect(self, slot: ServerSlot, stack: AsyncExitStack, span: Any) -> None:
+        config = slot.config
+        if config.launched:
+            process = await launcher.launch(config, self.telemetry_env)
+            slot.process = process
+            span.set_attribute(semconv.PROCESS_PID, process.pid)
+            tg = await stack.enter_async_context(anyio.create_task_group())
+            tg.start_soon(process.pump_stderr)
+            # Pushed after the pump's task group so it runs first on close:
+            # the pump ends only when the stopped process closes its stderr.
+            stack.push_async_callback(launcher.stop, process, self.settings.server_stop_grace_s)
+        info: dict[str, Any] = {"server_name": config.name}
+        if config.kind == "stdio":
+            assert slot.process is not None
+            read, write = await stack.enter_async_context(stdio_streams(slot.process.process))
+            info["network_transport"] = "pipe"
+        else:
+            port = slot.process.port if slot.process else None
+            url = (config.url or "").replace("{port}", str(port))
+            if slot.process is not None:
+                await _wait_for_port(url, slot.process, config.name)
+            parsed = urlparse(url)
+            read, write, get_session_id = await stack.enter_async_context(streamable_http_client(url))
+            info.update(
+                network_transport="tcp",
+                server_address=parsed.hostname,
+                server_port=parsed.port,
+                session_id=get_session_id,
+            )
+            span.set_attribute("url.full", url)
+        session = await stack.enter_async_context(ClientSession(read, write))
+        annotate_session(session, **info)
+        await session.initialize()
+        slot.tools = await load_mcp_tools(session, server_name=config.name)
+        slot.session = session
+
+    # -- what callers use --------------------------------------------------
+
+    def tools(self) -> list[BaseTool]:
+        return [tool for slot in self.slots.values() for tool in slot.tools]
+
+    def tool_servers(self) -> dict[str, str]:
+        return {tool.name: name for name, slot in self.slots.items() for tool in slot.tools}
+
+    def session(self, server: str) -> ClientSession:
+        slot = self.slots[server]
+        assert slot.session is not None
+        return slot.session

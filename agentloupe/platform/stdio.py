@@ -1,0 +1,81 @@
+"""The MCP stdio transport over a process we launched ourselves.
+
+mcp's own ``stdio_client`` spawns the process itself; owning the process here
+gives us its pid, its stderr tail for error messages, its process group for a
+clean stop, and a cap on line length against a server that floods stdout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from anyio.abc import Process
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from mcp import types
+from mcp.shared.message import SessionMessage
+
+MAX_LINE_BYTES = 8 * 1024 * 1024
+
+
+class ServerOutputError(ValueError):
+    """The server wrote something on stdout that is not a JSON-RPC message."""
+
+
+@asynccontextmanager
+async def stdio_streams(
+    process: Process, *, max_line_bytes: int = MAX_LINE_BYTES
+) -> AsyncIterator[tuple[MemoryObjectReceiveStream[SessionMessage | Exception], MemoryObjectSendStream[SessionMessage]]]:
+    assert process.stdout is not None and process.stdin is not None
+    read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+    write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
+
+    async def emit(line: bytes) -> None:
+        if not line.strip():
+            return
+        try:
+            message = types.JSONRPCMessage.model_validate_json(line)
+        except ValueError:
+            preview = line[:80].decode("utf-8", "replace")
+            await read_writer.send(ServerOutputError(f"not a JSON-RPC message on stdout: {preview!r}"))
+            return
+        await read_writer.send(SessionMessage(message))
+
+    async def read_stdout() -> None:
+        buffer = b""
+        discarding = False
+        async with read_writer:
+            try:
+                async for chunk in process.stdout:
+                    buffer += chunk
+                    while (end := buffer.find(b"\n")) >= 0:
+                        line, buffer = buffer[:end], buffer[end + 1 :]
+                        if discarding:
+                            discarding = False
+                            continue
+                        await emit(line)
+                    if len(buffer) > max_line_bytes:
+                        await read_writer.send(
+                            ServerOutputError(f"a stdout line passed {max_line_bytes} bytes; dropped")
+                        )
+                        buffer, discarding = b"", True
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
+                pass
+
+    async def write_stdin() -> None:
+        async with write_reader:
+            try:
+                async for message in write_reader:
+                    data = message.message.model_dump_json(by_alias=True, exclude_none=True)
+                    await process.stdin.send(data.encode() + b"\n")
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
+                pass
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(read_stdout)
+        tg.start_soon(write_stdin)
+        try:
+            yield read_stream, write_stream
+        finally:
+            tg.cancel_scope.cancel()
