@@ -7,6 +7,7 @@ once, waits for the pool to close, and then closes what it opened, in order.
 
 from __future__ import annotations
 
+import math
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from opentelemetry import context as otel_context
 
 from agentloupe.instrumentation import metrics, semconv
 from agentloupe.instrumentation.mcp_client import annotate_session
-from agentloupe.instrumentation.spans import traced
+from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.platform import launcher
 from agentloupe.platform.config import ServerConfig, Settings
 from agentloupe.platform.errors import ServerStartError
@@ -77,10 +78,21 @@ class SessionPool:
         self._closing = anyio.Event()
         self._stop_context: Any = None
         self._exit_stack = AsyncExitStack()
+        self._shield: anyio.CancelScope | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
     async def __aenter__(self) -> SessionPool:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Start every server concurrently; return when all are ready, raise if one is not."""
+        # Entered before the task group so close() can shield the whole wind-down.
+        self._shield = self._exit_stack.enter_context(anyio.CancelScope())
         tg = await self._exit_stack.enter_async_context(anyio.create_task_group())
         self._exit_stack.push_async_callback(self._signal_close)
         try:
@@ -92,14 +104,14 @@ class SessionPool:
             if failed:
                 raise failed[0].error  # type: ignore[misc]
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                await self._exit_stack.aclose()
+            await self.close()
             raise
-        return self
 
-    async def __aexit__(self, *exc_info: Any) -> None:
-        with anyio.CancelScope(shield=True):
-            await self._exit_stack.aclose()
+    async def close(self) -> None:
+        """Close every session and stop every server, each by its owner task. Idempotent."""
+        if self._shield is not None:
+            self._shield.shield = True
+        await self._exit_stack.aclose()
 
     async def _signal_close(self) -> None:
         if self._stop_context is None:
@@ -115,44 +127,50 @@ class SessionPool:
     async def _own(self, slot: ServerSlot) -> None:
         config = slot.config
         attrs = {semconv.SERVER_NAME: config.name, semconv.SERVER_TRANSPORT: config.kind}
-        async with AsyncExitStack() as stack:
-            try:
-                with traced(f"start_server {config.name}", attributes=attrs) as span:
-                    started = time.perf_counter()
-                    timeout = config.start_timeout or self.settings.server_start_timeout_s
-                    try:
-                        with anyio.fail_after(timeout):
+        timeout = config.start_timeout or self.settings.server_start_timeout_s
+        try:
+            # The deadline scope encloses everything the stack opens (task
+            # groups must nest inside it); it is lifted once the server is ready.
+            with anyio.CancelScope(deadline=anyio.current_time() + timeout) as deadline:
+                async with AsyncExitStack() as stack:
+                    with traced(f"start_server {config.name}", attributes=attrs) as span:
+                        started = time.perf_counter()
+                        try:
                             await self._connect(slot, stack, span)
-                    except TimeoutError:
-                        raise ServerStartError(
-                            config.name,
-                            f"not ready within {timeout:g}s (raise start_timeout in mcp.json if it is just slow)",
-                            list(slot.process.stderr_tail) if slot.process else None,
-                        ) from None
-                    except McpError as exc:
-                        raise self._start_error(slot, exc.error.message) from None
-                    except (httpx.HTTPError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-                        raise self._start_error(slot, str(exc) or type(exc).__name__) from None
-                    slot.ready_s = time.perf_counter() - started
-                    span.set_attribute(semconv.SERVER_READY_MS, round(slot.ready_s * 1000, 2))
-                    metrics.server_start_duration().record(slot.ready_s, {semconv.SERVER_NAME: config.name})
-            except BaseException as exc:
-                slot.error = exc if isinstance(exc, Exception) else ServerStartError(config.name, "cancelled")
-                slot.ready.set()
-                with anyio.CancelScope(shield=True):
-                    await stack.aclose()
-                if isinstance(exc, Exception):
-                    return
-                raise
-            slot.ready.set()
-            opened = time.perf_counter()
-            await self._closing.wait()
-            with traced(f"stop_server {config.name}", attributes=attrs, context=self._stop_context):
-                metrics.mcp_client_session_duration().record(
-                    time.perf_counter() - opened, {semconv.SERVER_NAME: config.name}
+                        except anyio.get_cancelled_exc_class():
+                            if deadline.cancel_called:
+                                mark_error(span, "timeout", f"not ready within {timeout:g}s")
+                            raise
+                        except McpError as exc:
+                            raise self._start_error(slot, exc.error.message) from None
+                        except (httpx.HTTPError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                            raise self._start_error(slot, str(exc) or type(exc).__name__) from None
+                        deadline.deadline = math.inf
+                        slot.ready_s = time.perf_counter() - started
+                        span.set_attribute(semconv.SERVER_READY_MS, round(slot.ready_s * 1000, 2))
+                        metrics.server_start_duration().record(slot.ready_s, {semconv.SERVER_NAME: config.name})
+                    slot.ready.set()
+                    opened = time.perf_counter()
+                    with anyio.CancelScope(shield=True):
+                        # Only close() ends a session: a cancelled run still stops in order.
+                        await self._closing.wait()
+                    with traced(f"stop_server {config.name}", attributes=attrs, context=self._stop_context):
+                        metrics.mcp_client_session_duration().record(
+                            time.perf_counter() - opened, {semconv.SERVER_NAME: config.name}
+                        )
+                        await stack.aclose()
+            if deadline.cancelled_caught and not slot.ready.is_set():
+                raise ServerStartError(
+                    config.name,
+                    f"not ready within {timeout:g}s (raise start_timeout in mcp.json if it is just slow)",
+                    list(slot.process.stderr_tail) if slot.process else None,
                 )
-                with anyio.CancelScope(shield=True):
-                    await stack.aclose()
+        except Exception as exc:
+            slot.error = exc
+        finally:
+            if not slot.ready.is_set() and slot.error is None:
+                slot.error = ServerStartError(config.name, "start was cancelled")
+            slot.ready.set()
 
     def _start_error(self, slot: ServerSlot, reason: str) -> ServerStartError:
         process = slot.process

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 
 import anyio
 import structlog
-import uvicorn
 from mcp.server.fastmcp import FastMCP
 
 from agentloupe.instrumentation import configure, instrument_mcp, shutdown
@@ -28,17 +27,8 @@ from agentloupe.instrumentation.logs import configure_logging
 
 log = structlog.get_logger("agentloupe.server")
 
-LISTEN_FD_ENV = "AGENTLOUPE_LISTEN_FD"
 WATCH_STDIN_ENV = "AGENTLOUPE_WATCH_STDIN"
 SERVER_FLUSH_BUDGET_S = 1.0
-
-
-class _Uvicorn(uvicorn.Server):
-    """uvicorn without its own signal handling: the runtime owns SIGTERM/SIGINT."""
-
-    @contextmanager
-    def capture_signals(self):
-        yield
 
 
 def _is_loopback(host: str) -> bool:
@@ -65,6 +55,15 @@ def _watch_stdin_eof(on_eof) -> None:
 
 
 async def _serve_http(mcp: FastMCP, listen: socket.socket | None) -> None:
+    import uvicorn  # only HTTP servers pay for it
+
+    class _Uvicorn(uvicorn.Server):
+        """uvicorn without its own signal handling: the runtime owns SIGTERM/SIGINT."""
+
+        @contextmanager
+        def capture_signals(self):
+            yield
+
     app = mcp.streamable_http_app()
     config = uvicorn.Config(
         app,
@@ -127,12 +126,8 @@ def parse_args(argv: list[str] | None, *, transport: str) -> argparse.Namespace:
 
 
 def _listen_socket(args: argparse.Namespace) -> socket.socket:
-    fd = os.environ.get(LISTEN_FD_ENV)
-    if fd:
-        sock = socket.socket(fileno=int(fd))
-    else:
-        sock = socket.create_server((args.host, args.port), reuse_port=False)
-    return sock
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    return socket.create_server((args.host, args.port), family=family)
 
 
 def serve(mcp: FastMCP, *, transport: str, service_name: str, argv: list[str] | None = None) -> None:

@@ -1,0 +1,195 @@
+"""``loupe``: a thin face over the platform. Each command parses flags and calls one function."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import anyio
+import typer
+
+from agentloupe.instrumentation import instrument_mcp, telemetry
+from agentloupe.instrumentation.logs import configure_logging
+from agentloupe.instrumentation.tracefiles import latest_trace_id, read_spans, traces_dir
+from agentloupe.platform.config import Settings, load_settings
+from agentloupe.platform.errors import AgentloupeError, ConfigError
+from agentloupe.platform.treeview import render_tree
+
+app = typer.Typer(
+    name="loupe",
+    help="Run an MCP + LangGraph agent with every layer traced.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+T = TypeVar("T")
+EXIT_SIGNALLED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="mcp.json with {\"mcpServers\": {...}} (default: the bundled servers)")]
+OtlpOption = Annotated[str | None, typer.Option("--otlp", help="OTLP endpoint, e.g. http://localhost:4317 (default: OTEL_EXPORTER_OTLP_ENDPOINT, else trace files)")]
+CaptureOption = Annotated[bool, typer.Option("--capture-content", help="record prompts, tool arguments and results (redacted, capped)")]
+TreeOption = Annotated[bool, typer.Option("--tree/--no-tree", help="print the run's trace tree on stderr")]
+LogOption = Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING (default) or ERROR")]
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"loupe: error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        preferred = [e for e in exc.exceptions if isinstance(e, AgentloupeError)]
+        exc = (preferred or list(exc.exceptions))[0]
+    return exc
+
+
+async def _with_signals(work: Callable[[], Awaitable[T]], caught: list[int]) -> T | None:
+    """Run ``work``; SIGINT/SIGTERM cancel it, and its own finally blocks shut down in order."""
+    result: list[T] = []
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    caught.append(signum)
+                    tg.cancel_scope.cancel()
+                    return
+
+        async def body() -> None:
+            result.append(await work())
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(watch)
+        tg.start_soon(body)
+    return result[0] if result else None
+
+
+def _execute(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Configure telemetry, run ``work`` under signal handling, flush within budget, map errors to exits."""
+    configure_logging(level=settings.log_level)
+    setup = telemetry.configure(
+        service_name=settings.service_name,
+        otlp_endpoint=settings.otlp_endpoint,
+        protocol=settings.otlp_protocol,
+        capture_content=settings.capture_content,
+        shutdown_budget_s=settings.telemetry_budget_s,
+    )
+    instrument_mcp()
+    caught: list[int] = []
+    outcome: Any = None
+    error: BaseException | None = None
+    try:
+        outcome = anyio.run(_with_signals, work, caught)
+    except BaseException as exc:  # noqa: BLE001 - mapped to a one-line message below
+        error = _first_leaf(exc)
+    telemetry.shutdown()
+    if setup.trace_file is not None and settings.print_tree:
+        _print_last_tree()
+    if caught:
+        print(f"loupe: stopped by {signal.Signals(caught[0]).name}", file=sys.stderr)
+        raise typer.Exit(EXIT_SIGNALLED.get(signal.Signals(caught[0]), 1))
+    if error is not None:
+        if isinstance(error, AgentloupeError):
+            _fail(str(error), error.exit_code)
+        if isinstance(error, KeyboardInterrupt):
+            raise typer.Exit(130)
+        if os.environ.get("AGENTLOUPE_DEBUG"):
+            raise error
+        _fail(f"unexpected {type(error).__name__}: {error} (set AGENTLOUPE_DEBUG=1 for the traceback)", 1)
+    return outcome
+
+
+def _print_last_tree() -> None:
+    spans = read_spans()
+    trace_id = latest_trace_id(spans)
+    if trace_id:
+        print(render_tree(spans, trace_id), file=sys.stderr)
+
+
+def _settings(**kwargs: Any) -> Settings:
+    try:
+        return load_settings(**kwargs)
+    except AgentloupeError as exc:
+        _fail(str(exc), exc.exit_code)
+        raise  # unreachable
+
+
+@app.command()
+def run(
+    question: Annotated[str, typer.Argument(help="what to ask the agent")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="'offline' (default, a planner, no key) or an init_chat_model spec like openai:gpt-4o-mini")] = None,
+    config: ConfigOption = None,
+    otlp: OtlpOption = None,
+    capture_content: CaptureOption = False,
+    tree: TreeOption = True,
+    log_level: LogOption = None,
+) -> None:
+    """Run the agent on QUESTION with the configured MCP servers; print the answer and the trace."""
+    from agentloupe.platform.runner import run_agent
+
+    settings = _settings(config=config, model=model, otlp=otlp, capture_content=capture_content or None, print_tree=tree, log_level=log_level)
+    result = _execute(settings, lambda: run_agent(settings, question))
+    if result is not None:
+        print(result.answer)
+        print(f"trace_id={result.trace_id}", file=sys.stderr)
+
+
+@app.command()
+def call(
+    target: Annotated[str, typer.Argument(metavar="SERVER.TOOL", help="e.g. math.add")],
+    arguments: Annotated[str, typer.Argument(metavar="ARGS_JSON", help="tool arguments as a JSON object")] = "{}",
+    config: ConfigOption = None,
+    otlp: OtlpOption = None,
+    capture_content: CaptureOption = False,
+    tree: TreeOption = True,
+    log_level: LogOption = None,
+) -> None:
+    """Call one tool of one MCP server, fully traced, and print its result."""
+    from agentloupe.platform.runner import call_tool, parse_target
+
+    try:
+        parsed = json.loads(arguments)
+    except json.JSONDecodeError as exc:
+        _fail(f"ARGS_JSON is not valid JSON ({exc.msg} at column {exc.colno}): pass an object like '{{\"a\": 2}}'", 2)
+    if not isinstance(parsed, dict):
+        _fail("ARGS_JSON must be a JSON object like '{\"a\": 2}'", 2)
+    settings = _settings(config=config, otlp=otlp, capture_content=capture_content or None, print_tree=tree, log_level=log_level)
+    try:
+        parse_target(settings, target)
+    except AgentloupeError as exc:
+        _fail(str(exc), exc.exit_code)
+    result = _execute(settings, lambda: call_tool(settings, target, parsed))
+    if result is not None:
+        print(result.text)
+        print(f"trace_id={result.trace_id}", file=sys.stderr)
+        if result.is_error:
+            raise typer.Exit(1)
+
+
+@app.command("trace")
+def show_trace(
+    trace_id: Annotated[str | None, typer.Option("--trace-id", help="which trace (default: the last run)")] = None,
+) -> None:
+    """Print the last run's trace tree again, from the trace files of every process."""
+    spans = read_spans()
+    if not spans:
+        _fail(f"no trace files in {traces_dir()}: run `loupe run ...` first (without --otlp)", 1)
+    chosen = trace_id or latest_trace_id(spans)
+    if chosen is None or not any(s.trace_id == chosen for s in spans):
+        _fail(f"trace {trace_id} not found in {traces_dir()}", 1)
+    print(render_tree(spans, chosen))
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:  # pragma: no cover - commands map their own errors
+        print(f"loupe: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)

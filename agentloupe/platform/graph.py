@@ -1,0 +1,125 @@
+"""The agent graph: model node -> tool node -> model node ..., every step a span.
+
+Independent tool calls of one turn run concurrently (LangGraph's ToolNode).
+Per-tool spans come from ToolNode's supported hook, ``awrap_tool_call``: a
+local tool gets ``execute_tool {tool}``; an MCP tool gets its ``tools/call``
+CLIENT span from the MCP instrumentation, which picks up the tool-call id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode, tools_condition
+from opentelemetry.trace import SpanKind
+
+from agentloupe.instrumentation import content, metrics, semconv
+from agentloupe.instrumentation.mcp_client import current_tool_call_id
+from agentloupe.instrumentation.spans import mark_error, traced
+from agentloupe.platform.models import ModelInfo
+
+
+def _record_usage(span: Any, response: AIMessage, info: ModelInfo) -> None:
+    metadata = response.response_metadata or {}
+    model_name = metadata.get("model_name") or metadata.get("model") or info.name
+    span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, str(model_name))
+    finish = metadata.get("finish_reason") or metadata.get("stop_reason")
+    if finish:
+        span.set_attribute(semconv.GEN_AI_RESPONSE_FINISH_REASONS, [str(finish)])
+    usage = response.usage_metadata
+    if usage:
+        base = {semconv.GEN_AI_PROVIDER_NAME: info.provider, semconv.GEN_AI_REQUEST_MODEL: info.name}
+        span.set_attribute(semconv.GEN_AI_USAGE_INPUT_TOKENS, usage.get("input_tokens", 0))
+        span.set_attribute(semconv.GEN_AI_USAGE_OUTPUT_TOKENS, usage.get("output_tokens", 0))
+        metrics.gen_ai_token_usage().record(usage.get("input_tokens", 0), {**base, "gen_ai.token.type": "input"})
+        metrics.gen_ai_token_usage().record(usage.get("output_tokens", 0), {**base, "gen_ai.token.type": "output"})
+
+
+def model_node(model: BaseChatModel, info: ModelInfo) -> Callable[[MessagesState], Awaitable[dict[str, Any]]]:
+    async def call_model(state: MessagesState) -> dict[str, Any]:
+        attrs = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
+            semconv.GEN_AI_PROVIDER_NAME: info.provider,
+            semconv.GEN_AI_REQUEST_MODEL: info.name,
+            semconv.MODEL_KIND: info.kind,
+        }
+        captured = content.render([m.model_dump(include={"type", "content", "tool_calls"}) for m in state["messages"]])
+        if captured is not None:
+            attrs[semconv.GEN_AI_INPUT_MESSAGES] = captured
+        started = time.perf_counter()
+        error_type = None
+        try:
+            with traced(f"chat {info.name}", kind=SpanKind.CLIENT, attributes=attrs) as span:
+                response = await model.ainvoke(state["messages"])
+                _record_usage(span, response, info)
+                captured = content.render(response.model_dump(include={"content", "tool_calls"}))
+                if captured is not None:
+                    span.set_attribute(semconv.GEN_AI_OUTPUT_MESSAGES, captured)
+        except Exception as exc:
+            error_type = type(exc).__qualname__
+            raise
+        finally:
+            metric_attrs = {
+                semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
+                semconv.GEN_AI_PROVIDER_NAME: info.provider,
+                semconv.GEN_AI_REQUEST_MODEL: info.name,
+            }
+            if error_type:
+                metric_attrs[semconv.ERROR_TYPE] = error_type
+            metrics.gen_ai_operation_duration().record(time.perf_counter() - started, metric_attrs)
+        return {"messages": [response]}
+
+    return call_model
+
+
+def tool_wrapper(mcp_tools: dict[str, str]) -> Callable[..., Awaitable[Any]]:
+    """``awrap_tool_call`` for ToolNode: spans for local tools, the call id for MCP ones."""
+
+    async def wrap(request: Any, execute: Callable[[Any], Awaitable[Any]]) -> Any:
+        call = request.tool_call
+        name, call_id = call["name"], call.get("id") or ""
+        token = current_tool_call_id.set(call_id)
+        try:
+            if name in mcp_tools:
+                return await execute(request)
+            attrs = {
+                semconv.GEN_AI_OPERATION_NAME: semconv.OP_EXECUTE_TOOL,
+                semconv.GEN_AI_TOOL_NAME: name,
+                semconv.GEN_AI_TOOL_CALL_ID: call_id,
+                semconv.TOOL_SOURCE: "local",
+            }
+            captured = content.render(call.get("args", {}))
+            if captured is not None:
+                attrs[semconv.GEN_AI_TOOL_CALL_ARGUMENTS] = captured
+            with traced(f"execute_tool {name}", attributes=attrs) as span:
+                result = await execute(request)
+                if isinstance(result, ToolMessage):
+                    captured = content.render(result.content)
+                    if captured is not None:
+                        span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, captured)
+                    if result.status == "error":
+                        mark_error(span, "tool_error", str(result.content)[:500])
+                        metrics.tool_errors().add(1, {semconv.GEN_AI_TOOL_NAME: name})
+                return result
+        finally:
+            current_tool_call_id.reset(token)
+
+    return wrap
+
+
+def build_graph(model: BaseChatModel, info: ModelInfo, tools: list[BaseTool], mcp_tools: dict[str, str]):
+    """Compile the agent graph for ``tools`` (local and MCP)."""
+    bound = model.bind_tools(tools) if tools else model
+    graph = StateGraph(MessagesState)
+    graph.add_node("model", model_node(bound, info))
+    graph.add_node("tools", ToolNode(tools, awrap_tool_call=tool_wrapper(mcp_tools), handle_tool_errors=True))
+    graph.add_edge(START, "model")
+    graph.add_conditional_edges("model", tools_condition, {"tools": "tools", END: END})
+    graph.add_edge("tools", "model")
+    return graph.compile()

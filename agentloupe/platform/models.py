@@ -1,0 +1,139 @@
+"""Models: the offline planner (default) or any ``init_chat_model`` spec.
+
+``offline`` needs no key and no network; it is a deterministic planner (see
+``planner.py``), labelled as such in spans and docs. Anything else is handed
+to LangChain's ``init_chat_model`` (``openai:gpt-4o-mini``, ``anthropic:...``,
+``ollama:...``; ``OPENAI_BASE_URL`` for OpenAI-compatible local servers).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from agentloupe.platform import planner
+from agentloupe.platform.errors import ModelError
+
+OFFLINE = "offline"
+OFFLINE_MODEL_NAME = "offline-planner"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model span says about the model: provider, name, and whether it is an LLM."""
+
+    provider: str
+    name: str
+    kind: str  # "planner" or "llm"
+
+
+class OfflinePlanner(BaseChatModel):
+    """A deterministic planner behind the chat-model interface. Not an LLM."""
+
+    tool_specs: list[dict[str, Any]] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "agentloupe-offline-planner"
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> OfflinePlanner:  # type: ignore[override]
+        return self.model_copy(update={"tool_specs": [convert_to_openai_tool(t)["function"] for t in tools]})
+
+    def _specs(self) -> list[planner.ToolSpec]:
+        return [
+            planner.ToolSpec(s["name"], s.get("description", ""), s.get("parameters", {}) or {})
+            for s in self.tool_specs
+        ]
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=None)
+        if last_human is None:
+            return _result(AIMessage(content="There is no request to plan for."), "stop")
+        request = str(messages[last_human].content)
+        turn = messages[last_human + 1 :]
+        results = {m.tool_call_id: m for m in turn if isinstance(m, ToolMessage)}
+        the_plan = planner.plan(request, self._specs())
+        pending = []
+        for step in the_plan.steps:
+            if step.id in results:
+                continue
+            if step.needs is not None:
+                source = results.get(step.needs)
+                if source is None:
+                    continue
+                if source.status == "error":
+                    results[step.id] = ToolMessage(
+                        content=f"skipped: {step.needs} failed", tool_call_id=step.id, status="error"
+                    )
+                    continue
+                step.args = {**step.args, step.fill_param: _text(source.content)}
+            pending.append({"name": step.tool, "args": step.args, "id": step.id, "type": "tool_call"})
+        if pending:
+            return _result(AIMessage(content="", tool_calls=pending), "tool_calls")
+        return _result(AIMessage(content=_answer(the_plan, results)), "stop")
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        return self._generate(messages, stop)
+
+
+def _result(message: AIMessage, finish_reason: str) -> ChatResult:
+    message.response_metadata = {"model_name": OFFLINE_MODEL_NAME, "finish_reason": finish_reason}
+    return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(part.get("text", part)) if isinstance(part, dict) else str(part) for part in content)
+    return str(content)
+
+
+def _answer(the_plan: planner.Plan, results: dict[str, ToolMessage]) -> str:
+    lines = []
+    for step in the_plan.steps:
+        message = results.get(step.id)
+        args = ", ".join(f"{k}={json.dumps(v) if isinstance(v, str) else v}" for k, v in step.args.items())
+        call = f"{step.tool}({args})"
+        if message is None:
+            lines.append(f"- {call}: no result")
+        elif message.status == "error":
+            lines.append(f"- {call} failed: {_text(message.content)}")
+        else:
+            lines.append(f"- {call} = {_text(message.content)}")
+    for note in the_plan.unmapped:
+        lines.append(f"- could not answer {note}")
+    if not lines:
+        return "I found nothing in the request that the available tools can do."
+    return "Results (offline planner, not an LLM):\n" + "\n".join(lines)
+
+
+def load_model(spec: str) -> tuple[BaseChatModel, ModelInfo]:
+    """The chat model for ``spec``; a ModelError that says what to install or set."""
+    if spec == OFFLINE:
+        return OfflinePlanner(), ModelInfo(provider="agentloupe", name=OFFLINE_MODEL_NAME, kind="planner")
+    try:
+        from langchain.chat_models import init_chat_model
+    except ImportError:  # pragma: no cover - langchain is a dependency
+        raise ModelError("the 'langchain' package is missing: pip install langchain") from None
+    provider, sep, name = spec.partition(":")
+    if not sep:
+        provider, name = "", spec
+    try:
+        model = init_chat_model(spec)
+    except ImportError as exc:
+        package = getattr(exc, "name", None) or "the provider package"
+        hint = f"pip install 'agentloupe[{provider}]'" if provider in ("openai", "anthropic", "ollama") else f"pip install {package}"
+        raise ModelError(f"model {spec!r} needs {package.replace('_', '-')}: {hint}") from None
+    except ValueError as exc:
+        raise ModelError(f"model {spec!r}: {str(exc).splitlines()[0]} (use provider:model, e.g. openai:gpt-4o-mini)") from None
+    except Exception as exc:  # provider clients raise their own types for a missing key
+        raise ModelError(f"model {spec!r} could not be created: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    return model, ModelInfo(provider=provider or getattr(model, "_llm_type", "unknown"), name=name, kind="llm")
