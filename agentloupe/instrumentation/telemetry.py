@@ -216,7 +216,8 @@ def configure(
             tracer_provider.add_span_processor(processor)
 
         meter_provider = None
-        if endpoint and resolved_protocol:
+        metrics_wanted = os.environ.get("OTEL_METRICS_EXPORTER", "otlp").strip().lower() != "none"
+        if endpoint and resolved_protocol and metrics_wanted:
             reader = PeriodicExportingMetricReader(
                 _metric_exporter(endpoint, resolved_protocol, export_timeout_s),
                 export_interval_millis=5000,

@@ -92,6 +92,8 @@ def _execute(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     telemetry.shutdown()
     if setup.trace_file is not None and settings.print_tree:
         _print_last_tree()
+    elif setup.endpoint:
+        print(f"loupe: spans exported to {setup.endpoint} ({setup.protocol})", file=sys.stderr)
     if caught:
         print(f"loupe: stopped by {signal.Signals(caught[0]).name}", file=sys.stderr)
         raise typer.Exit(EXIT_SIGNALLED.get(signal.Signals(caught[0]), 1))

@@ -1,0 +1,60 @@
+"""Shared helpers: run `loupe` as a real subprocess and read back what every process traced."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from agentloupe.instrumentation.tracefiles import SpanRecord, read_spans
+
+ASSETS = Path(__file__).parent / "assets"
+QUESTION = "What is 25 + 37, the 12th Fibonacci number, and the weather in Tokyo?"
+
+
+def loupe_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTLOUPE_"))}
+    env["AGENTLOUPE_HOME"] = str(home)
+    env.update(extra)
+    return env
+
+
+def run_loupe(home: Path, *args: str, timeout: float = 90, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentloupe", *args],
+        env=loupe_env(home, **env),
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def spans_in(home: Path) -> list[SpanRecord]:
+    return read_spans(home / "traces")
+
+
+def server_pids(spans: list[SpanRecord]) -> list[int]:
+    return [s.attributes["process.pid"] for s in spans if s.name.startswith("start_server") and "process.pid" in s.attributes]
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def write_mcp_json(path: Path, servers: dict[str, dict]) -> Path:
+    path.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path

@@ -1,0 +1,99 @@
+"""Bad input: one clear line, a non-zero exit, no traceback, no orphan process."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.conftest import ASSETS, alive, run_loupe, server_pids, spans_in, write_mcp_json
+
+
+def _one_clear_line(result, *needles: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("loupe: error:")]
+    assert len(errors) == 1, result.stderr
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+
+
+def test_unknown_tool(home):
+    result = run_loupe(home, "call", "math.sqrt", "{}")
+    _one_clear_line(result, "math", "sqrt", "add")
+    assert not [pid for pid in server_pids(spans_in(home)) if alive(pid)]
+
+
+def test_unknown_server(home):
+    _one_clear_line(run_loupe(home, "call", "nope.add", "{}"), "nope", "math")
+
+
+def test_target_without_dot(home):
+    _one_clear_line(run_loupe(home, "call", "add", "{}"), "SERVER.TOOL")
+
+
+@pytest.mark.parametrize("arguments", ["{a: 2}", "[1, 2]", "not json"])
+def test_malformed_arguments(home, arguments):
+    result = run_loupe(home, "call", "math.add", arguments)
+    _one_clear_line(result, "ARGS_JSON")
+    assert result.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"servers": {}}', "mcpServers"),
+        ('{"mcpServers": {"x": {"args": ["a"]}}}', "needs 'command'"),
+        ('{"mcpServers": {"x": {"url": "ftp://host/mcp"}}}', "http(s) URL"),
+        ('{"mcpServers": {"x": {"command": "a", "bogus": 1}}}', "bogus"),
+    ],
+)
+def test_bad_mcp_json(home, content, needle):
+    path = home / "mcp.json"
+    path.write_text(content)
+    _one_clear_line(run_loupe(home, "run", "--config", str(path), "hi"), needle)
+
+
+def test_missing_config_file(home):
+    _one_clear_line(run_loupe(home, "run", "--config", str(home / "nope.json"), "hi"), "not found")
+
+
+def test_server_command_that_does_not_exist(home):
+    config = write_mcp_json(home / "mcp.json", {"ghost": {"command": "/nonexistent/mcp-server"}})
+    _one_clear_line(run_loupe(home, "run", "--config", str(config), "hi"), "ghost", "not found")
+
+
+def test_server_that_dies_at_start_names_itself_and_shows_stderr(home):
+    config = write_mcp_json(
+        home / "mcp.json",
+        {
+            "math": {"command": sys.executable, "args": ["-m", "agentloupe.servers.math"]},
+            "db": {"command": sys.executable, "args": [str(ASSETS / "crashing_server.py")]},
+        },
+    )
+    result = run_loupe(home, "run", "--config", str(config), "What is 2 + 3?")
+    _one_clear_line(result, "'db'", "code 3", "cannot open the database")
+    # the healthy server was stopped, not orphaned
+    assert not [pid for pid in server_pids(spans_in(home)) if alive(pid)]
+    start = next(s for s in spans_in(home) if s.name == "start_server db")
+    assert start.is_error
+
+
+def test_model_without_provider_package(home):
+    result = run_loupe(home, "run", "--model", "mistralai:mistral-large", "hi")
+    _one_clear_line(result, "mistralai")
+
+
+def test_unknown_model_provider(home):
+    _one_clear_line(run_loupe(home, "run", "--model", "nosuchprovider:model-x", "hi"), "nosuchprovider")
+
+
+def test_bad_otlp_url(home):
+    _one_clear_line(run_loupe(home, "run", "--otlp", "localhost", "hi"), "--otlp")
+
+
+def test_unknown_flag_is_a_usage_error(home):
+    result = run_loupe(home, "run", "--frobnicate", "hi")
+    assert result.returncode == 2
+    assert "No such option" in result.stderr and "Traceback" not in result.stderr
