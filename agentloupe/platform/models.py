@@ -9,6 +9,7 @@ to LangChain's ``init_chat_model`` (``openai:gpt-4o-mini``, ``anthropic:...``,
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -129,9 +130,10 @@ def load_model(spec: str) -> tuple[BaseChatModel, ModelInfo]:
     try:
         model = init_chat_model(spec)
     except ImportError as exc:
-        package = getattr(exc, "name", None) or "the provider package"
+        found = re.search(r"langchain[-_][a-z0-9_\-]+", str(exc))
+        package = found.group(0).replace("_", "-") if found else (getattr(exc, "name", None) or "its provider package")
         hint = f"pip install 'agentloupe[{provider}]'" if provider in ("openai", "anthropic", "ollama") else f"pip install {package}"
-        raise ModelError(f"model {spec!r} needs {package.replace('_', '-')}: {hint}") from None
+        raise ModelError(f"model {spec!r} needs {package}, which is not installed: {hint}") from None
     except ValueError as exc:
         raise ModelError(f"model {spec!r}: {str(exc).splitlines()[0]} (use provider:model, e.g. openai:gpt-4o-mini)") from None
     except Exception as exc:  # provider clients raise their own types for a missing key

@@ -1,0 +1,86 @@
+"""Any MCP server from an mcp.json: stdio, HTTP already running, HTTP launched by agentloupe."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from agentloupe.platform.launcher import free_port
+from tests.conftest import ASSETS, alive, run_loupe, server_pids, spans_in, write_mcp_json
+
+ASK = "call get_current_time with timezone Europe/London"
+
+
+def _assert_client_spans_only(home, result):
+    assert result.returncode == 0, result.stderr
+    assert "Europe/London " in result.stdout
+    spans = spans_in(home)
+    client = next(s for s in spans if s.name == "tools/call get_current_time")
+    assert client.kind == "CLIENT" and client.service == "agentloupe"
+    assert client.attributes["gen_ai.tool.name"] == "get_current_time"
+    # the server knows nothing of agentloupe: no server-side spans, and nothing broke
+    assert {s.service for s in spans} == {"agentloupe"}
+    return spans
+
+
+def test_third_party_stdio_server(home):
+    config = write_mcp_json(home / "mcp.json", {"clock": {"command": sys.executable, "args": [str(ASSETS / "clock_server.py")]}})
+    result = run_loupe(home, "run", "--config", str(config), ASK)
+    spans = _assert_client_spans_only(home, result)
+    assert not [pid for pid in server_pids(spans) if alive(pid)]
+
+
+def test_third_party_http_server_launched_by_agentloupe(home):
+    config = write_mcp_json(
+        home / "mcp.json",
+        {
+            "clock": {
+                "command": sys.executable,
+                "args": [str(ASSETS / "clock_server.py"), "--port", "{port}"],
+                "url": "http://127.0.0.1:{port}/mcp",
+            }
+        },
+    )
+    result = run_loupe(home, "run", "--config", str(config), ASK)
+    spans = _assert_client_spans_only(home, result)
+    assert not [pid for pid in server_pids(spans) if alive(pid)]
+
+
+@pytest.fixture
+def running_clock():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ASSETS / "clock_server.py"), "--port", str(port)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
+            break
+        except httpx.TransportError:
+            assert process.poll() is None, process.stderr.read()
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/mcp"
+    process.terminate()
+    process.wait(10)
+
+
+def test_third_party_http_server_already_running(home, running_clock):
+    config = write_mcp_json(home / "mcp.json", {"clock": {"url": running_clock}})
+    result = run_loupe(home, "run", "--config", str(config), ASK)
+    spans = _assert_client_spans_only(home, result)
+    client = next(s for s in spans if s.name == "tools/call get_current_time")
+    assert client.attributes["network.transport"] == "tcp"
+    assert client.attributes["mcp.session.id"]
+
+
+def test_request_the_planner_cannot_map_gets_an_honest_answer(home):
+    config = write_mcp_json(home / "mcp.json", {"clock": {"command": sys.executable, "args": [str(ASSETS / "clock_server.py")]}})
+    result = run_loupe(home, "run", "--config", str(config), "sing me a song about the sea")
+    assert result.returncode == 0, result.stderr
+    assert "could not answer" in result.stdout and "no tool matches" in result.stdout
