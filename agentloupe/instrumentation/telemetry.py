@@ -28,6 +28,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from agentloupe.instrumentation import content
+from agentloupe.instrumentation.logs import configure_logging
 from agentloupe.instrumentation.tracefiles import JsonLinesSpanExporter, agentloupe_home, traces_dir
 
 log = structlog.get_logger("agentloupe.telemetry")
@@ -163,6 +164,9 @@ def configure(
     with _lock:
         if _current is not None and not _current._shut_down:
             return _current
+        if not structlog.is_configured():
+            # structlog's default prints to stdout, where a stdio MCP server speaks.
+            configure_logging()
         if capture_content is not None:
             content.set_capture(capture_content)
         instance_id = str(uuid.uuid4())

@@ -1,0 +1,52 @@
+"""Shutdown keeps its budget when the collector accepts connections and never answers."""
+
+import socket
+import subprocess
+import sys
+import textwrap
+
+PROGRAM = textwrap.dedent(
+    """
+    import sys, time
+    from agentloupe.instrumentation import configure, shutdown
+    from agentloupe.instrumentation.spans import traced
+    configure(service_name="budget-test", otlp_endpoint=sys.argv[1], protocol=sys.argv[2], shutdown_budget_s=1.0)
+    for i in range(200):
+        with traced(f"span {i}"):
+            pass
+    started = time.monotonic()
+    ok = shutdown()
+    print(f"{time.monotonic() - started:.3f} {ok}")
+    """
+)
+
+
+def _blackhole() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(100)  # accepts (kernel backlog) and never answers
+    return sock
+
+
+def _run(endpoint: str, protocol: str) -> tuple[float, str, str]:
+    result = subprocess.run([sys.executable, "-c", PROGRAM, endpoint, protocol], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    took, ok = result.stdout.split()  # logs go to stderr, never stdout
+    return float(took), ok, result.stderr
+
+
+def test_grpc_collector_that_never_answers():
+    sock = _blackhole()
+    took, ok, stderr = _run(f"http://127.0.0.1:{sock.getsockname()[1]}", "grpc")
+    sock.close()
+    assert took < 3.0  # budget 1 s; the SDK alone waits 30 s and more
+    assert ok == "False"
+    assert "telemetry_flush_over_budget" in stderr
+
+
+def test_http_collector_refusing_connections():
+    sock = _blackhole()
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens now: connection refused
+    took, _, _ = _run(f"http://127.0.0.1:{port}", "http/protobuf")
+    assert took < 3.0
