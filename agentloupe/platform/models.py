@@ -74,7 +74,7 @@ class OfflinePlanner(BaseChatModel):
                         content=f"skipped: {step.needs} failed", tool_call_id=step.id, status="error"
                     )
                     continue
-                step.args = {**step.args, step.fill_param: _text(source.content)}
+                _fill_from(step, source)
             pending.append({"name": step.tool, "args": step.args, "id": step.id, "type": "tool_call"})
         if pending:
             return _result(AIMessage(content="", tool_calls=pending), "tool_calls")
@@ -97,10 +97,18 @@ def _text(content: Any) -> str:
     return str(content)
 
 
+def _fill_from(step: planner.Step, source: ToolMessage) -> None:
+    """A dependent step takes its missing argument from the result it waited for."""
+    if step.fill_param is not None:
+        step.args = {**step.args, step.fill_param: _text(source.content)}
+
+
 def _answer(the_plan: planner.Plan, results: dict[str, ToolMessage]) -> str:
     lines = []
     for step in the_plan.steps:
         message = results.get(step.id)
+        if step.needs is not None and (source := results.get(step.needs)) is not None:
+            _fill_from(step, source)
         args = ", ".join(f"{k}={json.dumps(v) if isinstance(v, str) else v}" for k, v in step.args.items())
         call = f"{step.tool}({args})"
         if message is None:
