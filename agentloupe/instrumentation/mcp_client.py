@@ -20,6 +20,7 @@ from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import content, metrics, semconv
 from agentloupe.instrumentation.spans import mark_error, traced
+from agentloupe.instrumentation.watchdog import deadline
 
 #: Set by an agent's tool wrapper so the MCP span can carry the model's tool-call id.
 current_tool_call_id: ContextVar[str | None] = ContextVar("agentloupe_tool_call_id", default=None)
@@ -110,7 +111,9 @@ async def _send_request(self: ClientSession, request: types.ClientRequest, resul
     try:
         with traced(name, kind=SpanKind.CLIENT, attributes=attrs) as span:
             try:
-                result = await _original_send_request(self, _with_trace_context(request), result_type, *args, **kwargs)
+                kind = "tool" if isinstance(root, types.CallToolRequest) else "mcp"
+                with deadline(kind, span=span):
+                    result = await _original_send_request(self, _with_trace_context(request), result_type, *args, **kwargs)
             except McpError as exc:
                 error_type = str(exc.error.code)
                 span.set_attribute(semconv.RPC_JSONRPC_ERROR_CODE, exc.error.code)

@@ -20,6 +20,7 @@ from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import content, metrics, semconv
 from agentloupe.instrumentation.spans import mark_error, traced
+from agentloupe.instrumentation.watchdog import deadline
 
 _originals: dict[str, Callable[..., Any]] = {}
 
@@ -96,7 +97,8 @@ async def _handle_request(self: Server, message: Any, req: Any, session: Any, li
 
         message.respond = respond_and_record
         try:
-            return await original(self, message, req, session, lifespan_context, raise_exceptions)
+            with deadline("tool" if isinstance(req, types.CallToolRequest) else "mcp", span=span):
+                return await original(self, message, req, session, lifespan_context, raise_exceptions)
         finally:
             message.respond = respond
             metric_attrs = {semconv.MCP_METHOD_NAME: method}

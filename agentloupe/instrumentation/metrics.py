@@ -71,3 +71,15 @@ def tool_errors() -> metrics.Counter:
 
 def agent_run_duration() -> metrics.Histogram:
     return _histogram("agentloupe.run.duration", "s", "Wall time of whole agent runs")
+
+
+def event_loop_lag() -> metrics.Histogram:
+    return _histogram("agentloupe.event_loop.lag", "s", "Delay of a heartbeat callback on the event loop")
+
+
+def event_loop_blocks() -> metrics.Counter:
+    return _counter("agentloupe.event_loop.blocks", "{block}", "Event-loop blocks past the threshold")
+
+
+def hangs_detected() -> metrics.Counter:
+    return _counter("agentloupe.hangs", "{hang}", "Operations that passed their deadline")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -13,6 +13,39 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from agentloupe.instrumentation import semconv
 
 TRACER_NAME = "agentloupe"
+
+
+class SpanHook(Protocol):
+    """Something that watches spans open and close (memory probe, watchdog).
+
+    ``before_end`` runs while the span can still take attributes: an SDK span
+    processor only sees it after its attributes are frozen.
+    """
+
+    def on_start(self, span: Span) -> None: ...
+
+    def before_end(self, span: Span) -> None: ...
+
+
+_hooks: list[SpanHook] = []
+
+
+def add_span_hook(hook: SpanHook) -> None:
+    if hook not in _hooks:
+        _hooks.append(hook)
+
+
+def remove_span_hook(hook: SpanHook) -> None:
+    if hook in _hooks:
+        _hooks.remove(hook)
+
+
+def _run_hooks(method: str, span: Span) -> None:
+    for hook in list(_hooks):
+        try:
+            getattr(hook, method)(span)
+        except Exception:  # noqa: BLE001 - telemetry never breaks the agent
+            pass
 
 
 def get_tracer() -> trace.Tracer:
@@ -57,6 +90,9 @@ def traced(
         record_exception=False,
         set_status_on_exception=False,
     ) as span:
+        recording = span.is_recording()
+        if recording and _hooks:
+            _run_hooks("on_start", span)
         try:
             yield span
         except asyncio.CancelledError:
@@ -74,3 +110,6 @@ def traced(
             if span.status.status_code is not StatusCode.ERROR:
                 mark_error(span, error_type_of(exc), str(exc)[:500] or None)
             raise
+        finally:
+            if recording and _hooks:
+                _run_hooks("before_end", span)

@@ -95,6 +95,14 @@ def bundled_servers() -> dict[str, ServerConfig]:
             url="http://127.0.0.1:{port}/mcp",
             description="weather over streamable HTTP",
         ),
+        # Known by name (`loupe call faults.hang '{}'`), not started by a plain `loupe run`.
+        "faults": ServerConfig(
+            name="faults",
+            command=python,
+            args=("-m", "agentloupe.servers.faults"),
+            autostart=False,
+            description="deliberate faults for demos and tests",
+        ),
     }
 
 
@@ -133,9 +141,16 @@ def load_mcp_json(path: Path) -> dict[str, ServerConfig]:
     return servers
 
 
+TIMEOUT_KINDS = ("run", "model", "tool", "mcp", "server_start", "shutdown")
+
+
 def parse_duration_overrides(items: list[str]) -> dict[str, float]:
+    """``["tool=30", "run=600"]`` as a dict; a ConfigError naming the bad item otherwise."""
     result: dict[str, float] = {}
     for item in items:
+        kind = item.partition("=")[0].strip()
+        if kind and "=" in item and kind not in TIMEOUT_KINDS:
+            raise ConfigError(f"--timeout {item!r}: unknown kind {kind!r}; kinds are {', '.join(TIMEOUT_KINDS)}")
         key, sep, value = item.partition("=")
         try:
             seconds = float(value)
@@ -163,8 +178,22 @@ class Settings:
     server_start_timeout_s: float = 20.0
     server_stop_grace_s: float = 2.0
     telemetry_budget_s: float = 2.0
-    run_timeout_s: float = 300.0
     recursion_limit: int = 25
+    timeouts: dict[str, float] = field(default_factory=dict)  # per kind, over the watchdog defaults
+    on_hang: str = "report"
+    memory: bool = False
+    repeat: int = 1
+    loop_threshold_s: float = 0.1
+
+    def server_environment(self) -> dict[str, str]:
+        """What a bundled server needs to run the same watchdog and memory checks."""
+        env = {
+            "AGENTLOUPE_MEMORY": "1" if self.memory else "0",
+            "AGENTLOUPE_LOOP_THRESHOLD_MS": str(int(self.loop_threshold_s * 1000)),
+        }
+        if self.timeouts:
+            env["AGENTLOUPE_TIMEOUTS"] = ",".join(f"{k}={v:g}" for k, v in self.timeouts.items())
+        return env
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -204,6 +233,11 @@ def load_settings(
     print_tree: bool | None = None,
     log_level: str | None = None,
     service_name: str | None = None,
+    timeouts: list[str] | None = None,
+    on_hang: str | None = None,
+    memory: bool | None = None,
+    repeat: int | None = None,
+    loop_threshold_ms: float | None = None,
 ) -> Settings:
     """Flags (the arguments) win over ``AGENTLOUPE_*``/``OTEL_*``, which win over the file."""
     config = config or (Path(p) if (p := _env("AGENTLOUPE_CONFIG")) else None)
@@ -213,6 +247,15 @@ def load_settings(
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ConfigError(f"--otlp {otlp!r}: expected a URL like http://localhost:4317")
     capture_env = _env_bool("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+    if on_hang is not None and on_hang not in ("report", "cancel"):
+        raise ConfigError(f"--on-hang {on_hang!r}: use 'report' (default) or 'cancel'")
+    if repeat is not None and repeat < 1:
+        raise ConfigError(f"--repeat {repeat}: must be 1 or more")
+    if loop_threshold_ms is not None and loop_threshold_ms <= 0:
+        raise ConfigError(f"--loop-threshold-ms {loop_threshold_ms:g}: must be greater than 0")
+    parsed_timeouts = parse_duration_overrides(timeouts or [])
+    if "server_start" in parsed_timeouts:
+        servers = {n: c if c.start_timeout else c.model_copy(update={"start_timeout": parsed_timeouts["server_start"]}) for n, c in servers.items()}
     settings = Settings(servers=servers, config_path=config)
     return settings.with_overrides(
         model=model or _env("AGENTLOUPE_MODEL"),
@@ -224,4 +267,9 @@ def load_settings(
         service_name=service_name,
         server_start_timeout_s=_env_float("AGENTLOUPE_SERVER_START_TIMEOUT"),
         telemetry_budget_s=_env_float("AGENTLOUPE_TELEMETRY_BUDGET"),
+        timeouts=parsed_timeouts or None,
+        on_hang=on_hang,
+        memory=memory,
+        repeat=repeat,
+        loop_threshold_s=loop_threshold_ms / 1000 if loop_threshold_ms else None,
     )

@@ -22,6 +22,7 @@ from opentelemetry.trace import SpanKind
 from agentloupe.instrumentation import content, metrics, semconv
 from agentloupe.instrumentation.mcp_client import current_tool_call_id
 from agentloupe.instrumentation.spans import mark_error, traced
+from agentloupe.instrumentation.watchdog import deadline
 from agentloupe.platform.models import ModelInfo
 
 
@@ -56,7 +57,8 @@ def model_node(model: BaseChatModel, info: ModelInfo) -> Callable[[MessagesState
         error_type = None
         try:
             with traced(f"chat {info.name}", kind=SpanKind.CLIENT, attributes=attrs) as span:
-                response = await model.ainvoke(state["messages"])
+                with deadline("model", span=span):
+                    response = await model.ainvoke(state["messages"])
                 _record_usage(span, response, info)
                 captured = content.render(response.model_dump(include={"content", "tool_calls"}))
                 if captured is not None:
@@ -98,7 +100,8 @@ def tool_wrapper(mcp_tools: dict[str, str]) -> Callable[..., Awaitable[Any]]:
             if captured is not None:
                 attrs[semconv.GEN_AI_TOOL_CALL_ARGUMENTS] = captured
             with traced(f"execute_tool {name}", attributes=attrs) as span:
-                result = await execute(request)
+                with deadline("tool", span=span):
+                    result = await execute(request)
                 if isinstance(result, ToolMessage):
                     captured = content.render(result.content)
                     if captured is not None:

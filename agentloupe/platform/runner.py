@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +14,9 @@ from mcp import types
 from opentelemetry import trace
 
 from agentloupe.instrumentation import content, semconv, telemetry
+from agentloupe.instrumentation.memory import LeakTracker, MemoryProbe
 from agentloupe.instrumentation.spans import mark_error, traced
+from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, HangWatchdog, WatchdogConfig, deadline
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import ConfigError, ToolCallError, ToolNotFoundError
 from agentloupe.platform.graph import build_graph
@@ -21,6 +25,22 @@ from agentloupe.platform.sessions import SessionPool
 from agentloupe.platform.tools import local_tools
 
 AGENT_NAME = "agentloupe"
+
+#: Modules LangChain imports lazily on first use, inside the event loop: an
+#: import there blocks the loop for 100-200 ms (measured), which the loop
+#: monitor rightly reports. Importing them before the loop starts keeps
+#: the first run's trace about the agent, not about import time.
+LAZY_IMPORTS = ("langchain_core.tracers.context", "langchain_core.tracers.langchain", "langchain_core.tracers.stdout")
+
+
+def preload() -> None:
+    import importlib
+
+    for name in LAZY_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
 
 
 @dataclass
@@ -41,49 +61,78 @@ def _trace_id() -> str:
     return format(trace.get_current_span().get_span_context().trace_id, "032x")
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(settings: Settings) -> dict[str, str]:
     current = telemetry.current()
-    return current.child_environment() if current else {}
+    env = current.child_environment() if current else {}
+    env.update(settings.server_environment())
+    return env
+
+
+@asynccontextmanager
+async def observed(settings: Settings) -> AsyncIterator[HangWatchdog]:
+    """The watchdog and the memory probe around a run; both stop cleanly, whatever happens."""
+    probe = MemoryProbe(use_tracemalloc=settings.memory)
+    probe.start()
+    config = WatchdogConfig(
+        timeouts={**DEFAULT_TIMEOUTS, **settings.timeouts},
+        policy=settings.on_hang,  # type: ignore[arg-type]
+        loop_threshold_s=settings.loop_threshold_s,
+    )
+    try:
+        async with HangWatchdog(config) as watchdog:
+            yield watchdog
+    finally:
+        probe.stop()
 
 
 async def _shutdown(pool: SessionPool) -> None:
     with traced("shutdown") as span:
-        pool.begin_close()
-        await pool.close()
+        with deadline("shutdown", span=span, cancellable=False):  # closes scopes opened before it
+            pool.begin_close()
+            await pool.close()
         span.set_attribute("agentloupe.servers.stopped", len(pool.slots))
 
 
 async def run_agent(settings: Settings, question: str) -> RunResult:
-    """Start the servers, run the graph on ``question``, shut down in order."""
+    """Start the servers, run the graph on ``question`` (``settings.repeat`` times), shut down in order."""
     run_id = str(uuid.uuid4())
-    with traced("loupe run", attributes={semconv.RUN_ID: run_id}) as root:
-        captured = content.render(question)
-        if captured is not None:
-            root.set_attribute("agentloupe.run.input", captured)
-        model, info = load_model(settings.model)
-        pool = SessionPool(settings, _child_env())
-        try:
-            await pool.open()
-            tools = local_tools() + pool.tools()
-            graph = build_graph(model, info, tools, pool.tool_servers())
-            attrs = {
-                semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
-                semconv.GEN_AI_AGENT_NAME: AGENT_NAME,
-                semconv.GEN_AI_CONVERSATION_ID: run_id,
-                semconv.GEN_AI_REQUEST_MODEL: info.name,
-            }
-            with traced(f"invoke_agent {AGENT_NAME}", attributes=attrs):
-                with anyio.fail_after(settings.run_timeout_s):
-                    state = await graph.ainvoke(
-                        {"messages": [HumanMessage(question)]},
-                        config={"recursion_limit": settings.recursion_limit},
-                    )
-            answer = state["messages"][-1].content
-            if not isinstance(answer, str):
-                answer = str(answer)
-        finally:
-            await _shutdown(pool)
-        return RunResult(answer=answer, trace_id=_trace_id(), run_id=run_id)
+    async with observed(settings):
+        with traced("loupe run", attributes={semconv.RUN_ID: run_id}) as root:
+            captured = content.render(question)
+            if captured is not None:
+                root.set_attribute("agentloupe.run.input", captured)
+            model, info = load_model(settings.model)
+            pool = SessionPool(settings, _child_env(settings))
+            tracker = LeakTracker() if settings.repeat > 1 else None
+            try:
+                await pool.open()
+                tools = local_tools() + pool.tools()
+                graph = build_graph(model, info, tools, pool.tool_servers())
+                for iteration in range(settings.repeat):
+                    answer = await _invoke(graph, info.name, run_id, iteration, question, settings, tracker)
+            finally:
+                await _shutdown(pool)
+            return RunResult(answer=answer, trace_id=_trace_id(), run_id=run_id)
+
+
+async def _invoke(graph: Any, model_name: str, run_id: str, iteration: int, question: str, settings: Settings, tracker: LeakTracker | None) -> str:
+    attrs = {
+        semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
+        semconv.GEN_AI_AGENT_NAME: AGENT_NAME,
+        semconv.GEN_AI_CONVERSATION_ID: f"{run_id}/{iteration}" if settings.repeat > 1 else run_id,
+        semconv.GEN_AI_REQUEST_MODEL: model_name,
+        "agentloupe.run.iteration": iteration,
+    }
+    with traced(f"invoke_agent {AGENT_NAME}", attributes=attrs) as span:
+        with deadline("run", span=span):
+            state = await graph.ainvoke(
+                {"messages": [HumanMessage(question)]},
+                config={"recursion_limit": settings.recursion_limit},
+            )
+        if tracker is not None:
+            tracker.sample(span)
+    answer = state["messages"][-1].content
+    return answer if isinstance(answer, str) else str(answer)
 
 
 def parse_target(settings: Settings, target: str) -> tuple[str, str]:
@@ -99,8 +148,13 @@ def parse_target(settings: Settings, target: str) -> tuple[str, str]:
 async def call_tool(settings: Settings, target: str, arguments: dict[str, Any]) -> CallResult:
     """Call one tool of one configured server, traced like a run: the quickest way to debug a tool."""
     server, tool = parse_target(settings, target)
+    async with observed(settings):
+        return await _call_tool(settings, server, tool, arguments)
+
+
+async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict[str, Any]) -> CallResult:
     with traced("loupe call", attributes={semconv.SERVER_NAME: server, semconv.GEN_AI_TOOL_NAME: tool}) as root:
-        pool = SessionPool(settings, _child_env(), only=[server])
+        pool = SessionPool(settings, _child_env(settings), only=[server])
         try:
             await pool.open()
             slot = pool.slots[server]

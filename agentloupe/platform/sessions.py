@@ -21,11 +21,14 @@ from langchain_core.tools import BaseTool
 from langchain_mcp_adapters.tools import load_mcp_tools
 from mcp import ClientSession, McpError
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 from opentelemetry import context as otel_context
 
 from agentloupe.instrumentation import metrics, semconv
 from agentloupe.instrumentation.mcp_client import annotate_session
 from agentloupe.instrumentation.spans import mark_error, traced
+from agentloupe.instrumentation.watchdog import active as watchdog_active
+from agentloupe.instrumentation.watchdog import deadline as watchdog_deadline
 from agentloupe.platform import launcher
 from agentloupe.platform.config import ServerConfig, Settings
 from agentloupe.platform.errors import ServerStartError
@@ -131,12 +134,15 @@ class SessionPool:
         try:
             # The deadline scope encloses everything the stack opens (task
             # groups must nest inside it); it is lifted once the server is ready.
-            with anyio.CancelScope(deadline=anyio.current_time() + timeout) as deadline:
+            # With a watchdog, its hang event (with the stuck await chain) lands first.
+            grace = 0.25 if watchdog_active() is not None else 0.0
+            with anyio.CancelScope(deadline=anyio.current_time() + timeout + grace) as deadline:
                 async with AsyncExitStack() as stack:
                     with traced(f"start_server {config.name}", attributes=attrs) as span:
                         started = time.perf_counter()
                         try:
-                            await self._connect(slot, stack, span)
+                            with watchdog_deadline("server_start", span=span, seconds=timeout, cancellable=False):
+                                await self._connect(slot, stack, span)
                         except anyio.get_cancelled_exc_class():
                             if deadline.cancel_called:
                                 mark_error(span, "timeout", f"not ready within {timeout:g}s")
@@ -200,7 +206,10 @@ class SessionPool:
             if slot.process is not None:
                 await _wait_for_port(url, slot.process, config.name)
             parsed = urlparse(url)
-            read, write, get_session_id = await stack.enter_async_context(streamable_http_client(url))
+            # Building an httpx client loads the CA bundle (~100 ms measured): off the loop.
+            client = await anyio.to_thread.run_sync(create_mcp_http_client)
+            stack.push_async_callback(client.aclose)
+            read, write, get_session_id = await stack.enter_async_context(streamable_http_client(url, http_client=client))
             info.update(
                 network_transport="tcp",
                 server_address=parsed.hostname,

@@ -24,6 +24,9 @@ from mcp.server.fastmcp import FastMCP
 
 from agentloupe.instrumentation import configure, instrument_mcp, shutdown
 from agentloupe.instrumentation.logs import configure_logging
+from agentloupe.instrumentation.memory import LeakTracker, MemoryProbe
+from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
+from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, HangWatchdog, WatchdogConfig
 
 log = structlog.get_logger("agentloupe.server")
 
@@ -112,6 +115,53 @@ async def _serve_stdio(mcp: FastMCP) -> None:
         tg.cancel_scope.cancel()
 
 
+class _SampleAfterToolCalls:
+    """With memory checks on, a server samples memory after each tool call (for the leak report)."""
+
+    def __init__(self) -> None:
+        self.tracker = LeakTracker(warmup=0)
+
+    def on_start(self, span) -> None:
+        pass
+
+    def before_end(self, span) -> None:
+        if getattr(span, "name", "").startswith("tools/call "):
+            self.tracker.sample(span)
+
+
+def _watchdog_config() -> WatchdogConfig:
+    timeouts = dict(DEFAULT_TIMEOUTS)
+    for item in filter(None, os.environ.get("AGENTLOUPE_TIMEOUTS", "").split(",")):
+        kind, _, value = item.partition("=")
+        try:
+            timeouts[kind.strip()] = float(value)
+        except ValueError:
+            log.warning("bad_timeout_ignored", item=item)
+    try:
+        threshold = float(os.environ.get("AGENTLOUPE_LOOP_THRESHOLD_MS", "100")) / 1000
+    except ValueError:
+        threshold = 0.1
+    # A server only reports; cancelling is the caller's decision (it sends notifications/cancelled).
+    return WatchdogConfig(timeouts=timeouts, policy="report", loop_threshold_s=threshold)
+
+
+async def _observed(serve_coro, *args) -> None:
+    """The same watchdog and memory probe as the agent, inside the server's loop."""
+    memory = os.environ.get("AGENTLOUPE_MEMORY") == "1"
+    probe = MemoryProbe(use_tracemalloc=memory)
+    probe.start()
+    sampler = _SampleAfterToolCalls() if memory else None
+    if sampler is not None:
+        add_span_hook(sampler)
+    try:
+        async with HangWatchdog(_watchdog_config()):
+            await serve_coro(*args)
+    finally:
+        if sampler is not None:
+            remove_span_hook(sampler)
+        probe.stop()
+
+
 def parse_args(argv: list[str] | None, *, transport: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=f"agentloupe bundled MCP server ({transport})")
     if transport == "http":
@@ -157,9 +207,9 @@ def serve(mcp: FastMCP, *, transport: str, service_name: str, argv: list[str] | 
     instrument_mcp()
     try:
         if transport == "stdio":
-            anyio.run(_serve_stdio, mcp)
+            anyio.run(_observed, _serve_stdio, mcp)
         else:
-            anyio.run(_serve_http, mcp, listen)
+            anyio.run(_observed, _serve_http, mcp, listen)
     except KeyboardInterrupt:
         pass
     finally:

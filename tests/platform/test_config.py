@@ -13,7 +13,8 @@ def test_defaults_are_the_bundled_servers(monkeypatch):
     monkeypatch.delenv("AGENTLOUPE_MODEL", raising=False)
     settings = load_settings()
     assert settings.model == "offline"
-    assert set(settings.servers) == set(bundled_servers()) == {"math", "weather"}
+    assert set(settings.servers) == set(bundled_servers()) == {"math", "weather", "faults"}
+    assert [n for n, c in settings.servers.items() if c.autostart] == ["math", "weather"]
     assert settings.servers["math"].kind == "stdio" and settings.servers["weather"].kind == "http"
 
 

@@ -1,0 +1,211 @@
+"""A blocked event loop, caught from outside it.
+
+A heartbeat thread schedules a callback on the loop and waits for it: past
+the threshold (default 100 ms) the loop is blocked, and the loop thread's
+stack at that moment names the blocking line.
+
+A block inside C code that holds the GIL (a catastrophic regex) stops the
+heartbeat thread too. For those, the loop re-arms a real-time interval timer
+(``setitimer``); if the loop stays stuck past it, SIGALRM reaches the loop
+thread and ``faulthandler``'s C-level handler writes that thread's own stack.
+Why not ``faulthandler.dump_traceback_later``: its watchdog thread reads the
+frames of a thread that is still running Python code, and crashed the agent
+(SIGSEGV, seen here with tracemalloc snapshots on the loop).
+
+Two kinds of late loops are not reported as blocks: a loop thread that was
+waiting for a CPU (the machine is busy; Linux schedstat tells), and a loop
+busy with agentloupe's own checks (tracemalloc snapshots, which ``--memory``
+is documented to cost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from agentloupe.instrumentation import metrics
+from agentloupe.instrumentation.stacks import thread_stack
+
+_own_work = threading.Event()
+
+
+@contextmanager
+def own_work() -> Iterator[None]:
+    """Mark agentloupe's own expensive checks: a loop late because of them is not a finding."""
+    _own_work.set()  # the monitor clears it at each heartbeat
+    yield
+
+
+@dataclass
+class LoopBlock:
+    blocked_s: float
+    stack: list[str]
+    line: str
+    source: str  # "heartbeat" or "c-level"
+
+
+def _parse_file_line(line: str) -> str | None:
+    """``File "x.py", line 3 in f`` (faulthandler) or ``File "x.py", line 3, in f`` (traceback)."""
+    line = line.strip()
+    if not line.startswith('File "') or line.startswith('File "<frozen'):
+        return None
+    path, _, rest = line[6:].partition('", line ')
+    number, _, function = rest.replace(", in ", " in ").partition(" in ")
+    return f"{path}:{number.strip()} in {function.strip()}"
+
+
+def _innermost(stack: list[str]) -> str:
+    """The innermost non-frozen frame of a formatted stack (innermost last)."""
+    for entry in reversed(stack):
+        if (found := _parse_file_line(entry.strip().splitlines()[0])) is not None:
+            return found
+    return "?"
+
+
+def _outermost_first(dump: str) -> str:
+    """The innermost frame of a faulthandler dump (it lists the most recent call first)."""
+    for line in dump.splitlines():
+        if (found := _parse_file_line(line)) is not None:
+            return found
+    return "?"
+
+
+def _run_queue_wait_s(native_id: int) -> float | None:
+    """Seconds the thread has spent runnable but not running (waiting for a CPU); None where unknown."""
+    try:
+        with open(f"/proc/self/task/{native_id}/schedstat", "rb") as handle:
+            return int(handle.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class LoopMonitor:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        threshold_s: float = 0.1,
+        interval_s: float = 0.02,
+        c_level_s: float | None = 1.0,
+        on_block: Callable[[LoopBlock], None],
+    ) -> None:
+        self.loop = loop
+        self.threshold_s = threshold_s
+        self.interval_s = interval_s
+        self.c_level_s = c_level_s
+        self.on_block = on_block
+        self.starved = 0
+        self.own = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop_thread_id = threading.get_ident()
+        self._loop_native_id = threading.get_native_id()
+        self._dump_file = None
+        self._dump_read = 0
+
+    # -- the C-level timer --------------------------------------------------
+
+    def _start_c_level_timer(self) -> None:
+        # SIGALRM goes to the main thread; elsewhere there is no safe C-level timer.
+        if not self.c_level_s or threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+            return  # the program uses SIGALRM itself: leave it alone
+        self._dump_file = tempfile.TemporaryFile(mode="w+", prefix="agentloupe-block-")
+        faulthandler.register(signal.SIGALRM, file=self._dump_file, all_threads=False, chain=False)
+        self._arm()
+
+    def _arm(self) -> None:
+        """On the loop: push the alarm further out while the loop is alive."""
+        if self._dump_file is not None and not self._stop.is_set():
+            signal.setitimer(signal.ITIMER_REAL, self.c_level_s)
+
+    def _stop_c_level_timer(self) -> None:
+        if self._dump_file is None:
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        faulthandler.unregister(signal.SIGALRM)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        self._dump_file.close()
+        self._dump_file = None
+
+    def _read_dump(self) -> str | None:
+        if self._dump_file is None:
+            return None
+        try:
+            size = os.fstat(self._dump_file.fileno()).st_size
+            if size <= self._dump_read:
+                return None
+            with open(f"/proc/self/fd/{self._dump_file.fileno()}", encoding="utf-8", errors="replace") as reader:
+                reader.seek(self._dump_read)
+                dump = reader.read()
+            self._dump_read = size
+            return dump
+        except (OSError, ValueError):
+            return None
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> None:
+        self._start_c_level_timer()
+        self._thread = threading.Thread(target=self._run, name="agentloupe-loop-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if threading.current_thread() is threading.main_thread():
+            self._stop_c_level_timer()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=1.0)
+
+    def _beat(self, done: threading.Event) -> None:
+        done.set()
+        self._arm()
+
+    def _classify(self, blocked: float, stack: list[str], waited: float | None, own: bool) -> LoopBlock | None:
+        dump = self._read_dump()
+        if own:
+            self.own += 1
+            return None
+        if dump:
+            return LoopBlock(blocked, dump.splitlines(), _outermost_first(dump), "c-level")
+        if waited is not None and waited > blocked / 2:
+            self.starved += 1
+            return None
+        return LoopBlock(blocked, stack, _innermost(stack), "heartbeat")
+
+    def _run(self) -> None:
+        lag_metric = metrics.event_loop_lag()
+        while not self._stop.is_set():
+            try:
+                done = threading.Event()
+                waited_before = _run_queue_wait_s(self._loop_native_id)
+                _own_work.clear()
+                sent = time.monotonic()
+                try:
+                    self.loop.call_soon_threadsafe(self._beat, done)
+                except RuntimeError:  # loop closed
+                    return
+                if not done.wait(self.threshold_s):
+                    stack = thread_stack(self._loop_thread_id)
+                    while not done.wait(0.05):
+                        if self._stop.is_set():
+                            return
+                    blocked = time.monotonic() - sent
+                    waited_after = _run_queue_wait_s(self._loop_native_id)
+                    waited = waited_after - waited_before if None not in (waited_before, waited_after) else None
+                    block = self._classify(blocked, stack, waited, _own_work.is_set())
+                    if block is not None:
+                        self.on_block(block)
+                lag_metric.record(time.monotonic() - sent)
+            except Exception:  # noqa: BLE001 - the monitor must not die or raise
+                pass
+            self._stop.wait(self.interval_s)

@@ -1,0 +1,94 @@
+"""Where is it stuck? Await chains of tasks and stacks of threads, as text.
+
+In Python 3.11 ``Task.get_stack()`` shows only the outermost coroutine frame;
+walking ``cr_await`` gives the whole chain down to the awaited future.
+Everything here may run on a monitor thread while the loop runs, so every
+read is defensive: a frame that changes under us is skipped, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import traceback
+from types import FrameType
+from typing import Any
+
+MAX_DEPTH = 64
+
+
+def _frame_of(awaitable: Any) -> FrameType | None:
+    for name in ("cr_frame", "gi_frame", "ag_frame"):
+        frame = getattr(awaitable, name, None)
+        if frame is not None:
+            return frame
+    return None
+
+
+def _next_of(awaitable: Any) -> Any:
+    for name in ("cr_await", "gi_yieldfrom", "ag_await"):
+        value = getattr(awaitable, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def format_frame(frame: FrameType) -> str:
+    code = frame.f_code
+    return f"{code.co_filename}:{frame.f_lineno} in {code.co_name}"
+
+
+def await_chain(task: asyncio.Task[Any]) -> list[str]:
+    """The task's await chain, outermost first: ``file:line in function`` per coroutine."""
+    lines: list[str] = []
+    try:
+        current: Any = task.get_coro()
+        for _ in range(MAX_DEPTH):
+            if current is None:
+                break
+            frame = _frame_of(current)
+            if frame is not None:
+                lines.append(format_frame(frame))
+            following = _next_of(current)
+            if following is None:
+                break
+            if _frame_of(following) is None and _next_of(following) is None:
+                lines.append(f"awaiting {type(following).__name__}")
+                break
+            current = following
+    except Exception:  # noqa: BLE001 - racing the loop thread; report what we have
+        lines.append("(chain changed while it was read)")
+    return lines
+
+
+def thread_stack(thread_id: int, limit: int = 30) -> list[str]:
+    """The current stack of a thread, innermost last."""
+    frame = sys._current_frames().get(thread_id)
+    if frame is None:
+        return []
+    return [line.rstrip() for line in traceback.format_stack(frame, limit=limit)]
+
+
+def innermost_line(thread_id: int) -> str | None:
+    """``file:line in function`` of the frame a thread is executing now."""
+    frame = sys._current_frames().get(thread_id)
+    return format_frame(frame) if frame is not None else None
+
+
+def all_stacks(loop: asyncio.AbstractEventLoop | None = None) -> str:
+    """Every task's await chain (of ``loop``) and every thread's stack, as one text."""
+    parts: list[str] = []
+    if loop is not None:
+        try:
+            tasks = list(asyncio.all_tasks(loop))
+        except RuntimeError:
+            tasks = []
+        for task in tasks:
+            parts.append(f"Task {task.get_name()}:")
+            parts.extend(f"  {line}" for line in await_chain(task))
+    names = {t.ident: t.name for t in threading.enumerate()}
+    for ident, _ in list(sys._current_frames().items()):
+        parts.append(f"Thread {names.get(ident, ident)}:")
+        parts.extend(f"  {line}" for line in thread_stack(ident))
+    return "\n".join(parts)

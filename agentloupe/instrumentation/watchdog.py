@@ -1,0 +1,264 @@
+"""The hang watchdog: deadlines on every kind of operation, checked from a monitor thread.
+
+Past its deadline an operation's span gets a ``hang`` event with the stuck
+task's await chain and what the loop thread is doing; a warning is logged,
+the hang counter rises, and with the ``cancel`` policy the operation is
+cancelled and fails with ``TimeoutError`` (``error.type=timeout``). The
+``run`` deadline always cancels. SIGUSR1 dumps every task and thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+import structlog
+from opentelemetry import trace
+from opentelemetry.trace import Span
+
+from agentloupe.instrumentation import metrics
+from agentloupe.instrumentation.loopmonitor import LoopBlock, LoopMonitor
+from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
+from agentloupe.instrumentation.stacks import all_stacks, await_chain, thread_stack
+
+log = structlog.get_logger("agentloupe.watchdog")
+
+Policy = Literal["report", "cancel"]
+DEFAULT_TIMEOUTS: dict[str, float] = {
+    "run": 300.0,
+    "model": 120.0,
+    "tool": 60.0,
+    "mcp": 60.0,
+    "server_start": 20.0,
+    "shutdown": 10.0,
+}
+ALWAYS_CANCEL = frozenset({"run"})
+
+
+@dataclass(eq=False)
+class _Deadline:
+    kind: str
+    seconds: float
+    due: float
+    task: asyncio.Task[Any] | None
+    span: Span | None
+    scope: anyio.CancelScope | None
+    reported: bool = False
+    cancelled: bool = False
+
+
+@dataclass
+class WatchdogConfig:
+    timeouts: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
+    policy: Policy = "report"
+    loop_threshold_s: float = 0.1
+    c_level_s: float | None = 1.0
+    poll_s: float = 0.05
+
+
+class _OpenSpans:
+    """Which spans are open now: a loop block is recorded on the newest one."""
+
+    def __init__(self) -> None:
+        self._spans: OrderedDict[int, Span] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def on_start(self, span: Span) -> None:
+        with self._lock:
+            self._spans[span.get_span_context().span_id] = span
+
+    def before_end(self, span: Span) -> None:
+        with self._lock:
+            self._spans.pop(span.get_span_context().span_id, None)
+
+    def newest(self) -> Span | None:
+        with self._lock:
+            return next(reversed(self._spans.values()), None)
+
+
+_active: HangWatchdog | None = None
+
+
+class HangWatchdog:
+    """Deadlines + loop monitor + SIGUSR1 dump for the running event loop.
+
+    >>> async with HangWatchdog(WatchdogConfig(policy="cancel")):  # doctest: +SKIP
+    ...     await agent()
+    """
+
+    def __init__(self, config: WatchdogConfig | None = None) -> None:
+        self.config = config or WatchdogConfig()
+        self._deadlines: set[_Deadline] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread_id = 0
+        self._monitor: LoopMonitor | None = None
+        self._open_spans = _OpenSpans()
+        self._signal_installed = False
+        # Recent findings, bounded: the watchdog must not become a leak of its own.
+        self.hangs: deque[dict[str, Any]] = deque(maxlen=100)
+        self.blocks: deque[LoopBlock] = deque(maxlen=100)
+
+    # -- lifecycle ----------------------------------------------------------
+
+    async def __aenter__(self) -> HangWatchdog:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        global _active
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread_id = threading.get_ident()
+        add_span_hook(self._open_spans)
+        self._thread = threading.Thread(target=self._run, name="agentloupe-watchdog", daemon=True)
+        self._thread.start()
+        if self.config.loop_threshold_s > 0:
+            self._monitor = LoopMonitor(
+                self._loop,
+                threshold_s=self.config.loop_threshold_s,
+                c_level_s=self.config.c_level_s,
+                on_block=self._report_block,
+            )
+            self._monitor.start()
+        try:
+            self._loop.add_signal_handler(signal.SIGUSR1, self.dump_stacks)
+            self._signal_installed = True
+        except (RuntimeError, ValueError, NotImplementedError):
+            pass  # not the main thread: no signal handler, the rest still works
+        _active = self
+
+    def stop(self) -> None:
+        global _active
+        if _active is self:
+            _active = None
+        self._stop.set()
+        if self._monitor is not None:
+            self._monitor.stop()
+        if self._signal_installed and self._loop is not None and not self._loop.is_closed():
+            try:
+                self._loop.remove_signal_handler(signal.SIGUSR1)
+            except (RuntimeError, ValueError):
+                pass
+        remove_span_hook(self._open_spans)
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+
+    # -- deadlines ------------------------------------------------------------
+
+    @contextmanager
+    def deadline(
+        self, kind: str, *, span: Span | None = None, seconds: float | None = None, cancellable: bool = True
+    ) -> Iterator[None]:
+        """Watch the body against the deadline of ``kind``.
+
+        ``cancellable=False`` for a body that opens async contexts which outlive
+        it (a cancel scope must enclose them): it is only ever reported.
+        """
+        limit = seconds if seconds is not None else self.config.timeouts.get(kind, DEFAULT_TIMEOUTS.get(kind, 60.0))
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            task = None
+        entry = _Deadline(
+            kind=kind,
+            seconds=limit,
+            due=time.monotonic() + limit,
+            task=task,
+            span=span if span is not None else trace.get_current_span(),
+            scope=anyio.CancelScope() if cancellable else None,
+        )
+        with self._lock:
+            self._deadlines.add(entry)
+        try:
+            with entry.scope if entry.scope is not None else nullcontext():
+                yield
+        finally:
+            with self._lock:
+                self._deadlines.discard(entry)
+        if entry.cancelled and entry.scope is not None and entry.scope.cancelled_caught:
+            raise TimeoutError(f"{kind} passed its {limit:g} s deadline and was cancelled (--on-hang cancel)")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.config.poll_s):
+            try:
+                now = time.monotonic()
+                with self._lock:
+                    overdue = [d for d in self._deadlines if not d.reported and now >= d.due]
+                for entry in overdue:
+                    self._report_hang(entry)
+            except Exception:  # noqa: BLE001 - the watchdog must not die or raise
+                pass
+
+    def _report_hang(self, entry: _Deadline) -> None:
+        entry.reported = True
+        chain = await_chain(entry.task) if entry.task is not None else []
+        loop_stack = thread_stack(self._loop_thread_id, limit=8)
+        cancel = entry.scope is not None and (self.config.policy == "cancel" or entry.kind in ALWAYS_CANCEL)
+        stuck_at = next((line for line in reversed(chain) if not line.startswith("awaiting ")), "?")
+        attributes = {
+            "agentloupe.hang.kind": entry.kind,
+            "agentloupe.hang.deadline_s": entry.seconds,
+            "agentloupe.hang.await_chain": chain or ["(no task)"],
+            "agentloupe.hang.stuck_at": stuck_at,
+            "agentloupe.hang.loop_thread": loop_stack[-3:] or ["(idle)"],
+            "agentloupe.hang.action": "cancel" if cancel else "report",
+        }
+        self.hangs.append(attributes)
+        if entry.span is not None and entry.span.is_recording():
+            entry.span.add_event("hang", attributes)
+        metrics.hangs_detected().add(1, {"agentloupe.hang.kind": entry.kind})
+        log.warning("hang_detected", kind=entry.kind, deadline_s=entry.seconds, stuck_at=stuck_at, await_chain=chain, action=attributes["agentloupe.hang.action"])
+        if cancel and entry.scope is not None and self._loop is not None and not self._loop.is_closed():
+            entry.cancelled = True
+            self._loop.call_soon_threadsafe(entry.scope.cancel)
+
+    # -- loop blocks and dumps --------------------------------------------------
+
+    def _report_block(self, block: LoopBlock) -> None:
+        self.blocks.append(block)
+        metrics.event_loop_blocks().add(1, {"agentloupe.block.source": block.source})
+        span = self._open_spans.newest()
+        if span is not None and span.is_recording():
+            span.add_event(
+                "loop_blocked",
+                {
+                    "agentloupe.loop.blocked_ms": round(block.blocked_s * 1000, 1),
+                    "agentloupe.loop.blocking_line": block.line,
+                    "agentloupe.loop.stack": block.stack[-12:] or ["?"],
+                    "agentloupe.loop.source": block.source,
+                },
+            )
+        log.warning("event_loop_blocked", blocked_ms=round(block.blocked_s * 1000, 1), line=block.line, source=block.source)
+
+    def dump_stacks(self) -> str:
+        text = all_stacks(self._loop)
+        log.warning("stack_dump", stacks=text)
+        return text
+
+
+def active() -> HangWatchdog | None:
+    return _active
+
+
+@contextmanager
+def deadline(kind: str, *, span: Span | None = None, seconds: float | None = None, cancellable: bool = True) -> Iterator[None]:
+    """The active watchdog's deadline for ``kind``; a no-op when no watchdog runs."""
+    watchdog = _active
+    if watchdog is None:
+        yield
+        return
+    with watchdog.deadline(kind, span=span, seconds=seconds, cancellable=cancellable):
+        yield
