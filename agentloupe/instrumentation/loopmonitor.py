@@ -24,6 +24,7 @@ import asyncio
 import faulthandler
 import os
 import signal
+import sysconfig
 import tempfile
 import threading
 import time
@@ -62,20 +63,25 @@ def _parse_file_line(line: str) -> str | None:
     return f"{path}:{number.strip()} in {function.strip()}"
 
 
+_STDLIB = sysconfig.get_paths()["stdlib"]
+
+
+def _pick(frames: list[str]) -> str:
+    """The innermost frame outside the standard library (``time.sleep``'s caller, not ``re.match``)."""
+    for frame in frames:
+        if not frame.startswith(_STDLIB):
+            return frame
+    return frames[0] if frames else "?"
+
+
 def _innermost(stack: list[str]) -> str:
-    """The innermost non-frozen frame of a formatted stack (innermost last)."""
-    for entry in reversed(stack):
-        if (found := _parse_file_line(entry.strip().splitlines()[0])) is not None:
-            return found
-    return "?"
+    """The blocking line of a formatted stack (innermost last)."""
+    return _pick([f for entry in reversed(stack) if (f := _parse_file_line(entry.strip().splitlines()[0]))])
 
 
 def _outermost_first(dump: str) -> str:
-    """The innermost frame of a faulthandler dump (it lists the most recent call first)."""
-    for line in dump.splitlines():
-        if (found := _parse_file_line(line)) is not None:
-            return found
-    return "?"
+    """The blocking line of a faulthandler dump (it lists the most recent call first)."""
+    return _pick([f for line in dump.splitlines() if (f := _parse_file_line(line))])
 
 
 def _run_queue_wait_s(native_id: int) -> float | None:
@@ -96,12 +102,15 @@ class LoopMonitor:
         interval_s: float = 0.02,
         c_level_s: float | None = 1.0,
         on_block: Callable[[LoopBlock], None],
+        on_block_start: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.loop = loop
         self.threshold_s = threshold_s
         self.interval_s = interval_s
         self.c_level_s = c_level_s
         self.on_block = on_block
+        self.on_block_start = on_block_start
+        self._dump_lock = threading.Lock()
         self.starved = 0
         self.own = 0
         self._stop = threading.Event()
@@ -137,7 +146,12 @@ class LoopMonitor:
         self._dump_file.close()
         self._dump_file = None
 
-    def _read_dump(self) -> str | None:
+    def read_dump(self) -> str | None:
+        """New C-level block dumps since the last read (thread-safe; either side may read first)."""
+        with self._dump_lock:
+            return self._read_dump_locked()
+
+    def _read_dump_locked(self) -> str | None:
         if self._dump_file is None:
             return None
         try:
@@ -171,7 +185,7 @@ class LoopMonitor:
         self._arm()
 
     def _classify(self, blocked: float, stack: list[str], waited: float | None, own: bool) -> LoopBlock | None:
-        dump = self._read_dump()
+        dump = self.read_dump()
         if own:
             self.own += 1
             return None
@@ -196,6 +210,8 @@ class LoopMonitor:
                     return
                 if not done.wait(self.threshold_s):
                     stack = thread_stack(self._loop_thread_id)
+                    if self.on_block_start is not None and not _own_work.is_set():
+                        self.on_block_start(stack)
                     while not done.wait(0.05):
                         if self._stop.is_set():
                             return

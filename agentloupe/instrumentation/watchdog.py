@@ -65,17 +65,23 @@ class WatchdogConfig:
 
 
 class _OpenSpans:
-    """Which spans are open now: a loop block is recorded on the newest one."""
+    """Which spans are open now: a loop block is recorded on the newest one.
 
-    def __init__(self) -> None:
+    The loop resumes (and may end that span) before the monitor thread can
+    report the block, so a span's end first settles any block pending on it.
+    """
+
+    def __init__(self, watchdog: HangWatchdog) -> None:
         self._spans: OrderedDict[int, Span] = OrderedDict()
         self._lock = threading.Lock()
+        self._watchdog = watchdog
 
     def on_start(self, span: Span) -> None:
         with self._lock:
             self._spans[span.get_span_context().span_id] = span
 
     def before_end(self, span: Span) -> None:
+        self._watchdog._settle_block(span)
         with self._lock:
             self._spans.pop(span.get_span_context().span_id, None)
 
@@ -103,7 +109,9 @@ class HangWatchdog:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id = 0
         self._monitor: LoopMonitor | None = None
-        self._open_spans = _OpenSpans()
+        self._open_spans = _OpenSpans(self)
+        self._pending: dict[str, Any] | None = None
+        self._pending_lock = threading.Lock()
         self._signal_installed = False
         # Recent findings, bounded: the watchdog must not become a leak of its own.
         self.hangs: deque[dict[str, Any]] = deque(maxlen=100)
@@ -131,6 +139,7 @@ class HangWatchdog:
                 threshold_s=self.config.loop_threshold_s,
                 c_level_s=self.config.c_level_s,
                 on_block=self._report_block,
+                on_block_start=self._block_started,
             )
             self._monitor.start()
         try:
@@ -189,7 +198,8 @@ class HangWatchdog:
             with self._lock:
                 self._deadlines.discard(entry)
         if entry.cancelled and entry.scope is not None and entry.scope.cancelled_caught:
-            raise TimeoutError(f"{kind} passed its {limit:g} s deadline and was cancelled (--on-hang cancel)")
+            why = "" if kind in ALWAYS_CANCEL else " (--on-hang cancel)"
+            raise TimeoutError(f"{kind} passed its {limit:g} s deadline and was cancelled{why}")
 
     def _run(self) -> None:
         while not self._stop.wait(self.config.poll_s):
@@ -207,7 +217,7 @@ class HangWatchdog:
         chain = await_chain(entry.task) if entry.task is not None else []
         loop_stack = thread_stack(self._loop_thread_id, limit=8)
         cancel = entry.scope is not None and (self.config.policy == "cancel" or entry.kind in ALWAYS_CANCEL)
-        stuck_at = next((line for line in reversed(chain) if not line.startswith("awaiting ")), "?")
+        stuck_at = _stuck_line(chain)
         attributes = {
             "agentloupe.hang.kind": entry.kind,
             "agentloupe.hang.deadline_s": entry.seconds,
@@ -227,10 +237,33 @@ class HangWatchdog:
 
     # -- loop blocks and dumps --------------------------------------------------
 
-    def _report_block(self, block: LoopBlock) -> None:
-        self.blocks.append(block)
-        metrics.event_loop_blocks().add(1, {"agentloupe.block.source": block.source})
-        span = self._open_spans.newest()
+    def _block_started(self, stack: list[str]) -> None:
+        """Monitor thread, loop still blocked: remember which span it blocks."""
+        with self._pending_lock:
+            self._pending = {"span": self._open_spans.newest(), "stack": stack, "since": time.monotonic(), "done": False}
+
+    def _settle_block(self, span: Span) -> None:
+        """Loop thread, a span ending: record a block that is over but not yet reported on it."""
+        monitor = self._monitor
+        if monitor is not None and monitor.c_level_s and (dump := monitor.read_dump()):
+            from agentloupe.instrumentation.loopmonitor import _outermost_first
+
+            block = LoopBlock(monitor.c_level_s, dump.splitlines(), _outermost_first(dump), "c-level")
+            self._add_block_event(span, block)
+            self._log_block(block)
+            return
+        with self._pending_lock:
+            pending = self._pending
+            if pending is None or pending["done"] or pending["span"] is not span:
+                return
+            pending["done"] = True
+        stack = pending["stack"]
+        from agentloupe.instrumentation.loopmonitor import _innermost
+
+        self._add_block_event(span, LoopBlock(time.monotonic() - pending["since"] + self.config.loop_threshold_s, stack, _innermost(stack), "heartbeat"))
+
+    @staticmethod
+    def _add_block_event(span: Span | None, block: LoopBlock) -> None:
         if span is not None and span.is_recording():
             span.add_event(
                 "loop_blocked",
@@ -241,12 +274,38 @@ class HangWatchdog:
                     "agentloupe.loop.source": block.source,
                 },
             )
+
+    def _report_block(self, block: LoopBlock) -> None:
+        """Monitor thread, the block is over."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, None
+        if block.source == "heartbeat" and pending is not None and not pending["done"]:
+            self._add_block_event(pending["span"], block)
+        elif block.source == "c-level":
+            self._add_block_event(self._open_spans.newest(), block)
+        self._log_block(block)
+
+    def _log_block(self, block: LoopBlock) -> None:
+        self.blocks.append(block)
+        metrics.event_loop_blocks().add(1, {"agentloupe.block.source": block.source})
         log.warning("event_loop_blocked", blocked_ms=round(block.blocked_s * 1000, 1), line=block.line, source=block.source)
 
     def dump_stacks(self) -> str:
         text = all_stacks(self._loop)
         log.warning("stack_dump", stacks=text)
         return text
+
+
+_MACHINERY = ("/asyncio/", "/anyio/", "/concurrent/futures/")
+
+
+def _stuck_line(chain: list[str]) -> str:
+    """The innermost frame of the chain that is not event-loop machinery: the line that waits."""
+    frames = [line for line in chain if not line.startswith(("awaiting ", "("))]
+    for line in reversed(frames):
+        if not any(part in line for part in _MACHINERY):
+            return line
+    return frames[-1] if frames else "?"
 
 
 def active() -> HangWatchdog | None:

@@ -164,7 +164,8 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
                     f"server {server!r} has no tool {tool!r}: it has {', '.join(sorted(names)) or 'no tools'}"
                 )
             try:
-                result = await pool.session(server).call_tool(tool, arguments)
+                with deadline("run", span=root):
+                    result = await pool.session(server).call_tool(tool, arguments)
             except anyio.get_cancelled_exc_class():
                 raise
             except Exception as exc:
