@@ -6,7 +6,15 @@ from collections.abc import Iterable
 
 from agentloupe.instrumentation.tracefiles import SpanRecord, build_trees
 
-_SHOWN_ATTRIBUTES = ("error.type", "agentloupe.stop.signal", "agentloupe.server.ready_ms", "gen_ai.usage.input_tokens")
+
+def _size(value: int, *, signed: bool = True) -> str:
+    sign = ("+" if value >= 0 else "-") if signed else ""
+    value = abs(value)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{sign}{value:,.0f} {unit}" if unit == "B" else f"{sign}{value:,.1f} {unit}"
+        value /= 1024
+    return str(value)
 
 
 def _line(span: SpanRecord, root_service: str) -> str:
@@ -19,12 +27,30 @@ def _line(span: SpanRecord, root_service: str) -> str:
         parts.append(f"ERROR {span.attributes.get('error.type', '')}".rstrip())
         if span.status_message:
             parts.append(f"({span.status_message[:80]})")
+    traced = span.attributes.get("agentloupe.memory.process_traced_delta_bytes")
+    if traced is not None:
+        peak = span.attributes.get("agentloupe.memory.process_traced_peak_bytes", 0)
+        parts.append(f"mem {_size(traced)} (peak {_size(peak, signed=False)})")
     if span.attributes.get("agentloupe.cancelled"):
         parts.append("cancelled")
     for event in span.events:
-        if event["name"] in ("hang", "loop_blocked"):
-            parts.append(f"!{event['name']}")
+        attributes = event["attributes"]
+        if event["name"] == "hang":
+            parts.append(f"!hang at {_short(attributes.get('agentloupe.hang.stuck_at', '?'))}")
+        elif event["name"] == "loop_blocked":
+            parts.append(f"!loop blocked {attributes.get('agentloupe.loop.blocked_ms', '?')} ms at {_short(attributes.get('agentloupe.loop.blocking_line', '?'))}")
+        elif event["name"] == "memory.top_allocations":
+            parts.append(f"top allocation: {_short(str((attributes.get('sites') or ['?'])[0]))}")
     return "  ".join(parts)
+
+
+def _short(location: str) -> str:
+    """``.../site-packages/pkg/mod.py:12 in f`` -> ``pkg/mod.py:12 in f``: the tree stays readable."""
+    for marker in ("/site-packages/", "/agentloupe/"):
+        if marker in location:
+            head = "agentloupe/" if marker == "/agentloupe/" else ""
+            return head + location.split(marker, 1)[1]
+    return location.rsplit("/", 2)[-2] + "/" + location.rsplit("/", 1)[-1] if location.count("/") >= 2 else location
 
 
 def render_tree(spans: Iterable[SpanRecord], trace_id: str) -> str:

@@ -9,11 +9,16 @@ the MCP stdio client waits after closing stdin.
 
 from __future__ import annotations
 
-import argparse
-import ipaddress
-import os
 import signal
-import socket
+
+# Until the watchdog installs its SIGUSR1 stack dump, a SIGUSR1 must not kill
+# the server (its default action): ignore it from the first line on.
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+
+import argparse  # noqa: E402
+import ipaddress
+import os  # noqa: E402
+import socket  # noqa: E402
 import sys
 import threading
 from contextlib import contextmanager
