@@ -1,0 +1,39 @@
+import tracemalloc
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from agentloupe.instrumentation import memory
+from agentloupe.instrumentation.spans import traced
+
+
+def test_fit_slope_and_spread():
+    slope, stderr = memory.fit_slope([0, 10, 20, 30, 40])
+    assert slope == 10 and stderr == 0
+    slope, stderr = memory.fit_slope([0, 12, 18, 31, 39])
+    assert 9 < slope < 11 and stderr > 0
+
+
+def test_probe_records_process_wide_delta_and_top_sites(monkeypatch):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    monkeypatch.setattr("agentloupe.instrumentation.spans.trace.get_tracer", lambda *a, **k: provider.get_tracer("t"))
+    probe = memory.MemoryProbe(use_tracemalloc=True, threshold_bytes=512 * 1024)
+    probe.start()
+    kept = []
+    try:
+        with traced("execute_tool grow"):
+            kept.append(bytearray(2 * 1024 * 1024))  # the line to find
+    finally:
+        probe.stop()
+    assert not tracemalloc.is_tracing()
+    [span] = exporter.get_finished_spans()
+    assert span.attributes[memory.TRACED_DELTA] >= 2 * 1024 * 1024
+    assert span.attributes[memory.TRACED_PEAK] >= span.attributes[memory.TRACED_DELTA]
+    assert memory.RSS in span.attributes
+    [event] = [e for e in span.events if e.name == memory.TOP_ALLOCATIONS_EVENT]
+    assert "test_memory.py" in event.attributes["sites"][0]

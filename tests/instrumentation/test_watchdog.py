@@ -1,0 +1,47 @@
+"""The watchdog in-process: cancel policy, report policy, and it stops cleanly."""
+
+import asyncio
+import threading
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from agentloupe.instrumentation.watchdog import HangWatchdog, WatchdogConfig, active, deadline
+
+
+async def stuck_here():
+    await asyncio.Event().wait()
+
+
+async def test_cancel_policy_turns_a_hang_into_timeout():
+    span = TracerProvider().get_tracer("t").start_span("tool")
+    async with HangWatchdog(WatchdogConfig(policy="cancel", loop_threshold_s=0)) as watchdog:
+        with pytest.raises(TimeoutError, match="tool passed its 0.2 s deadline"):
+            with deadline("tool", span=span, seconds=0.2):
+                await stuck_here()
+    span.end()
+    [hang] = [e for e in span.events if e.name == "hang"]
+    assert hang.attributes["agentloupe.hang.stuck_at"].endswith("in stuck_here")
+    assert len(watchdog.hangs) == 1
+    assert active() is None
+
+
+async def test_report_policy_keeps_waiting():
+    async with HangWatchdog(WatchdogConfig(policy="report", loop_threshold_s=0)) as watchdog:
+        with deadline("tool", seconds=0.1):
+            await asyncio.sleep(0.4)  # slow, not cancelled
+    assert len(watchdog.hangs) == 1 and watchdog.hangs[0]["agentloupe.hang.action"] == "report"
+
+
+async def test_no_watchdog_no_op():
+    with deadline("tool", seconds=0.01):
+        await asyncio.sleep(0.05)
+
+
+async def test_monitor_threads_stop():
+    before = {t.name for t in threading.enumerate()}
+    async with HangWatchdog(WatchdogConfig()):
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)
+    leftover = {t.name for t in threading.enumerate()} - before
+    assert not {n for n in leftover if n.startswith("agentloupe")}
