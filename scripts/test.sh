@@ -2,12 +2,26 @@
 # Set up everything the test suite needs on a fresh machine, then run it.
 #   .venv           agentloupe (editable) + test tools
 #   .venv-phoenix   Arize Phoenix, the real trace backend the integration tests read back from
+#   apt             prometheus, chromium
 # Re-running reuses both virtualenvs. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 PHOENIX_VERSION="${PHOENIX_VERSION:-20.26.1}"
+
+# Debian packages the tests run for real: Prometheus (every dashboard query runs against it)
+# and Chromium (the HTML trace view is rendered headless).
+missing=()
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # the Debian package starts a Prometheus service on :9090; the tests start their own
+  $SUDO systemctl stop prometheus 2>/dev/null || $SUDO pkill -x prometheus 2>/dev/null || true
+fi
 
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv

@@ -35,14 +35,35 @@ from dataclasses import dataclass
 from agentloupe.instrumentation import metrics
 from agentloupe.instrumentation.stacks import thread_stack
 
-_own_work = threading.Event()
+_own_work = threading.Event()  # own work happened since the last heartbeat
+_own_depth = 0  # own work running now (the loop thread only changes it)
+_alarm_owner: LoopMonitor | None = None
+
+
+def _own_work_seen() -> bool:
+    return _own_depth > 0 or _own_work.is_set()
 
 
 @contextmanager
 def own_work() -> Iterator[None]:
-    """Mark agentloupe's own expensive checks: a loop late because of them is not a finding."""
+    """Mark agentloupe's own expensive checks: a loop late because of them is not a finding.
+
+    The C-level alarm is paused meanwhile, so it does not fire on our own snapshot.
+    """
+    global _own_depth
+    _own_depth += 1
     _own_work.set()  # the monitor clears it at each heartbeat
-    yield
+    owner = _alarm_owner
+    paused = owner is not None and threading.current_thread() is threading.main_thread()
+    if paused:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        yield
+    finally:
+        _own_depth -= 1
+        _own_work.set()
+        if paused and owner is not None:
+            owner._arm(force=True)
 
 
 @dataclass
@@ -128,16 +149,21 @@ class LoopMonitor:
             return
         if signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
             return  # the program uses SIGALRM itself: leave it alone
+        global _alarm_owner
         self._dump_file = tempfile.TemporaryFile(mode="w+", prefix="agentloupe-block-")
         faulthandler.register(signal.SIGALRM, file=self._dump_file, all_threads=False, chain=False)
+        _alarm_owner = self
         self._arm()
 
-    def _arm(self) -> None:
-        """On the loop: push the alarm further out while the loop is alive."""
-        if self._dump_file is not None and not self._stop.is_set():
+    def _arm(self, force: bool = False) -> None:
+        """On the loop: push the alarm further out while the loop is alive (not during our own work)."""
+        if self._dump_file is not None and not self._stop.is_set() and (force or _own_depth == 0):
             signal.setitimer(signal.ITIMER_REAL, self.c_level_s)
 
     def _stop_c_level_timer(self) -> None:
+        global _alarm_owner
+        if _alarm_owner is self:
+            _alarm_owner = None
         if self._dump_file is None:
             return
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -210,7 +236,7 @@ class LoopMonitor:
                     return
                 if not done.wait(self.threshold_s):
                     stack = thread_stack(self._loop_thread_id)
-                    if self.on_block_start is not None and not _own_work.is_set():
+                    if self.on_block_start is not None and not _own_work_seen():
                         self.on_block_start(stack)
                     while not done.wait(0.05):
                         if self._stop.is_set():
@@ -218,7 +244,7 @@ class LoopMonitor:
                     blocked = time.monotonic() - sent
                     waited_after = _run_queue_wait_s(self._loop_native_id)
                     waited = waited_after - waited_before if None not in (waited_before, waited_after) else None
-                    block = self._classify(blocked, stack, waited, _own_work.is_set())
+                    block = self._classify(blocked, stack, waited, _own_work_seen())
                     if block is not None:
                         self.on_block(block)
                 lag_metric.record(time.monotonic() - sent)

@@ -83,3 +83,33 @@ def event_loop_blocks() -> metrics.Counter:
 
 def hangs_detected() -> metrics.Counter:
     return _counter("agentloupe.hangs", "{hang}", "Operations that passed their deadline")
+
+
+_gauges_registered = False
+
+
+def register_process_gauges() -> None:
+    """Process RSS and tracemalloc current/peak as observable gauges (read at collection time)."""
+    global _gauges_registered
+    if _gauges_registered:
+        return
+    _gauges_registered = True
+    import os
+    import tracemalloc
+
+    import psutil
+
+    process = psutil.Process(os.getpid())
+
+    def rss(options: object):
+        yield metrics.Observation(process.memory_info().rss)
+
+    def traced(options: object):
+        if tracemalloc.is_tracing():
+            current, peak = tracemalloc.get_traced_memory()
+            yield metrics.Observation(current, {"agentloupe.tracemalloc.state": "current"})
+            yield metrics.Observation(peak, {"agentloupe.tracemalloc.state": "peak"})
+
+    meter = _meter()
+    meter.create_observable_gauge("agentloupe.process.memory.rss", [rss], unit="By", description="Resident set size of the process")
+    meter.create_observable_gauge("agentloupe.tracemalloc.memory", [traced], unit="By", description="tracemalloc traced memory (with --memory)")

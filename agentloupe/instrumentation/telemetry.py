@@ -56,6 +56,7 @@ class Telemetry:
     shutdown_budget_s: float
     tracer_provider: TracerProvider | None = None
     meter_provider: MeterProvider | None = None
+    prometheus: Any = None  # PrometheusEndpoint when metrics are served for scraping
     owns_tracer_provider: bool = True
     processors: list[SpanProcessor] = field(default_factory=list)
     instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -76,6 +77,10 @@ class Telemetry:
             env["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true"
         if not self.enabled:
             env["OTEL_SDK_DISABLED"] = "true"
+        env.pop("AGENTLOUPE_PROMETHEUS_PORT", None)
+        if self.prometheus is not None:
+            env["AGENTLOUPE_PROMETHEUS_PORT"] = "0"  # each server on a free port, found by file_sd
+            env["AGENTLOUPE_PROMETHEUS_LINGER"] = "0"
         return env
 
 
@@ -149,6 +154,7 @@ def configure(
     capture_content: bool | None = None,
     shutdown_budget_s: float = DEFAULT_SHUTDOWN_BUDGET_S,
     export_timeout_s: float | None = None,
+    prometheus_port: int | None = None,
 ) -> Telemetry:
     """Set up tracing and metrics for this process; calling it again returns the first setup.
 
@@ -220,17 +226,29 @@ def configure(
             tracer_provider.add_span_processor(processor)
 
         meter_provider = None
+        readers: list[Any] = []
         metrics_wanted = os.environ.get("OTEL_METRICS_EXPORTER", "otlp").strip().lower() != "none"
         if endpoint and resolved_protocol and metrics_wanted:
-            reader = PeriodicExportingMetricReader(
-                _metric_exporter(endpoint, resolved_protocol, export_timeout_s),
-                export_interval_millis=5000,
+            readers.append(
+                PeriodicExportingMetricReader(
+                    _metric_exporter(endpoint, resolved_protocol, export_timeout_s),
+                    export_interval_millis=5000,
+                )
             )
-            meter_provider = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
-            if isinstance(metrics.get_meter_provider(), MeterProvider):
-                meter_provider = None  # the user's provider stays
-            else:
-                metrics.set_meter_provider(meter_provider)
+        if prometheus_port is None and (port_env := os.environ.get("AGENTLOUPE_PROMETHEUS_PORT")):
+            prometheus_port = int(port_env)
+        prometheus = None
+        if prometheus_port is not None:
+            from agentloupe.instrumentation.prometheus import PrometheusEndpoint, metric_reader
+
+            readers.append(metric_reader())
+            prometheus = PrometheusEndpoint(prometheus_port, resolved_name)
+        if readers and not isinstance(metrics.get_meter_provider(), MeterProvider):
+            meter_provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
+            metrics.set_meter_provider(meter_provider)
+            from agentloupe.instrumentation.metrics import register_process_gauges
+
+            register_process_gauges()
 
         _current = Telemetry(
             service_name=resolved_name,
@@ -244,6 +262,7 @@ def configure(
             owns_tracer_provider=owns,
             processors=[processor],
             instance_id=instance_id,
+            prometheus=prometheus,
         )
         atexit.register(shutdown)
         return _current
@@ -301,6 +320,12 @@ def shutdown(budget_s: float | None = None) -> bool:
     telemetry._shut_down = True
     if not telemetry.enabled:
         return True
+    if telemetry.prometheus is not None:
+        # A short run would end before Prometheus scrapes its last figures: wait for one scrape.
+        linger = float(os.environ.get("AGENTLOUPE_PROMETHEUS_LINGER", "15"))
+        if linger > 0:
+            telemetry.prometheus.wait_for_scrape(linger)
+        telemetry.prometheus.close()
     budget = telemetry.shutdown_budget_s if budget_s is None else budget_s
     deadline = time.monotonic() + budget
 

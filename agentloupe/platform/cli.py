@@ -39,6 +39,7 @@ LogOption = Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO,
 MemoryOption = Annotated[bool, typer.Option("--memory", help="tracemalloc on: traced delta and peak per span, top allocation sites (costs 3.6x-24x on allocation-heavy code)")]
 TimeoutOption = Annotated[list[str] | None, typer.Option("--timeout", metavar="KIND=SECONDS", help="deadline per kind: run, model, tool, mcp, server_start, shutdown (repeatable)")]
 OnHangOption = Annotated[str | None, typer.Option("--on-hang", help="past a deadline: 'report' (default, keep waiting) or 'cancel'")]
+PrometheusOption = Annotated[int | None, typer.Option("--prometheus-port", help="serve /metrics on 127.0.0.1:PORT for Prometheus (servers too, found via .agentloupe/prometheus/*.json)")]
 LoopThresholdOption = Annotated[float | None, typer.Option("--loop-threshold-ms", help="report event-loop blocks longer than this (default 100)")]
 
 
@@ -84,6 +85,7 @@ def _execute(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
         protocol=settings.otlp_protocol,
         capture_content=settings.capture_content,
         shutdown_budget_s=settings.telemetry_budget_s,
+        prometheus_port=settings.prometheus_port,
     )
     instrument_mcp()
     caught: list[int] = []
@@ -151,6 +153,7 @@ def run(
     on_hang: OnHangOption = None,
     loop_threshold_ms: LoopThresholdOption = None,
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="run the question N times on the same servers; with --memory, print a leak report")] = 1,
+    prometheus_port: PrometheusOption = None,
 ) -> None:
     """Run the agent on QUESTION with the configured MCP servers; print the answer and the trace."""
     from agentloupe.platform.runner import preload, run_agent
@@ -159,7 +162,7 @@ def run(
     settings = _settings(
         config=config, model=model, otlp=otlp, capture_content=capture_content or None, print_tree=tree,
         log_level=log_level, memory=memory or None, timeouts=timeout, on_hang=on_hang,
-        loop_threshold_ms=loop_threshold_ms, repeat=repeat,
+        loop_threshold_ms=loop_threshold_ms, repeat=repeat, prometheus_port=prometheus_port,
     )
     result = _execute(settings, lambda: run_agent(settings, question))
     if result is not None:
@@ -182,6 +185,7 @@ def call(
     timeout: TimeoutOption = None,
     on_hang: OnHangOption = None,
     loop_threshold_ms: LoopThresholdOption = None,
+    prometheus_port: PrometheusOption = None,
 ) -> None:
     """Call one tool of one MCP server, fully traced, and print its result."""
     from agentloupe.platform.runner import call_tool, parse_target, preload
@@ -196,6 +200,7 @@ def call(
     settings = _settings(
         config=config, otlp=otlp, capture_content=capture_content or None, print_tree=tree, log_level=log_level,
         memory=memory or None, timeouts=timeout, on_hang=on_hang, loop_threshold_ms=loop_threshold_ms,
+        prometheus_port=prometheus_port,
     )
     try:
         parse_target(settings, target)

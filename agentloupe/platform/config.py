@@ -184,12 +184,14 @@ class Settings:
     memory: bool = False
     repeat: int = 1
     loop_threshold_s: float = 0.1
+    prometheus_port: int | None = None
 
     def server_environment(self) -> dict[str, str]:
         """What a bundled server needs to run the same watchdog and memory checks."""
         env = {
             "AGENTLOUPE_MEMORY": "1" if self.memory else "0",
             "AGENTLOUPE_LOOP_THRESHOLD_MS": str(int(self.loop_threshold_s * 1000)),
+            "AGENTLOUPE_LEAK_SAMPLES": "1" if self.memory and self.repeat > 1 else "0",
         }
         if self.timeouts:
             env["AGENTLOUPE_TIMEOUTS"] = ",".join(f"{k}={v:g}" for k, v in self.timeouts.items())
@@ -238,6 +240,7 @@ def load_settings(
     memory: bool | None = None,
     repeat: int | None = None,
     loop_threshold_ms: float | None = None,
+    prometheus_port: int | None = None,
 ) -> Settings:
     """Flags (the arguments) win over ``AGENTLOUPE_*``/``OTEL_*``, which win over the file."""
     config = config or (Path(p) if (p := _env("AGENTLOUPE_CONFIG")) else None)
@@ -251,6 +254,8 @@ def load_settings(
         raise ConfigError(f"--on-hang {on_hang!r}: use 'report' (default) or 'cancel'")
     if repeat is not None and repeat < 1:
         raise ConfigError(f"--repeat {repeat}: must be 1 or more")
+    if prometheus_port is not None and not 0 <= prometheus_port <= 65535:
+        raise ConfigError(f"--prometheus-port {prometheus_port}: must be 0-65535 (0: a free port)")
     if loop_threshold_ms is not None and loop_threshold_ms <= 0:
         raise ConfigError(f"--loop-threshold-ms {loop_threshold_ms:g}: must be greater than 0")
     parsed_timeouts = parse_duration_overrides(timeouts or [])
@@ -272,4 +277,5 @@ def load_settings(
         memory=memory,
         repeat=repeat,
         loop_threshold_s=loop_threshold_ms / 1000 if loop_threshold_ms else None,
+        prometheus_port=prometheus_port,
     )

@@ -116,12 +116,17 @@ def tool_wrapper(mcp_tools: dict[str, str]) -> Callable[..., Awaitable[Any]]:
     return wrap
 
 
+def _tool_error_text(error: Exception) -> str:
+    """What the model reads when a tool call raised: the error, plainly."""
+    return f"{type(error).__name__}: {error}"
+
+
 def build_graph(model: BaseChatModel, info: ModelInfo, tools: list[BaseTool], mcp_tools: dict[str, str]):
     """Compile the agent graph for ``tools`` (local and MCP)."""
     bound = model.bind_tools(tools) if tools else model
     graph = StateGraph(MessagesState)
     graph.add_node("model", model_node(bound, info))
-    graph.add_node("tools", ToolNode(tools, awrap_tool_call=tool_wrapper(mcp_tools), handle_tool_errors=True))
+    graph.add_node("tools", ToolNode(tools, awrap_tool_call=tool_wrapper(mcp_tools), handle_tool_errors=_tool_error_text))
     graph.add_edge(START, "model")
     graph.add_conditional_edges("model", tools_condition, {"tools": "tools", END: END})
     graph.add_edge("tools", "model")

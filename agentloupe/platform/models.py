@@ -86,6 +86,8 @@ class OfflinePlanner(BaseChatModel):
 
 def _result(message: AIMessage, finish_reason: str) -> ChatResult:
     message.response_metadata = {"model_name": OFFLINE_MODEL_NAME, "finish_reason": finish_reason}
+    # A planner consumes no tokens: it says so (0), rather than leave the usage unknown.
+    message.usage_metadata = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
     return ChatResult(generations=[ChatGeneration(message=message)])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from langchain_core.messages import HumanMessage
 from mcp import types
 from opentelemetry import trace
 
-from agentloupe.instrumentation import content, semconv, telemetry
+from agentloupe.instrumentation import content, metrics, semconv, telemetry
 from agentloupe.instrumentation.memory import LeakTracker, MemoryProbe
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, HangWatchdog, WatchdogConfig, deadline
@@ -123,14 +124,22 @@ async def _invoke(graph: Any, model_name: str, run_id: str, iteration: int, ques
         semconv.GEN_AI_REQUEST_MODEL: model_name,
         "agentloupe.run.iteration": iteration,
     }
-    with traced(f"invoke_agent {AGENT_NAME}", attributes=attrs) as span:
-        with deadline("run", span=span):
-            state = await graph.ainvoke(
-                {"messages": [HumanMessage(question)]},
-                config={"recursion_limit": settings.recursion_limit},
-            )
-        if tracker is not None:
-            tracker.sample(span)
+    started = time.perf_counter()
+    outcome: dict[str, str] = {}
+    try:
+        with traced(f"invoke_agent {AGENT_NAME}", attributes=attrs) as span:
+            with deadline("run", span=span):
+                state = await graph.ainvoke(
+                    {"messages": [HumanMessage(question)]},
+                    config={"recursion_limit": settings.recursion_limit},
+                )
+            if tracker is not None:
+                tracker.sample(span)
+    except BaseException as exc:
+        outcome[semconv.ERROR_TYPE] = "timeout" if isinstance(exc, TimeoutError) else type(exc).__qualname__
+        raise
+    finally:
+        metrics.agent_run_duration().record(time.perf_counter() - started, {semconv.GEN_AI_AGENT_NAME: AGENT_NAME, **outcome})
     answer = state["messages"][-1].content
     return answer if isinstance(answer, str) else str(answer)
 

@@ -155,7 +155,8 @@ async def _observed(serve_coro, *args) -> None:
     memory = os.environ.get("AGENTLOUPE_MEMORY") == "1"
     probe = MemoryProbe(use_tracemalloc=memory)
     probe.start()
-    sampler = _SampleAfterToolCalls() if memory else None
+    # Samples (a GC and a snapshot per tool call) only when the agent asked for a leak report.
+    sampler = _SampleAfterToolCalls() if memory and os.environ.get("AGENTLOUPE_LEAK_SAMPLES") == "1" else None
     if sampler is not None:
         add_span_hook(sampler)
     try:
