@@ -42,23 +42,25 @@ def phoenix(tmp_path_factory):
     log = open(workdir / "phoenix.log", "w")
     process = subprocess.Popen([_phoenix_binary(), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{http_port}"
-    deadline = time.monotonic() + 180
-    while True:
-        assert process.poll() is None, (workdir / "phoenix.log").read_text()[-3000:]
-        try:
-            if httpx.get(f"{base}/v1/projects", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "Phoenix did not start within 180 s"
-        time.sleep(0.5)
-    yield {"base": base, "http": f"http://127.0.0.1:{http_port}", "grpc": f"http://127.0.0.1:{grpc_port}"}
-    process.terminate()
     try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, (workdir / "phoenix.log").read_text()[-3000:]
+            try:
+                if httpx.get(f"{base}/v1/projects", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "Phoenix did not start within 180 s"
+            time.sleep(0.5)
+        yield {"base": base, "http": f"http://127.0.0.1:{http_port}", "grpc": f"http://127.0.0.1:{grpc_port}"}
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
 
 
 def _spans(base: str, trace_id: str, expected: int) -> list[dict]:

@@ -52,7 +52,14 @@ def scraped(tmp_path_factory):
         [binary, f"--config.file={config}", f"--storage.tsdb.path={home / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
+    try:
+        yield from _run_workload(process, home, f"http://127.0.0.1:{port}")
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def _run_workload(process, home, base):
     deadline = time.monotonic() + 60
     while True:
         assert process.poll() is None, "prometheus exited"
@@ -80,8 +87,6 @@ def scraped(tmp_path_factory):
     assert result.returncode == 0, result.stderr
     assert "= 62" in result.stdout and "division by zero" in result.stdout
     yield base, started, time.time()
-    process.terminate()
-    process.wait(20)
 
 
 def _has_data(base: str, expr: str, start: float, end: float) -> bool:
