@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 import structlog
@@ -17,6 +18,48 @@ def add_trace_context(logger: Any, method: str, event_dict: dict[str, Any]) -> d
         event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
         event_dict.setdefault("span_id", format(context.span_id, "016x"))
     return event_dict
+
+
+_SEVERITY = {"debug": 5, "info": 9, "warning": 13, "warn": 13, "error": 17, "critical": 21, "exception": 17}
+_otel_logger: Any = None
+
+
+def set_otel_logger(logger: Any) -> None:
+    """Where structlog events go as OTLP logs (None: nowhere). Set by telemetry ``configure()``."""
+    global _otel_logger
+    _otel_logger = logger
+
+
+def _attribute(value: Any) -> Any:
+    return value if isinstance(value, (str, bool, int, float)) else str(value)
+
+
+def forward_to_otel(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: also emit the event as an OTel log record, in the current span's context.
+
+    Only structlog events take this path: the OTel SDK's own (stdlib) loggers never
+    feed the OTel log pipeline, which is the known recursion and deadlock.
+    """
+    target = _otel_logger
+    if target is not None:
+        try:
+            level = str(event_dict.get("level", method)).lower()
+            target.emit(
+                timestamp=time.time_ns(),
+                body=str(event_dict.get("event", "")),
+                severity_text=level.upper(),
+                severity_number=_severity(level),
+                attributes={k: _attribute(v) for k, v in event_dict.items() if k not in ("event", "timestamp") and v is not None},
+            )
+        except Exception:  # noqa: BLE001 - telemetry never breaks the agent
+            pass
+    return event_dict
+
+
+def _severity(level: str) -> Any:
+    from opentelemetry._logs import SeverityNumber
+
+    return SeverityNumber(_SEVERITY.get(level, 9))
 
 
 def configure_logging(*, level: str = "WARNING", json: bool | None = None, stream: Any = None) -> None:
@@ -36,6 +79,7 @@ def configure_logging(*, level: str = "WARNING", json: bool | None = None, strea
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             add_trace_context,
             structlog.processors.format_exc_info,
+            forward_to_otel,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from agentloupe.instrumentation import content
-from agentloupe.instrumentation.logs import configure_logging
+from agentloupe.instrumentation.logs import configure_logging, set_otel_logger
 from agentloupe.instrumentation.tracefiles import JsonLinesSpanExporter, agentloupe_home, traces_dir
 
 log = structlog.get_logger("agentloupe.telemetry")
@@ -57,6 +57,7 @@ class Telemetry:
     tracer_provider: TracerProvider | None = None
     meter_provider: MeterProvider | None = None
     prometheus: Any = None  # PrometheusEndpoint when metrics are served for scraping
+    logger_provider: Any = None  # structlog events as OTLP logs, when an endpoint is set
     owns_tracer_provider: bool = True
     processors: list[SpanProcessor] = field(default_factory=list)
     instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -129,6 +130,23 @@ def _metric_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
     return OTLPMetricExporter(endpoint=endpoint.rstrip("/") + "/v1/metrics", timeout=timeout_s)
+
+
+def _logger_provider(resource: Resource, endpoint: str, protocol: Protocol, timeout_s: float) -> Any:
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+
+        exporter = OTLPLogExporter(endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout_s)
+    else:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+
+        exporter = OTLPLogExporter(endpoint=endpoint.rstrip("/") + "/v1/logs", timeout=timeout_s)
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_log_record_processor(BatchLogRecordProcessor(exporter, schedule_delay_millis=500))
+    return provider
 
 
 def _resource(service_name: str | None, instance_id: str) -> tuple[Resource, str]:
@@ -250,6 +268,11 @@ def configure(
 
             register_process_gauges()
 
+        logger_provider = None
+        if endpoint and resolved_protocol and os.environ.get("OTEL_LOGS_EXPORTER", "otlp").strip().lower() != "none":
+            logger_provider = _logger_provider(resource, endpoint, resolved_protocol, export_timeout_s)
+            set_otel_logger(logger_provider.get_logger("agentloupe"))
+
         _current = Telemetry(
             service_name=resolved_name,
             endpoint=endpoint,
@@ -263,6 +286,7 @@ def configure(
             processors=[processor],
             instance_id=instance_id,
             prometheus=prometheus,
+            logger_provider=logger_provider,
         )
         atexit.register(shutdown)
         return _current
@@ -332,6 +356,9 @@ def shutdown(budget_s: float | None = None) -> bool:
     def work() -> None:
         for processor in telemetry.processors:
             processor.shutdown()
+        if telemetry.logger_provider is not None:
+            set_otel_logger(None)
+            telemetry.logger_provider.shutdown()
         if telemetry.meter_provider is not None:
             telemetry.meter_provider.shutdown(timeout_millis=int(budget * 1000))
         if telemetry.owns_tracer_provider and telemetry.tracer_provider is not None:

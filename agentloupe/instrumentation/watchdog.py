@@ -230,7 +230,8 @@ class HangWatchdog:
         if entry.span is not None and entry.span.is_recording():
             entry.span.add_event("hang", attributes)
         metrics.hangs_detected().add(1, {"agentloupe.hang.kind": entry.kind})
-        log.warning("hang_detected", kind=entry.kind, deadline_s=entry.seconds, stuck_at=stuck_at, await_chain=chain, action=attributes["agentloupe.hang.action"])
+        with _in_span(entry.span):
+            log.warning("hang_detected", kind=entry.kind, deadline_s=entry.seconds, stuck_at=stuck_at, await_chain=chain, action=attributes["agentloupe.hang.action"])
         if cancel and entry.scope is not None and self._loop is not None and not self._loop.is_closed():
             entry.cancelled = True
             self._loop.call_soon_threadsafe(entry.scope.cancel)
@@ -250,7 +251,7 @@ class HangWatchdog:
 
             block = LoopBlock(monitor.c_level_s, dump.splitlines(), _outermost_first(dump), "c-level")
             self._add_block_event(span, block)
-            self._log_block(block)
+            self._log_block(block, span)
             return
         with self._pending_lock:
             pending = self._pending
@@ -279,21 +280,31 @@ class HangWatchdog:
         """Monitor thread, the block is over."""
         with self._pending_lock:
             pending, self._pending = self._pending, None
-        if block.source == "heartbeat" and pending is not None and not pending["done"]:
-            self._add_block_event(pending["span"], block)
+        span = None
+        if block.source == "heartbeat" and pending is not None:
+            span = pending["span"]
+            if not pending["done"]:
+                self._add_block_event(span, block)
         elif block.source == "c-level":
-            self._add_block_event(self._open_spans.newest(), block)
-        self._log_block(block)
+            span = self._open_spans.newest()
+            self._add_block_event(span, block)
+        self._log_block(block, span)
 
-    def _log_block(self, block: LoopBlock) -> None:
+    def _log_block(self, block: LoopBlock, span: Span | None = None) -> None:
         self.blocks.append(block)
         metrics.event_loop_blocks().add(1, {"agentloupe.block.source": block.source})
-        log.warning("event_loop_blocked", blocked_ms=round(block.blocked_s * 1000, 1), line=block.line, source=block.source)
+        with _in_span(span):
+            log.warning("event_loop_blocked", blocked_ms=round(block.blocked_s * 1000, 1), line=block.line, source=block.source)
 
     def dump_stacks(self) -> str:
         text = all_stacks(self._loop)
         log.warning("stack_dump", stacks=text)
         return text
+
+
+def _in_span(span: Span | None) -> Any:
+    """Log from the monitor thread in the context of the span concerned (trace_id on the log)."""
+    return trace.use_span(span, end_on_exit=False) if span is not None else nullcontext()
 
 
 _MACHINERY = ("/asyncio/", "/anyio/", "/concurrent/futures/")
