@@ -217,6 +217,7 @@ def call(
 @app.command("trace")
 def show_trace(
     trace_id: Annotated[str | None, typer.Option("--trace-id", help="which trace (default: the last run)")] = None,
+    html_path: Annotated[Path | None, typer.Option("--html", help="write a self-contained HTML waterfall to this file")] = None,
 ) -> None:
     """Print the last run's trace tree again, from the trace files of every process."""
     spans = read_spans()
@@ -225,6 +226,15 @@ def show_trace(
     chosen = trace_id or latest_trace_id(spans)
     if chosen is None or not any(s.trace_id == chosen for s in spans):
         _fail(f"trace {trace_id} not found in {traces_dir()}", 1)
+    if html_path is not None:
+        from agentloupe.platform.htmltrace import render_html
+
+        try:
+            html_path.write_text(render_html(spans, chosen), encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {html_path}: {exc.strerror or exc}", 1)
+        print(f"wrote {html_path} (trace {chosen})")
+        return
     print(render_tree(spans, chosen))
 
 
