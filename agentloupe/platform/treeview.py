@@ -39,6 +39,8 @@ def _line(span: SpanRecord, root_service: str) -> str:
             parts.append(f"!hang at {_short(attributes.get('agentloupe.hang.stuck_at', '?'))}")
         elif event["name"] == "loop_blocked":
             parts.append(f"!loop blocked {attributes.get('agentloupe.loop.blocked_ms', '?')} ms at {_short(attributes.get('agentloupe.loop.blocking_line', '?'))}")
+        elif event["name"] == "gc_pause":
+            parts.append(f"gc pause {attributes.get('agentloupe.gc.pause_ms', '?')} ms")
         elif event["name"] == "memory.top_allocations":
             parts.append(f"top allocation: {_short(str((attributes.get('sites') or ['?'])[0]))}")
     return "  ".join(parts)
