@@ -19,7 +19,7 @@ import httpx
 import structlog
 from langchain_core.tools import BaseTool
 from langchain_mcp_adapters.tools import load_mcp_tools
-from mcp import ClientSession, McpError
+from mcp import ClientSession, McpError, types
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from opentelemetry import context as otel_context
@@ -35,6 +35,47 @@ from agentloupe.platform.errors import ServerStartError
 from agentloupe.platform.stdio import stdio_streams
 
 log = structlog.get_logger("agentloupe.sessions")
+
+
+class PooledClientSession(ClientSession):
+    """A ClientSession that checks each tool's output schema once, not on every call.
+
+    mcp's ``_validate_tool_result`` calls ``jsonschema.validate``, which re-checks the
+    schema against its metaschema on every call: 3-4 ms of a ~10 ms stdio call here
+    (profiled). A persistent session keeps one validator per tool; the result is
+    validated exactly as before.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._validators: dict[str, tuple[int, Any]] = {}
+
+    async def _validate_tool_result(self, name: str, result: types.CallToolResult) -> None:
+        if name not in self._tool_output_schemas:
+            await self.list_tools()
+        schema = self._tool_output_schemas.get(name)
+        if schema is None:
+            return await super()._validate_tool_result(name, result)
+        from jsonschema import SchemaError, ValidationError, validators
+        from referencing import Registry
+
+        cached = self._validators.get(name)
+        if cached is None or cached[0] != id(schema):
+            cls = validators.validator_for(schema)
+            try:
+                cls.check_schema(schema)
+            except SchemaError as exc:
+                raise RuntimeError(f"Invalid schema for tool {name}: {exc}") from exc
+            cached = (id(schema), cls(schema, registry=Registry()))
+            self._validators[name] = cached
+        if result.structuredContent is None:
+            raise RuntimeError(f"Tool {name} has an output schema but did not return structured content")
+        try:
+            cached[1].validate(result.structuredContent)
+        except ValidationError as exc:
+            raise RuntimeError(f"Invalid structured content returned by tool {name}: {exc}") from exc
+        except Exception as exc:  # unresolvable $ref, as mcp reports it
+            raise RuntimeError(f"Invalid schema for tool {name}: {exc}") from exc
 
 
 @dataclass
@@ -217,7 +258,7 @@ class SessionPool:
                 session_id=get_session_id,
             )
             span.set_attribute("url.full", url)
-        session = await stack.enter_async_context(ClientSession(read, write))
+        session = await stack.enter_async_context(PooledClientSession(read, write))
         annotate_session(session, **info)
         await session.initialize()
         slot.tools = await load_mcp_tools(session, server_name=config.name)

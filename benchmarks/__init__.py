@@ -1,0 +1,1 @@
+"""agentloupe's benchmarks: `python -m benchmarks [--quick]`. Results are written up in BENCHMARKS.md."""

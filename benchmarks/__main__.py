@@ -1,0 +1,65 @@
+"""Run every benchmark scenario, print a table, write JSON lines.
+
+    python -m benchmarks            # full: the figures in BENCHMARKS.md
+    python -m benchmarks --quick    # a short run (CI checks its shape, never its times)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+from pathlib import Path
+
+from benchmarks import scenarios_mcp, scenarios_process
+from benchmarks.fixtures import setup_telemetry
+from benchmarks.harness import Results
+
+SCENARIOS = (
+    "startup",
+    "tool call, stdio",
+    "tool call, HTTP",
+    "one turn, concurrent tools",
+    "tracing overhead, MCP call",
+    "tracing overhead, whole run",
+    "memory-check overhead",
+    "shutdown",
+    "scale",
+)
+
+
+async def run_all(results: Results, quick: bool) -> None:
+    n = 5 if quick else 20
+    print("startup", flush=True)
+    await scenarios_mcp.startup(results, 3 if quick else 10)
+    await scenarios_mcp.ready_only(results, 3 if quick else 10)
+    print("tool calls", flush=True)
+    await scenarios_mcp.tool_calls(results, 50 if quick else 300, 3 if quick else 15)
+    print("one turn", flush=True)
+    await scenarios_mcp.one_turn_concurrency(results, 2 if quick else 5)
+    print("tracing overhead", flush=True)
+    await scenarios_mcp.tracing_overhead_mcp(results, 100 if quick else 1000)
+    scenarios_process.run_overheads(results, 2 if quick else 7)
+    print("memory checks", flush=True)
+    scenarios_process.tracemalloc_cost(results, n)
+    print("shutdown", flush=True)
+    scenarios_process.shutdown_budget(results, 2 if quick else 5, with_sdk_default=not quick)
+    print("scale", flush=True)
+    await scenarios_process.scale(results, [1, 10, 50] if quick else [1, 10, 100, 500])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs and smaller scale levels")
+    parser.add_argument("--output", type=Path, default=Path("benchmarks/results/latest.jsonl"), help="JSON lines output")
+    args = parser.parse_args()
+    setup_telemetry()
+    print(f"agentloupe benchmarks ({'quick' if args.quick else 'full'}) on {platform.machine()}, Python {platform.python_version()}, {__import__('os').cpu_count()} CPUs")
+    results = Results()
+    asyncio.run(run_all(results, args.quick))
+    results.write(args.output)
+    print(f"\nwrote {len(results.figures)} figures to {args.output}")
+
+
+if __name__ == "__main__":
+    main()
