@@ -1,12 +1,17 @@
 """agentloupe: see inside an async LangGraph + MCP agent.
 
-The public surface::
+The whole public surface::
 
     import agentloupe
-    agentloupe.configure(service_name="my-agent")
-    agentloupe.instrument_mcp()
-    ...
-    agentloupe.shutdown()
+
+    agentloupe.configure(service_name="my-agent")   # OTEL_* honoured; trace files without an endpoint
+    agentloupe.instrument_mcp()                      # every MCP ClientSession and server
+    agentloupe.instrument_langgraph()                # graph runs, model calls, tool calls
+
+    async with agentloupe.watch(memory=True):        # hang watchdog + memory probe
+        await graph.ainvoke({"messages": [...]})
+
+    agentloupe.shutdown()                            # bounded flush; also registered at exit
 """
 
 __version__ = "0.1.0"
@@ -14,9 +19,22 @@ __version__ = "0.1.0"
 from agentloupe.instrumentation import (  # noqa: E402
     configure,
     flush,
+    instrument_langgraph,
     instrument_mcp,
     shutdown,
+    uninstrument_langgraph,
     uninstrument_mcp,
+    watch,
 )
 
-__all__ = ["__version__", "configure", "flush", "instrument_mcp", "shutdown", "uninstrument_mcp"]
+__all__ = [
+    "__version__",
+    "configure",
+    "flush",
+    "instrument_langgraph",
+    "instrument_mcp",
+    "shutdown",
+    "uninstrument_langgraph",
+    "uninstrument_mcp",
+    "watch",
+]

@@ -1,8 +1,14 @@
-"""The reusable layer: telemetry setup, spans, MCP instrumentation, logging.
+"""The reusable layer: telemetry setup, spans, MCP and LangGraph instrumentation, watchdog.
 
-Imports neither ``agentloupe.platform`` nor ``agentloupe.servers`` and works
-without LangGraph, so it can instrument a user's own code.
+Imports neither ``agentloupe.platform`` nor ``agentloupe.servers``, and works
+without LangGraph installed (``instrument_langgraph`` imports it when called).
+Nothing is patched at import time.
 """
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from agentloupe.instrumentation.mcp_client import instrument_mcp_client, uninstrument_mcp_client
 from agentloupe.instrumentation.mcp_server import instrument_mcp_server, uninstrument_mcp_server
@@ -10,7 +16,11 @@ from agentloupe.instrumentation.telemetry import configure, flush, shutdown
 
 
 def instrument_mcp() -> None:
-    """Trace every MCP ``ClientSession`` and every MCP server in this process. Idempotent."""
+    """Trace every MCP ``ClientSession`` and every MCP server in this process. Idempotent.
+
+    Client sessions get a CLIENT span per request and carry the trace context in
+    ``params._meta``; servers get a SERVER span per request, parented by it.
+    """
     instrument_mcp_client()
     instrument_mcp_server()
 
@@ -21,4 +31,59 @@ def uninstrument_mcp() -> None:
     uninstrument_mcp_server()
 
 
-__all__ = ["configure", "flush", "shutdown", "instrument_mcp", "uninstrument_mcp"]
+def instrument_langgraph() -> None:
+    """Trace graph runs, nodes, model calls and tool calls of any LangGraph app. Idempotent."""
+    from agentloupe.instrumentation.langgraph import instrument_langgraph as instrument
+
+    instrument()
+
+
+def uninstrument_langgraph() -> None:
+    """Undo ``instrument_langgraph()``."""
+    from agentloupe.instrumentation.langgraph import uninstrument_langgraph as uninstrument
+
+    uninstrument()
+
+
+@asynccontextmanager
+async def watch(
+    *,
+    memory: bool = False,
+    timeouts: dict[str, float] | None = None,
+    on_hang: str = "report",
+    loop_threshold_ms: float = 100,
+) -> AsyncIterator[object]:
+    """The hang watchdog and the memory probe around any async code.
+
+    >>> async with agentloupe.watch(memory=True):  # doctest: +SKIP
+    ...     await graph.ainvoke({"messages": [...]})
+    """
+    from agentloupe.instrumentation.memory import MemoryProbe
+    from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, HangWatchdog, WatchdogConfig
+
+    if on_hang not in ("report", "cancel"):
+        raise ValueError(f"on_hang={on_hang!r}: use 'report' or 'cancel'")
+    probe = MemoryProbe(use_tracemalloc=memory)
+    probe.start()
+    config = WatchdogConfig(
+        timeouts={**DEFAULT_TIMEOUTS, **(timeouts or {})},
+        policy=on_hang,  # type: ignore[arg-type]
+        loop_threshold_s=loop_threshold_ms / 1000,
+    )
+    try:
+        async with HangWatchdog(config) as watchdog:
+            yield watchdog
+    finally:
+        probe.stop()
+
+
+__all__ = [
+    "configure",
+    "flush",
+    "shutdown",
+    "instrument_mcp",
+    "uninstrument_mcp",
+    "instrument_langgraph",
+    "uninstrument_langgraph",
+    "watch",
+]

@@ -40,6 +40,17 @@ def remove_span_hook(hook: SpanHook) -> None:
         _hooks.remove(hook)
 
 
+def span_started(span: Span) -> None:
+    """For spans opened outside ``traced()`` (callback-driven ones): let the hooks see them."""
+    if _hooks and span.is_recording():
+        _run_hooks("on_start", span)
+
+
+def span_ending(span: Span) -> None:
+    if _hooks and span.is_recording():
+        _run_hooks("before_end", span)
+
+
 def _run_hooks(method: str, span: Span) -> None:
     for hook in list(_hooks):
         try:

@@ -13,43 +13,22 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 from opentelemetry.trace import SpanKind
 
-from agentloupe.instrumentation import content, metrics, semconv
+from agentloupe.instrumentation import content, genai, metrics, semconv
 from agentloupe.instrumentation.mcp_client import current_tool_call_id
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.watchdog import deadline
 from agentloupe.platform.models import ModelInfo
 
 
-def _record_usage(span: Any, response: AIMessage, info: ModelInfo) -> None:
-    metadata = response.response_metadata or {}
-    model_name = metadata.get("model_name") or metadata.get("model") or info.name
-    span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, str(model_name))
-    finish = metadata.get("finish_reason") or metadata.get("stop_reason")
-    if finish:
-        span.set_attribute(semconv.GEN_AI_RESPONSE_FINISH_REASONS, [str(finish)])
-    usage = response.usage_metadata
-    if usage:
-        base = {semconv.GEN_AI_PROVIDER_NAME: info.provider, semconv.GEN_AI_REQUEST_MODEL: info.name}
-        span.set_attribute(semconv.GEN_AI_USAGE_INPUT_TOKENS, usage.get("input_tokens", 0))
-        span.set_attribute(semconv.GEN_AI_USAGE_OUTPUT_TOKENS, usage.get("output_tokens", 0))
-        metrics.gen_ai_token_usage().record(usage.get("input_tokens", 0), {**base, "gen_ai.token.type": "input"})
-        metrics.gen_ai_token_usage().record(usage.get("output_tokens", 0), {**base, "gen_ai.token.type": "output"})
-
-
 def model_node(model: BaseChatModel, info: ModelInfo) -> Callable[[MessagesState], Awaitable[dict[str, Any]]]:
     async def call_model(state: MessagesState) -> dict[str, Any]:
-        attrs = {
-            semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
-            semconv.GEN_AI_PROVIDER_NAME: info.provider,
-            semconv.GEN_AI_REQUEST_MODEL: info.name,
-            semconv.MODEL_KIND: info.kind,
-        }
+        attrs = genai.chat_attributes(info.provider, info.name, **{semconv.MODEL_KIND: info.kind})
         captured = content.render([m.model_dump(include={"type", "content", "tool_calls"}) for m in state["messages"]])
         if captured is not None:
             attrs[semconv.GEN_AI_INPUT_MESSAGES] = captured
@@ -59,7 +38,7 @@ def model_node(model: BaseChatModel, info: ModelInfo) -> Callable[[MessagesState
             with traced(f"chat {info.name}", kind=SpanKind.CLIENT, attributes=attrs) as span:
                 with deadline("model", span=span):
                     response = await model.ainvoke(state["messages"])
-                _record_usage(span, response, info)
+                genai.record_response(span, response, info.provider, info.name)
                 captured = content.render(response.model_dump(include={"content", "tool_calls"}))
                 if captured is not None:
                     span.set_attribute(semconv.GEN_AI_OUTPUT_MESSAGES, captured)
@@ -67,14 +46,7 @@ def model_node(model: BaseChatModel, info: ModelInfo) -> Callable[[MessagesState
             error_type = type(exc).__qualname__
             raise
         finally:
-            metric_attrs = {
-                semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
-                semconv.GEN_AI_PROVIDER_NAME: info.provider,
-                semconv.GEN_AI_REQUEST_MODEL: info.name,
-            }
-            if error_type:
-                metric_attrs[semconv.ERROR_TYPE] = error_type
-            metrics.gen_ai_operation_duration().record(time.perf_counter() - started, metric_attrs)
+            genai.record_duration(time.perf_counter() - started, info.provider, info.name, error_type)
         return {"messages": [response]}
 
     return call_model
@@ -90,12 +62,7 @@ def tool_wrapper(mcp_tools: dict[str, str]) -> Callable[..., Awaitable[Any]]:
         try:
             if name in mcp_tools:
                 return await execute(request)
-            attrs = {
-                semconv.GEN_AI_OPERATION_NAME: semconv.OP_EXECUTE_TOOL,
-                semconv.GEN_AI_TOOL_NAME: name,
-                semconv.GEN_AI_TOOL_CALL_ID: call_id,
-                semconv.TOOL_SOURCE: "local",
-            }
+            attrs = genai.tool_attributes(name, call_id, "local")
             captured = content.render(call.get("args", {}))
             if captured is not None:
                 attrs[semconv.GEN_AI_TOOL_CALL_ARGUMENTS] = captured

@@ -15,9 +15,10 @@ from mcp import types
 from opentelemetry import trace
 
 from agentloupe.instrumentation import content, metrics, semconv, telemetry
-from agentloupe.instrumentation.memory import LeakTracker, MemoryProbe
+from agentloupe.instrumentation import watch
+from agentloupe.instrumentation.memory import LeakTracker
 from agentloupe.instrumentation.spans import mark_error, traced
-from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, HangWatchdog, WatchdogConfig, deadline
+from agentloupe.instrumentation.watchdog import deadline
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import ConfigError, ToolCallError, ToolNotFoundError
 from agentloupe.platform.graph import build_graph
@@ -70,20 +71,15 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def observed(settings: Settings) -> AsyncIterator[HangWatchdog]:
-    """The watchdog and the memory probe around a run; both stop cleanly, whatever happens."""
-    probe = MemoryProbe(use_tracemalloc=settings.memory)
-    probe.start()
-    config = WatchdogConfig(
-        timeouts={**DEFAULT_TIMEOUTS, **settings.timeouts},
-        policy=settings.on_hang,  # type: ignore[arg-type]
-        loop_threshold_s=settings.loop_threshold_s,
-    )
-    try:
-        async with HangWatchdog(config) as watchdog:
-            yield watchdog
-    finally:
-        probe.stop()
+async def observed(settings: Settings) -> AsyncIterator[object]:
+    """The watchdog and the memory probe around a run (the library's ``watch()``)."""
+    async with watch(
+        memory=settings.memory,
+        timeouts=settings.timeouts,
+        on_hang=settings.on_hang,
+        loop_threshold_ms=settings.loop_threshold_s * 1000,
+    ) as watchdog:
+        yield watchdog
 
 
 async def _shutdown(pool: SessionPool) -> None:
