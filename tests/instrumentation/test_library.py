@@ -97,4 +97,3 @@ def test_examples_run(home, example):
     if example == "watch_hang.py":
         [span] = spans
         assert any(e["name"] == "hang" and "wait_for_a_reply_that_never_comes" in e["attributes"]["agentloupe.hang.stuck_at"] for e in span.events)
-        assert span.attributes["error.type"] == "timeout"
