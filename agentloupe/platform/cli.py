@@ -76,8 +76,11 @@ async def _with_signals(work: Callable[[], Awaitable[T]], caught: list[int]) -> 
     return result[0] if result else None
 
 
-def _execute(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Configure telemetry, run ``work`` under signal handling, flush within budget, map errors to exits."""
+def _execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signals: bool = False) -> T:
+    """Configure telemetry, run ``work`` under signal handling, flush within budget, map errors to exits.
+
+    ``own_signals``: ``work`` handles SIGTERM/SIGINT itself (``loupe serve`` drains first).
+    """
     configure_logging(level=settings.log_level)
     setup = telemetry.configure(
         service_name=settings.service_name,
@@ -92,11 +95,11 @@ def _execute(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     outcome: Any = None
     error: BaseException | None = None
     try:
-        outcome = anyio.run(_with_signals, work, caught)
+        outcome = anyio.run(work) if own_signals else anyio.run(_with_signals, work, caught)
     except BaseException as exc:  # noqa: BLE001 - mapped to a one-line message below
         error = _first_leaf(exc)
     telemetry.shutdown()
-    if setup.trace_file is not None and settings.print_tree:
+    if setup.trace_file is not None and settings.print_tree and not own_signals:
         _print_last_tree()
     elif setup.endpoint:
         print(f"loupe: spans exported to {setup.endpoint} ({setup.protocol})", file=sys.stderr)
@@ -212,6 +215,35 @@ def call(
         print(f"trace_id={result.trace_id}", file=sys.stderr)
         if result.is_error:
             raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="port to listen on")] = 8080,
+    host: Annotated[str, typer.Option("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 in a container)")] = "127.0.0.1",
+    max_concurrent: Annotated[int, typer.Option("--max-concurrent", min=1, help="runs in flight at once; more get 429")] = 32,
+    drain: Annotated[float, typer.Option("--drain-seconds", min=0, help="on SIGTERM, how long runs in flight may take to finish")] = 30,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="'offline' (default) or an init_chat_model spec")] = None,
+    config: ConfigOption = None,
+    otlp: OtlpOption = None,
+    capture_content: CaptureOption = False,
+    log_level: LogOption = None,
+    memory: MemoryOption = False,
+    timeout: TimeoutOption = None,
+    on_hang: OnHangOption = None,
+    prometheus_port: PrometheusOption = None,
+) -> None:
+    """Serve the agent over HTTP: POST /v1/runs, GET /healthz, GET /readyz."""
+    from agentloupe.platform import service
+    from agentloupe.platform.runner import preload
+
+    preload()
+    settings = _settings(
+        config=config, model=model, otlp=otlp, capture_content=capture_content or None, print_tree=False,
+        log_level=log_level or "INFO", memory=memory or None, timeouts=timeout, on_hang=on_hang, prometheus_port=prometheus_port,
+    )
+    print(f"loupe: serving on http://{host}:{port} (POST /v1/runs, GET /healthz, GET /readyz)", file=sys.stderr, flush=True)
+    _execute(settings, lambda: service.serve(settings, host=host, port=port, max_concurrent=max_concurrent, drain_s=drain), own_signals=True)
 
 
 @app.command("trace")

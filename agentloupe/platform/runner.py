@@ -63,7 +63,7 @@ def _trace_id() -> str:
     return format(trace.get_current_span().get_span_context().trace_id, "032x")
 
 
-def _child_env(settings: Settings) -> dict[str, str]:
+def child_environment(settings: Settings) -> dict[str, str]:
     current = telemetry.current()
     env = current.child_environment() if current else {}
     env.update(settings.server_environment())
@@ -82,7 +82,7 @@ async def observed(settings: Settings) -> AsyncIterator[object]:
         yield watchdog
 
 
-async def _shutdown(pool: SessionPool) -> None:
+async def shutdown_pool(pool: SessionPool) -> None:
     with traced("shutdown") as span:
         with deadline("shutdown", span=span, cancellable=False):  # closes scopes opened before it
             pool.begin_close()
@@ -99,20 +99,20 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
             if captured is not None:
                 root.set_attribute("agentloupe.run.input", captured)
             model, info = load_model(settings.model)
-            pool = SessionPool(settings, _child_env(settings))
+            pool = SessionPool(settings, child_environment(settings))
             tracker = LeakTracker() if settings.repeat > 1 else None
             try:
                 await pool.open()
                 tools = local_tools() + pool.tools()
                 graph = build_graph(model, info, tools, pool.tool_servers())
                 for iteration in range(settings.repeat):
-                    answer = await _invoke(graph, info.name, run_id, iteration, question, settings, tracker)
+                    answer = await invoke_once(graph, info.name, run_id, iteration, question, settings, tracker)
             finally:
-                await _shutdown(pool)
+                await shutdown_pool(pool)
             return RunResult(answer=answer, trace_id=_trace_id(), run_id=run_id)
 
 
-async def _invoke(graph: Any, model_name: str, run_id: str, iteration: int, question: str, settings: Settings, tracker: LeakTracker | None) -> str:
+async def invoke_once(graph: Any, model_name: str, run_id: str, iteration: int, question: str, settings: Settings, tracker: LeakTracker | None) -> str:
     attrs = {
         semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
         semconv.GEN_AI_AGENT_NAME: AGENT_NAME,
@@ -159,7 +159,7 @@ async def call_tool(settings: Settings, target: str, arguments: dict[str, Any]) 
 
 async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict[str, Any]) -> CallResult:
     with traced("loupe call", attributes={semconv.SERVER_NAME: server, semconv.GEN_AI_TOOL_NAME: tool}) as root:
-        pool = SessionPool(settings, _child_env(settings), only=[server])
+        pool = SessionPool(settings, child_environment(settings), only=[server])
         try:
             await pool.open()
             slot = pool.slots[server]
@@ -176,7 +176,7 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
             except Exception as exc:
                 raise ToolCallError(f"calling {server}.{tool} failed: {exc}") from None
         finally:
-            await _shutdown(pool)
+            await shutdown_pool(pool)
         text = "\n".join(
             item.text if isinstance(item, types.TextContent) else item.model_dump_json() for item in result.content
         )

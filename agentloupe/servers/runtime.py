@@ -174,9 +174,12 @@ def parse_args(argv: list[str] | None, *, transport: str) -> argparse.Namespace:
         parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
         parser.add_argument(
-            "--allow-remote",
-            action="store_true",
-            help="allow a non-loopback bind (you must put your own auth and TLS in front)",
+            "--allowed-host",
+            action="append",
+            default=[h for h in os.environ.get("AGENTLOUPE_ALLOWED_HOSTS", "").split(",") if h],
+            metavar="HOST:PORT",
+            help="Host header to accept (DNS-rebinding protection; '*' as port matches any); "
+            "required to bind a non-loopback address; also AGENTLOUPE_ALLOWED_HOSTS",
         )
     return parser.parse_args(argv)
 
@@ -192,14 +195,24 @@ def serve(mcp: FastMCP, *, transport: str, service_name: str, argv: list[str] | 
     configure_logging(level=os.environ.get("AGENTLOUPE_LOG_LEVEL", "WARNING"))
     listen = None
     if transport == "http":
-        if not _is_loopback(args.host) and not args.allow_remote:
+        if not _is_loopback(args.host) and not args.allowed_host:
             print(
-                f"error: refusing to bind {args.host}: not a loopback address. "
-                "Pass --allow-remote and put auth/TLS in front if you mean it.",
+                f"error: refusing to bind {args.host} without DNS-rebinding protection settings: "
+                "name the Host headers to accept with --allowed-host (e.g. weather-mcp:*), "
+                "and put auth and TLS in front of it",
                 file=sys.stderr,
             )
             raise SystemExit(2)
         mcp.settings.host = args.host
+        if args.allowed_host:
+            from mcp.server.transport_security import TransportSecuritySettings
+
+            hosts = list(args.allowed_host)
+            mcp.settings.transport_security = TransportSecuritySettings(
+                enable_dns_rebinding_protection=True,
+                allowed_hosts=hosts + ["127.0.0.1:*", "localhost:*"],
+                allowed_origins=[f"http://{h}" for h in hosts] + ["http://127.0.0.1:*", "http://localhost:*"],
+            )
         try:
             listen = _listen_socket(args)
         except OSError as exc:

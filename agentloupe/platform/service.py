@@ -1,0 +1,177 @@
+"""``loupe serve``: the agent as an HTTP service, sharing one MCP session per server.
+
+    POST /v1/runs {"input": "..."}  -> {"answer", "trace_id", "run_id"}
+    GET  /healthz                    -> 200 while the process is alive
+    GET  /readyz                     -> 200 once the MCP sessions are up and telemetry is configured
+
+An incoming ``traceparent`` makes the run a child of the caller's trace.
+Concurrent runs share the sessions (MCP multiplexes requests on one session)
+under a limit that answers 429 when full. SIGTERM stops accepting, lets the
+runs in flight finish, then closes sessions and stops servers in order.
+"""
+
+from __future__ import annotations
+
+import signal
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import structlog
+from opentelemetry import propagate
+from opentelemetry.context import Context
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from agentloupe.instrumentation import semconv, telemetry
+from agentloupe.instrumentation.spans import traced
+from agentloupe.platform.config import Settings
+from agentloupe.platform.errors import AgentloupeError
+from agentloupe.platform.graph import build_graph
+from agentloupe.platform.models import load_model
+from agentloupe.platform.runner import child_environment, invoke_once, observed, shutdown_pool
+from agentloupe.platform.sessions import SessionPool
+from agentloupe.platform.tools import local_tools
+
+log = structlog.get_logger("agentloupe.serve")
+MAX_INPUT_CHARS = 100_000
+
+
+class AgentService:
+    """Owns the session pool (in one task, for its whole life) and runs requests on it."""
+
+    def __init__(self, settings: Settings, max_concurrent: int) -> None:
+        self.settings = settings
+        self.limit = anyio.Semaphore(max_concurrent)
+        self.max_concurrent = max_concurrent
+        self.ready = anyio.Event()
+        self.failed: BaseException | None = None
+        self._stop = anyio.Event()
+        self._stopped = anyio.Event()
+        self.graph: Any = None
+        self.model_name = ""
+
+    async def own_pool(self) -> None:
+        """The pool's owner task: open, serve until asked to stop, close in order."""
+        try:
+            async with observed(self.settings):
+                model, info = load_model(self.settings.model)
+                with traced("loupe serve start"):
+                    pool = SessionPool(self.settings, child_environment(self.settings))
+                    await pool.open()
+                try:
+                    self.graph = build_graph(model, info, local_tools() + pool.tools(), pool.tool_servers())
+                    self.model_name = info.name
+                    self.ready.set()
+                    log.info("serve_ready", servers=list(pool.slots))
+                    await self._stop.wait()
+                finally:
+                    await shutdown_pool(pool)
+        except Exception as exc:  # noqa: BLE001 - reported by /readyz and the log, the process stays up
+            self.failed = exc
+            log.error("serve_start_failed", error=str(exc))
+        finally:
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await self._stopped.wait()
+
+    async def run(self, request: Request) -> JSONResponse:
+        if not self.ready.is_set():
+            return JSONResponse({"error": "not ready: MCP sessions are starting"}, status_code=503)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": 'body must be JSON like {"input": "What is 2 + 3?"}'}, status_code=400)
+        question = body.get("input") if isinstance(body, dict) else None
+        if not isinstance(question, str) or not question.strip():
+            return JSONResponse({"error": 'missing "input": send {"input": "What is 2 + 3?"}'}, status_code=400)
+        if len(question) > MAX_INPUT_CHARS:
+            return JSONResponse({"error": f'"input" is longer than {MAX_INPUT_CHARS} characters'}, status_code=413)
+        try:
+            self.limit.acquire_nowait()
+        except anyio.WouldBlock:
+            return JSONResponse(
+                {"error": f"busy: {self.max_concurrent} runs in flight; retry shortly"},
+                status_code=429,
+                headers={"Retry-After": "1"},
+            )
+        try:
+            # The caller's trace, extracted into an empty context (never an inherited one).
+            parent = propagate.extract(dict(request.headers), context=Context())
+            run_id = str(uuid.uuid4())
+            with traced("loupe serve run", attributes={semconv.RUN_ID: run_id}, context=parent) as span:
+                answer = await invoke_once(self.graph, self.model_name, run_id, 0, question, self.settings, None)
+                trace_id = format(span.get_span_context().trace_id, "032x")
+            return JSONResponse({"answer": answer, "trace_id": trace_id, "run_id": run_id})
+        except AgentloupeError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=500)
+        except TimeoutError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=504)
+        finally:
+            self.limit.release()
+
+
+def build_app(service: AgentService) -> Starlette:
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "alive"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        if service.failed is not None:
+            return JSONResponse({"status": "failed", "error": str(service.failed)}, status_code=503)
+        configured = telemetry.current() is not None
+        if service.ready.is_set() and configured:
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "starting"}, status_code=503)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(service.own_pool)
+            yield
+            await service.stop()
+
+    return Starlette(
+        routes=[
+            Route("/v1/runs", service.run, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def serve(settings: Settings, *, host: str, port: int, max_concurrent: int, drain_s: float) -> None:
+    """Serve until SIGTERM/SIGINT, then drain the runs in flight and stop in order."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        # Our own signal handling: uvicorn's re-raises SIGTERM after a graceful stop,
+        # which would end a cleanly drained process with 143 instead of 0.
+        def capture_signals(self):  # type: ignore[override]
+            from contextlib import nullcontext
+
+            return nullcontext()
+
+    service = AgentService(settings, max_concurrent)
+    config = uvicorn.Config(
+        build_app(service), host=host, port=port, log_level="warning", lifespan="on",
+        timeout_graceful_shutdown=int(drain_s), access_log=False,
+    )
+    server = Server(config)
+    async with anyio.create_task_group() as tg:
+
+        async def on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for signum in signals:
+                    log.warning("serve_draining", signal=signal.Signals(signum).name)
+                    server.should_exit = True
+                    return
+
+        tg.start_soon(on_signal)
+        await server.serve()
+        tg.cancel_scope.cancel()

@@ -1,0 +1,156 @@
+"""`loupe serve` as a real process: concurrency, 429, traceparent, readiness, SIGTERM drain."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from agentloupe.platform.launcher import free_port
+from tests.conftest import ASSETS, alive, loupe_env, server_pids, spans_in, write_mcp_json
+
+
+class Served:
+    def __init__(self, home, *args: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.home = home
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agentloupe", "serve", "--port", str(self.port), *args],
+            env=loupe_env(home), cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.readiness: list[int] = []
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.stderr.read()
+            try:
+                status = httpx.get(f"{self.base}/readyz", timeout=2).status_code
+                self.readiness.append(status)
+                if status == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("never ready")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(60)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+@pytest.fixture
+def faults_config(home):
+    return write_mcp_json(home / "mcp.json", {
+        "math": {"command": sys.executable, "args": ["-m", "agentloupe.servers.math"]},
+        "faults": {"command": sys.executable, "args": ["-m", "agentloupe.servers.faults"]},
+    })
+
+
+async def _post_many(base: str, bodies: list[dict], headers: dict | None = None) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=120) as client:
+        return await asyncio.gather(*(client.post(f"{base}/v1/runs", json=body, headers=headers) for body in bodies))
+
+
+def test_fifty_concurrent_runs_share_the_sessions(home):
+    served = Served(home)
+    try:
+        served.wait_ready()
+        assert httpx.get(f"{served.base}/healthz").status_code == 200
+        bodies = [{"input": f"What is {n} + {n}?"} for n in range(50)]
+        responses = asyncio.run(_post_many(served.base, bodies))
+        for n, response in enumerate(responses):
+            assert response.status_code == 200, response.text
+            assert f"= {2 * n}" in response.json()["answer"]
+        assert len({r.json()["trace_id"] for r in responses}) == 50
+    finally:
+        assert served.stop() == 0
+    spans = spans_in(home)
+    assert len([s for s in spans if s.name.startswith("start_server")]) == 2  # one process per server, for all 50 runs
+    assert len([s for s in spans if s.name == "tools/call add" and s.kind == "CLIENT"]) == 50
+
+
+def test_readyz_is_not_ready_until_the_sessions_are_up(home):
+    config = write_mcp_json(home / "mcp.json", {
+        "slow": {"command": sys.executable, "args": [str(ASSETS / "slow_start_server.py")]},
+    })
+    served = Served(home, "--config", str(config))
+    try:
+        served.wait_ready()
+        assert 503 in served.readiness and served.readiness[-1] == 200
+        early = [s for s in served.readiness if s == 503]
+        assert early
+    finally:
+        assert served.stop() == 0
+
+
+def test_full_gets_429(home, faults_config):
+    served = Served(home, "--config", str(faults_config), "--max-concurrent", "2")
+    try:
+        served.wait_ready()
+        responses = asyncio.run(_post_many(served.base, [{"input": "call slow with ms 1500"}] * 6))
+        codes = sorted(r.status_code for r in responses)
+        assert codes.count(200) == 2 and codes.count(429) == 4, codes
+        busy = next(r for r in responses if r.status_code == 429)
+        assert busy.headers["Retry-After"] == "1" and "busy" in busy.json()["error"]
+    finally:
+        assert served.stop() == 0
+
+
+def test_callers_traceparent_is_honoured(home):
+    served = Served(home)
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    try:
+        served.wait_ready()
+        response = httpx.post(f"{served.base}/v1/runs", json={"input": "What is 2 + 3?"},
+                              headers={"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"}, timeout=60)
+        assert response.status_code == 200 and response.json()["trace_id"] == trace_id
+    finally:
+        assert served.stop() == 0
+    spans = [s for s in spans_in(home) if s.trace_id == trace_id]
+    run = next(s for s in spans if s.name == "loupe serve run")
+    assert run.parent_span_id == "b7ad6b7169203331"
+    assert {"agentloupe", "agentloupe-math"} <= {s.service for s in spans}
+
+
+def test_bad_requests_get_clear_errors(home):
+    served = Served(home)
+    try:
+        served.wait_ready()
+        assert httpx.post(f"{served.base}/v1/runs", content=b"not json").status_code == 400
+        missing = httpx.post(f"{served.base}/v1/runs", json={"question": "hi"})
+        assert missing.status_code == 400 and '"input"' in missing.json()["error"]
+    finally:
+        assert served.stop() == 0
+
+
+def test_sigterm_drains_runs_in_flight_then_exits_cleanly(home, faults_config):
+    served = Served(home, "--config", str(faults_config))
+    served.wait_ready()
+
+    async def scenario() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            requests = [asyncio.create_task(client.post(f"{served.base}/v1/runs", json={"input": "call slow with ms 1500"})) for _ in range(3)]
+            await asyncio.sleep(0.5)  # the runs are in flight
+            served.process.send_signal(signal.SIGTERM)
+            return await asyncio.gather(*requests)
+
+    responses = asyncio.run(scenario())
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert all("slept 1500 ms" in r.json()["answer"] for r in responses)
+    assert served.process.wait(60) == 0
+    spans = spans_in(home)
+    assert not [pid for pid in server_pids(spans) if alive(pid)]
+    assert any(s.name == "shutdown" for s in spans)
