@@ -65,7 +65,7 @@ async def _post_many(base: str, bodies: list[dict], headers: dict | None = None)
 
 
 def test_fifty_concurrent_runs_share_the_sessions(home):
-    served = Served(home)
+    served = Served(home, "--max-concurrent", "64")
     try:
         served.wait_ready()
         assert httpx.get(f"{served.base}/healthz").status_code == 200
