@@ -26,7 +26,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from agentloupe.instrumentation import genai, semconv
-from agentloupe.instrumentation.spans import get_tracer, mark_error, span_ending, span_started
+from agentloupe.instrumentation.spans import get_tracer, mark_error, record_exception, span_ending, span_started
 
 _HIDDEN_TAG = "langsmith:hidden"
 _INTERRUPTS = ("GraphInterrupt", "NodeInterrupt", "Interrupt", "GraphBubbleUp", "ParentCommand")
@@ -104,7 +104,7 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
             elif isinstance(error, (KeyboardInterrupt,)) or type(error).__name__ == "CancelledError":
                 span.set_attribute(semconv.CANCELLED, True)
             else:
-                span.record_exception(error)
+                record_exception(span, error)
                 mark_error(span, "timeout" if isinstance(error, TimeoutError) else type(error).__qualname__, str(error)[:500] or None)
         if run.token is not None:
             try:

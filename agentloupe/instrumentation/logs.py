@@ -34,6 +34,16 @@ def _attribute(value: Any) -> Any:
     return value if isinstance(value, (str, bool, int, float)) else str(value)
 
 
+def redact_secrets(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: API keys, tokens and e-mail addresses never reach a log line."""
+    from agentloupe.instrumentation.content import redact
+
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = redact(value)
+    return event_dict
+
+
 def forward_to_otel(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: also emit the event as an OTel log record, in the current span's context.
 
@@ -62,6 +72,34 @@ def _severity(level: str) -> Any:
     return SeverityNumber(_SEVERITY.get(level, 9))
 
 
+class ExportFailureOnce(logging.Filter):
+    """The OpenTelemetry exporters log every failed batch: with the collector down that is a
+    flood. The first one becomes one clear line; the rest are counted, not printed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.suppressed = 0
+        self._seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("opentelemetry."):
+            return True
+        if record.levelno < logging.WARNING:
+            return False
+        if self._seen:
+            self.suppressed += 1
+            return False
+        self._seen = True
+        original = record.getMessage()
+        record.msg = (
+            "telemetry export is failing (%s); the agent runs on, spans that cannot be sent are "
+            "dropped. Is the collector running at OTEL_EXPORTER_OTLP_ENDPOINT / --otlp? "
+            "(further export errors are not printed)"
+        )
+        record.args = (original[:300],)
+        return True
+
+
 def configure_logging(*, level: str = "WARNING", json: bool | None = None, stream: Any = None) -> None:
     """Send structlog events to ``stream`` (stderr): console style on a TTY, JSON lines otherwise.
 
@@ -79,6 +117,7 @@ def configure_logging(*, level: str = "WARNING", json: bool | None = None, strea
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             add_trace_context,
             structlog.processors.format_exc_info,
+            redact_secrets,
             forward_to_otel,
             renderer,
         ],
@@ -92,5 +131,6 @@ def configure_logging(*, level: str = "WARNING", json: bool | None = None, strea
         handler = logging.StreamHandler(stream)
         handler._agentloupe = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(ExportFailureOnce())
         root.addHandler(handler)
     root.setLevel(max(numeric, logging.WARNING))

@@ -63,7 +63,9 @@ def _with_trace_context(request: types.ClientRequest) -> types.ClientRequest:
         return request
     params["_meta"] = {**meta, **carrier}
     data["params"] = params
-    return types.ClientRequest.model_validate(data)
+    # Validate as the same request type: re-validating through the ClientRequest union
+    # tries every member first (measured as a visible share of a stdio call).
+    return types.ClientRequest(type(request.root).model_validate(data))
 
 
 def _attributes(session: ClientSession, root: Any) -> tuple[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation import content, semconv
 
 TRACER_NAME = "agentloupe"
 
@@ -66,9 +66,24 @@ def get_tracer() -> trace.Tracer:
 
 
 def mark_error(span: Span, error_type: str, message: str | None = None) -> None:
-    """Set ERROR status and ``error.type`` on ``span``."""
+    """Set ERROR status and ``error.type`` on ``span``; the message is redacted (keys, tokens, e-mails).
+
+    Error messages are exported even with content capture off, so secrets in them
+    (an API key echoed by a failing tool) must not leave the process as they are.
+    """
     span.set_attribute(semconv.ERROR_TYPE, error_type)
-    span.set_status(Status(StatusCode.ERROR, message))
+    span.set_status(Status(StatusCode.ERROR, content.redact(message)[:500] if message else None))
+
+
+def record_exception(span: Span, exc: BaseException) -> None:
+    """Like ``Span.record_exception``, with the message redacted and no traceback text."""
+    span.add_event(
+        "exception",
+        {
+            "exception.type": type(exc).__qualname__,
+            "exception.message": content.redact(str(exc))[:1000],
+        },
+    )
 
 
 def error_type_of(exc: BaseException) -> str:
@@ -117,7 +132,7 @@ def traced(
                 span.set_attribute(semconv.CANCELLED, True)
                 span.add_event("cancelled", {"reason": type(exc).__name__})
                 raise
-            span.record_exception(exc)
+            record_exception(span, exc)
             if span.status.status_code is not StatusCode.ERROR:
                 mark_error(span, error_type_of(exc), str(exc)[:500] or None)
             raise

@@ -107,9 +107,10 @@ def bundled_servers() -> dict[str, ServerConfig]:
 
 
 def _format_validation(error: ValidationError, source: str) -> str:
+    """The first problem, on one line: a key with a newline in it must not break the message."""
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
+    where = ".".join(part if isinstance(part, str) and part.isprintable() and part.strip() == part and part else json.dumps(part) for part in first["loc"])
+    message = " ".join(first["msg"].removeprefix("Value error, ").split())
     return f"{source}: {where}: {message}" if where else f"{source}: {message}"
 
 
@@ -135,8 +136,8 @@ def load_mcp_json(path: Path) -> dict[str, ServerConfig]:
         raise ConfigError(_format_validation(exc, str(path))) from None
     servers = {}
     for name, server in parsed.mcpServers.items():
-        if not name or "." in name:
-            raise ConfigError(f"{path}: server name {name!r} must be non-empty and contain no '.'")
+        if not name or "." in name or not name.isprintable() or name.strip() != name:
+            raise ConfigError(f"{path}: server name {name!r} must be non-empty, printable, without '.' or surrounding spaces")
         servers[name] = server.model_copy(update={"name": name})
     return servers
 

@@ -17,12 +17,14 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import content, genai, metrics, semconv
 from agentloupe.instrumentation.mcp_client import current_tool_call_id
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.watchdog import deadline
+from agentloupe.platform.errors import ToolCallError
 from agentloupe.platform.models import ModelInfo
 
 
@@ -52,6 +54,18 @@ def model_node(model: BaseChatModel, info: ModelInfo) -> Callable[[MessagesState
     return call_model
 
 
+MAX_TOOL_OUTPUT_CHARS = 64 * 1024
+
+
+def cap_output(result: Any, span: Any) -> Any:
+    """A tool result past the size cap is cut, with a note, for the model and in the span."""
+    if isinstance(result, ToolMessage) and isinstance(result.content, str) and len(result.content) > MAX_TOOL_OUTPUT_CHARS:
+        cut = len(result.content) - MAX_TOOL_OUTPUT_CHARS
+        result.content = result.content[:MAX_TOOL_OUTPUT_CHARS] + f"\n[agentloupe: output truncated, {cut} more characters]"
+        span.set_attribute("agentloupe.tool.output_truncated_chars", cut)
+    return result
+
+
 def tool_wrapper(mcp_tools: dict[str, str]) -> Callable[..., Awaitable[Any]]:
     """``awrap_tool_call`` for ToolNode: spans for local tools, the call id for MCP ones."""
 
@@ -61,14 +75,17 @@ def tool_wrapper(mcp_tools: dict[str, str]) -> Callable[..., Awaitable[Any]]:
         token = current_tool_call_id.set(call_id)
         try:
             if name in mcp_tools:
-                return await execute(request)
+                try:
+                    return cap_output(await execute(request), trace.get_current_span())
+                except Exception as exc:  # the transport or protocol failed, not the tool
+                    raise ToolCallError(f"MCP server '{mcp_tools[name]}' failed during {name}: {exc}") from exc
             attrs = genai.tool_attributes(name, call_id, "local")
             captured = content.render(call.get("args", {}))
             if captured is not None:
                 attrs[semconv.GEN_AI_TOOL_CALL_ARGUMENTS] = captured
             with traced(f"execute_tool {name}", attributes=attrs) as span:
                 with deadline("tool", span=span):
-                    result = await execute(request)
+                    result = cap_output(await execute(request), span)
                 if isinstance(result, ToolMessage):
                     captured = content.render(result.content)
                     if captured is not None:

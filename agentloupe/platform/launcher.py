@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
+import psutil
 import structlog
 from anyio.abc import Process
 from opentelemetry import trace
@@ -127,12 +128,34 @@ def _signal_group(pid: int, sig: signal.Signals) -> bool:
         return False
 
 
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _kill_survivors(processes: list[psutil.Process]) -> int:
+    killed = 0
+    for child in processes:
+        try:
+            if child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
+                child.kill()
+                killed += 1
+        except psutil.Error:
+            continue
+    return killed
+
+
 async def stop(server: ServerProcess, grace_s: float) -> None:
     """Stop ``server``: stdin EOF, then SIGTERM, then SIGKILL to its group. Records on the current span."""
     span = trace.get_current_span()
     started = time.monotonic()
     process = server.process
     used = "none"
+    # A server's children may leave its process group (setsid); they are still its
+    # descendants now, and are reparented (out of sight) once it exits: list them first.
+    descendants = _descendants(process.pid)
     with anyio.CancelScope(shield=True):
         if process.returncode is None:
             used = "eof"
@@ -152,8 +175,12 @@ async def stop(server: ServerProcess, grace_s: float) -> None:
             used = "SIGKILL"
             _signal_group(process.pid, signal.SIGKILL)
             await process.wait()
-        # Grandchildren left in the group (a server's own subprocesses) go too.
+        # Grandchildren left in the group (a server's own subprocesses) go too, and
+        # descendants that made their own session.
         _signal_group(process.pid, signal.SIGKILL)
+        survivors = _kill_survivors(descendants)
+        if survivors:
+            span.set_attribute("agentloupe.stop.orphans_killed", survivors)
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 try:

@@ -21,7 +21,7 @@ from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.watchdog import deadline
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import ConfigError, ToolCallError, ToolNotFoundError
-from agentloupe.platform.graph import build_graph
+from agentloupe.platform.graph import MAX_TOOL_OUTPUT_CHARS, build_graph
 from agentloupe.platform.models import load_model
 from agentloupe.platform.sessions import SessionPool
 from agentloupe.platform.tools import local_tools
@@ -180,6 +180,10 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
         text = "\n".join(
             item.text if isinstance(item, types.TextContent) else item.model_dump_json() for item in result.content
         )
+        if len(text) > MAX_TOOL_OUTPUT_CHARS:
+            cut = len(text) - MAX_TOOL_OUTPUT_CHARS
+            text = text[:MAX_TOOL_OUTPUT_CHARS] + f"\n[agentloupe: output truncated, {cut} more characters]"
+            root.set_attribute("agentloupe.tool.output_truncated_chars", cut)
         if result.isError:
             mark_error(root, "tool_error", text[:500])
         return CallResult(text=text, is_error=bool(result.isError), trace_id=_trace_id())

@@ -239,7 +239,7 @@ class SessionPool:
         info: dict[str, Any] = {"server_name": config.name}
         if config.kind == "stdio":
             assert slot.process is not None
-            read, write = await stack.enter_async_context(stdio_streams(slot.process.process))
+            read, write = await stack.enter_async_context(stdio_streams(slot.process.process, name=config.name))
             info["network_transport"] = "pipe"
         else:
             port = slot.process.port if slot.process else None

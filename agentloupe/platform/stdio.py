@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+import structlog
 from anyio.abc import Process
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp import types
 from mcp.shared.message import SessionMessage
 
+log = structlog.get_logger("agentloupe.stdio")
 MAX_LINE_BYTES = 8 * 1024 * 1024
 
 
@@ -25,7 +27,7 @@ class ServerOutputError(ValueError):
 
 @asynccontextmanager
 async def stdio_streams(
-    process: Process, *, max_line_bytes: int = MAX_LINE_BYTES
+    process: Process, *, name: str = "?", max_line_bytes: int = MAX_LINE_BYTES
 ) -> AsyncIterator[tuple[MemoryObjectReceiveStream[SessionMessage | Exception], MemoryObjectSendStream[SessionMessage]]]:
     assert process.stdout is not None and process.stdin is not None
     read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
@@ -38,6 +40,7 @@ async def stdio_streams(
             message = types.JSONRPCMessage.model_validate_json(line)
         except ValueError:
             preview = line[:80].decode("utf-8", "replace")
+            log.warning("server_stdout_garbage", server=name, line=preview, hint="a stdio server must write only JSON-RPC on stdout; logs go to stderr")
             await read_writer.send(ServerOutputError(f"not a JSON-RPC message on stdout: {preview!r}"))
             return
         await read_writer.send(SessionMessage(message))
@@ -56,6 +59,7 @@ async def stdio_streams(
                             continue
                         await emit(line)
                     if len(buffer) > max_line_bytes:
+                        log.warning("server_stdout_line_too_long", server=name, limit_bytes=max_line_bytes)
                         await read_writer.send(
                             ServerOutputError(f"a stdout line passed {max_line_bytes} bytes; dropped")
                         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import alive, run_loupe, server_pids, spans_in
+from tests.conftest import run_loupe, spans_in
 
 
 def test_call_prints_the_result_and_traces_both_sides(home):

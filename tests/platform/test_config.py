@@ -42,7 +42,7 @@ def test_env_number_must_be_positive(monkeypatch):
 def test_server_names_with_dots_are_refused(tmp_path):
     path = tmp_path / "mcp.json"
     path.write_text(json.dumps({"mcpServers": {"a.b": {"command": "x"}}}))
-    with pytest.raises(ConfigError, match="contain no '.'"):
+    with pytest.raises(ConfigError, match="without '.'"):
         load_mcp_json(path)
 
 

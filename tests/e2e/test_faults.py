@@ -1,0 +1,237 @@
+"""Faults, bad input and security: nothing hangs, nothing leaks, nothing is lost.
+
+Each scenario runs real processes (or a real peer on 127.0.0.1), bounded in time.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import psutil
+import pytest
+
+from agentloupe.platform.launcher import free_port
+from tests.conftest import ASSETS, alive, loupe_env, run_loupe, server_pids, spans_in, write_mcp_json
+
+
+def _config(home, **servers):
+    return write_mcp_json(home / "mcp.json", servers)
+
+
+def _server(*args, **env):
+    entry = {"command": sys.executable, "args": list(args)}
+    if env:
+        entry["env"] = env
+    return entry
+
+
+# 1. a server that answers initialize, then never answers a call
+def test_unanswered_call_times_out_cancels_and_the_next_call_works(home):
+    config = _config(home, faults=_server("-m", "agentloupe.servers.faults"), math=_server("-m", "agentloupe.servers.math"))
+    started = time.monotonic()
+    result = run_loupe(home, "run", "--config", str(config), "--timeout", "tool=1", "--on-hang", "cancel", "call hang, then what is 2 + 3")
+    assert result.returncode == 0, result.stderr
+    assert "hang() failed: " in result.stdout and "TimeoutError" in result.stdout
+    assert "add(a=2, b=3) = 5" in result.stdout
+    assert time.monotonic() - started < 30
+    spans = spans_in(home)
+    client = next(s for s in spans if s.name == "tools/call hang" and s.kind == "CLIENT")
+    assert client.is_error and client.attributes["error.type"] == "timeout"
+    assert 1.0 <= client.duration_ms / 1000 < 2.0  # within its deadline + 1 s
+    server = next(s for s in spans if s.name == "tools/call hang" and s.kind == "SERVER")
+    assert server.attributes.get("agentloupe.cancelled")  # notifications/cancelled reached the server
+
+
+# 2. a server that ignores SIGTERM, and one whose child escapes with setsid()
+def test_stubborn_server_and_setsid_child_do_not_survive(home):
+    pid_file = home / "child.pid"
+    config = _config(home, stubborn=_server(str(ASSETS / "stubborn_server.py"), "--setsid-child", CHILD_PID_FILE=str(pid_file)))
+    started = time.monotonic()
+    result = run_loupe(home, "call", "--config", str(config), "stubborn.ping", "{}")
+    took = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "pong"
+    assert took < 15  # EOF, 2 s, SIGTERM (ignored), 2 s, SIGKILL
+    stop = next(s for s in spans_in(home) if s.name == "stop_server stubborn")
+    assert stop.attributes["agentloupe.stop.signal"] == "SIGKILL"
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(child)
+    assert not [pid for pid in server_pids(spans_in(home)) if alive(pid)]
+
+
+# 4. garbage on a server's stdout
+@pytest.mark.parametrize("mode", ["notjson", "badutf8", "hugeline", "deepjson"])
+def test_garbage_from_a_server_is_survived(home, mode):
+    config = _config(home, garbage=_server(str(ASSETS / "garbage_server.py"), GARBAGE=mode))
+    process = subprocess.Popen([sys.executable, "-m", "agentloupe", "call", "--config", str(config), "garbage.echo", "{}"],
+                               env=loupe_env(home), cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while process.poll() is None:
+        try:
+            peak = max(peak, psutil.Process(process.pid).memory_info().rss)
+        except psutil.Error:
+            break
+        time.sleep(0.05)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert stdout.strip() == "still here"
+    assert "Traceback" not in stderr
+    assert peak < 400 * 1024 * 1024  # bounded: a 10 MB line is dropped, not accumulated
+    if mode in ("notjson", "hugeline"):
+        assert "server_stdout_" in stderr and "garbage" in stderr
+
+
+def test_tool_output_past_the_cap_is_truncated_with_a_note(home):
+    config = _config(home, garbage=_server(str(ASSETS / "garbage_server.py"), GARBAGE="huge_result"))
+    result = run_loupe(home, "call", "--config", str(config), "garbage.echo", "{}")
+    assert result.returncode == 0, result.stderr
+    assert "[agentloupe: output truncated, " in result.stdout
+    assert len(result.stdout) < 70_000
+    root = next(s for s in spans_in(home) if s.name == "loupe call")
+    assert root.attributes["agentloupe.tool.output_truncated_chars"] > 100_000
+
+
+# 5. loupe killed with SIGKILL: its servers notice (stdin EOF) and go
+def test_servers_exit_when_loupe_is_killed(home):
+    config = _config(home, faults=_server("-m", "agentloupe.servers.faults"), math=_server("-m", "agentloupe.servers.math"),
+                     weather={"command": sys.executable, "args": ["-m", "agentloupe.servers.weather", "--port", "{port}"], "url": "http://127.0.0.1:{port}/mcp"})
+    process = subprocess.Popen([sys.executable, "-m", "agentloupe", "run", "--config", str(config), "call slow with ms 20000"],
+                               env=loupe_env(home), cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    children: list[psutil.Process] = []
+    while time.monotonic() < deadline and len(children) < 3:
+        children = [c for c in psutil.Process(process.pid).children() if "agentloupe.servers" in " ".join(c.cmdline())]
+        time.sleep(0.1)
+    assert len(children) == 3
+    time.sleep(1.5)  # the call is in flight
+    process.kill()
+    process.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(c.pid) for c in children):
+        time.sleep(0.1)
+    assert not [c.pid for c in children if alive(c.pid)]
+
+
+# 6. SIGINT with three sessions open and calls in flight
+@pytest.mark.parametrize("command", ["run", "call"])
+def test_sigint_stops_cleanly_with_exit_130(home, command):
+    config = _config(home, faults=_server("-m", "agentloupe.servers.faults"), math=_server("-m", "agentloupe.servers.math"),
+                     weather={"command": sys.executable, "args": ["-m", "agentloupe.servers.weather", "--port", "{port}"], "url": "http://127.0.0.1:{port}/mcp"})
+    args = ["run", "--config", str(config), "call slow with ms 20000, call slow with ms 15000, what is 2 + 3"] if command == "run" else ["call", "--config", str(config), "faults.slow", '{"ms": 20000}']
+    process = subprocess.Popen([sys.executable, "-m", "agentloupe", *args], env=loupe_env(home), cwd=home,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(s.name.startswith("tools/call slow") for s in spans_in(home)) or (home / "traces").exists() and len(list((home / "traces").glob("agentloupe-faults-*"))):
+            break
+        time.sleep(0.1)
+    time.sleep(1.0)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - started < 10
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "cancel scope" not in stderr
+    spans = spans_in(home)
+    assert any(s.name == "shutdown" for s in spans)
+    assert all(s.end_ns >= s.start_ns > 0 for s in spans)
+    assert not [pid for pid in server_pids(spans) if alive(pid)]
+
+
+# 7. collector unreachable: refused, and accepting but never answering
+@pytest.mark.parametrize("kind", ["refused", "silent"])
+def test_collector_down_costs_one_warning_and_a_bounded_shutdown(home, kind):
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    if kind == "silent":
+        sock.listen(64)
+    port = sock.getsockname()[1]
+    if kind == "refused":
+        sock.close()
+    started = time.monotonic()
+    result = run_loupe(home, "run", "--otlp", f"http://127.0.0.1:{port}", "What is 25 + 37, and the weather in Tokyo?",
+                       OTEL_EXPORTER_OTLP_PROTOCOL="grpc", AGENTLOUPE_TELEMETRY_BUDGET="2")
+    took = time.monotonic() - started
+    if kind == "silent":
+        sock.close()
+    assert result.returncode == 0, result.stderr
+    assert "= 62" in result.stdout
+    assert took < 25  # the run, plus a 2 s flush budget in each process
+    warnings = [l for l in result.stderr.splitlines() if "telemetry export is failing" in l or "telemetry_flush_over_budget" in l]
+    assert 1 <= len(warnings) <= 2, result.stderr
+    assert result.stderr.count("Failed to export") <= 1
+
+
+# 9. secrets in a prompt, tool arguments and an error message
+SECRETS = ("sk-proj-abcdefghijklmnopqrstuvwx", "Bearer eyJhbGciOiJIUzI1NiJ9abcdefgh", "alice.secret@example.com")
+
+
+def _all_exported_bytes(home) -> bytes:
+    return b"".join(path.read_bytes() for path in (home / "traces").glob("*.jsonl")) + b"".join(
+        path.read_bytes() for path in (home / "logs").glob("*.log")
+    ) if (home / "logs").exists() else b"".join(path.read_bytes() for path in (home / "traces").glob("*.jsonl"))
+
+
+@pytest.mark.parametrize("capture", [False, True])
+def test_secrets_never_leave_unredacted(home, capture):
+    # format_text's error echoes the bad style: the API key lands in an error message
+    prompt = f"call format_text with style {SECRETS[0]} text hello, call current_time with timezone {SECRETS[1]}, contact {SECRETS[2]}"
+    args = ["run", prompt] + (["--capture-content"] if capture else [])
+    result = run_loupe(home, *args)
+    assert result.returncode == 0, result.stderr
+    exported = _all_exported_bytes(home) + result.stderr.encode()
+    for secret in SECRETS:
+        assert secret.encode() not in exported
+        assert secret.split()[-1].encode() not in exported
+    if capture:
+        assert b"[REDACTED" in exported  # captured, and redacted
+    error = next(s for s in spans_in(home) if s.name == "execute_tool format_text")
+    assert error.is_error and "REDACTED" in error.status_message
+    assert "unknown style" in result.stdout  # the tool did fail with the key in its message
+
+
+# 10. the HTTP MCP server's own defences
+@pytest.fixture
+def weather_server():
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "agentloupe.servers.weather", "--port", str(port)],
+                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/mcp"
+    process.terminate()
+    process.wait(10)
+
+
+INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def test_http_server_refuses_foreign_host_origin_and_oversized_bodies(weather_server):
+    assert httpx.post(weather_server, json=INIT, headers=HEADERS).status_code == 200
+    assert httpx.post(weather_server, json=INIT, headers={**HEADERS, "Host": "evil.example"}).status_code == 421
+    assert httpx.post(weather_server, json=INIT, headers={**HEADERS, "Origin": "http://evil.example"}).status_code == 403
+    huge = b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"x": "' + b"a" * (8 * 1024 * 1024) + b'"}}'
+    assert httpx.post(weather_server, content=huge, headers=HEADERS, timeout=30).status_code == 413
+
+
+def test_non_loopback_bind_without_security_settings_is_refused():
+    result = subprocess.run([sys.executable, "-m", "agentloupe.servers.weather", "--host", "0.0.0.0", "--port", "0"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "refusing to bind 0.0.0.0" in result.stderr and "--allowed-host" in result.stderr
+    assert "Traceback" not in result.stderr
