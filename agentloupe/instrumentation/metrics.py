@@ -65,6 +65,10 @@ def server_start_duration() -> metrics.Histogram:
     return _histogram("agentloupe.server.start.duration", "s", "Time from launch to MCP-ready")
 
 
+def server_restarts() -> metrics.Counter:
+    return _counter("agentloupe.server.restarts", "{restart}", "MCP servers restarted after they exited")
+
+
 def tool_errors() -> metrics.Counter:
     return _counter("agentloupe.tool.errors", "{error}", "Tool calls that ended in an error")
 

@@ -24,7 +24,6 @@ from agentloupe.instrumentation import content, genai, metrics, semconv
 from agentloupe.instrumentation.mcp_client import current_tool_call_id
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.watchdog import deadline
-from agentloupe.platform.errors import ToolCallError
 from agentloupe.platform.models import ModelInfo
 
 
@@ -75,10 +74,7 @@ def tool_wrapper(mcp_tools: dict[str, str]) -> Callable[..., Awaitable[Any]]:
         token = current_tool_call_id.set(call_id)
         try:
             if name in mcp_tools:
-                try:
-                    return cap_output(await execute(request), trace.get_current_span())
-                except Exception as exc:  # the transport or protocol failed, not the tool
-                    raise ToolCallError(f"MCP server '{mcp_tools[name]}' failed during {name}: {exc}") from exc
+                return cap_output(await execute(request), trace.get_current_span())
             attrs = genai.tool_attributes(name, call_id, "local")
             captured = content.render(call.get("args", {}))
             if captured is not None:

@@ -20,6 +20,7 @@ import structlog
 from langchain_core.tools import BaseTool
 from langchain_mcp_adapters.tools import load_mcp_tools
 from mcp import ClientSession, McpError, types
+from mcp.types import CONNECTION_CLOSED
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from opentelemetry import context as otel_context
@@ -31,7 +32,7 @@ from agentloupe.instrumentation.watchdog import active as watchdog_active
 from agentloupe.instrumentation.watchdog import deadline as watchdog_deadline
 from agentloupe.platform import launcher
 from agentloupe.platform.config import ServerConfig, Settings
-from agentloupe.platform.errors import ServerStartError
+from agentloupe.platform.errors import ServerStartError, ToolCallError
 from agentloupe.platform.stdio import stdio_streams
 
 log = structlog.get_logger("agentloupe.sessions")
@@ -78,10 +79,49 @@ class PooledClientSession(ClientSession):
             raise RuntimeError(f"Invalid schema for tool {name}: {exc}") from exc
 
 
+MAX_RESTARTS = 5
+SESSION_WAIT_S = 30.0
+
+
+class SessionHandle:
+    """What the LangChain tools hold instead of a session: the slot's current session.
+
+    A server that dies is restarted with a new session; tools bound to the old one
+    would fail forever. Only ``call_tool``/``list_tools`` are used by the adapters.
+    """
+
+    def __init__(self, slot: ServerSlot) -> None:
+        self._slot = slot
+
+    async def _session(self) -> ClientSession:
+        slot = self._slot
+        if slot.session is None:
+            with anyio.move_on_after(SESSION_WAIT_S):
+                await slot.available.wait()
+        if slot.session is None:
+            raise ToolCallError(f"MCP server '{slot.config.name}' is not available (it exited and did not come back)")
+        return slot.session
+
+    async def call_tool(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        session = await self._session()
+        try:
+            return await session.call_tool(name, *args, **kwargs)
+        except McpError as exc:
+            if exc.error.code != CONNECTION_CLOSED:
+                raise
+            raise ToolCallError(f"MCP server '{self._slot.config.name}' failed during {name}: {exc.error.message}") from None
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, httpx.HTTPError) as exc:
+            raise ToolCallError(f"MCP server '{self._slot.config.name}' failed during {name}: {exc or type(exc).__name__}") from None
+
+    async def list_tools(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self._session()).list_tools(*args, **kwargs)
+
+
 @dataclass
 class ServerSlot:
     config: ServerConfig
     ready: anyio.Event = field(default_factory=anyio.Event)
+    available: anyio.Event = field(default_factory=anyio.Event)
     session: ClientSession | None = None
     tools: list[BaseTool] = field(default_factory=list)
     process: launcher.ServerProcess | None = None
@@ -169,55 +209,105 @@ class SessionPool:
     # -- the owner task ----------------------------------------------------
 
     async def _own(self, slot: ServerSlot) -> None:
+        """The owner task: start the server, hold its session, restart it if it dies, stop it."""
         config = slot.config
-        attrs = {semconv.SERVER_NAME: config.name, semconv.SERVER_TRANSPORT: config.kind}
-        timeout = config.start_timeout or self.settings.server_start_timeout_s
+        generation = 0
         try:
-            # The deadline scope encloses everything the stack opens (task
-            # groups must nest inside it); it is lifted once the server is ready.
-            # With a watchdog, its hang event (with the stuck await chain) lands first.
-            grace = 0.25 if watchdog_active() is not None else 0.0
-            with anyio.CancelScope(deadline=anyio.current_time() + timeout + grace) as deadline:
-                async with AsyncExitStack() as stack:
-                    with traced(f"start_server {config.name}", attributes=attrs) as span:
-                        started = time.perf_counter()
-                        try:
-                            with watchdog_deadline("server_start", span=span, seconds=timeout, cancellable=False):
-                                await self._connect(slot, stack, span)
-                        except anyio.get_cancelled_exc_class():
-                            if deadline.cancel_called:
-                                mark_error(span, "timeout", f"not ready within {timeout:g}s")
-                            raise
-                        except McpError as exc:
-                            raise self._start_error(slot, exc.error.message) from None
-                        except (httpx.HTTPError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-                            raise self._start_error(slot, str(exc) or type(exc).__name__) from None
-                        deadline.deadline = math.inf
-                        slot.ready_s = time.perf_counter() - started
-                        span.set_attribute(semconv.SERVER_READY_MS, round(slot.ready_s * 1000, 2))
-                        metrics.server_start_duration().record(slot.ready_s, {semconv.SERVER_NAME: config.name})
-                    slot.ready.set()
-                    opened = time.perf_counter()
-                    with anyio.CancelScope(shield=True):
-                        # Only close() ends a session: a cancelled run still stops in order.
-                        await self._closing.wait()
-                    with traced(f"stop_server {config.name}", attributes=attrs, context=self._stop_context):
-                        metrics.mcp_client_session_duration().record(
-                            time.perf_counter() - opened, {semconv.SERVER_NAME: config.name}
-                        )
-                        await stack.aclose()
-            if deadline.cancelled_caught and not slot.ready.is_set():
-                raise ServerStartError(
-                    config.name,
-                    f"not ready within {timeout:g}s (raise start_timeout in mcp.json if it is just slow)",
-                    list(slot.process.stderr_tail) if slot.process else None,
-                )
+            while True:
+                closing = await self._generation(slot, generation)
+                if closing or self._closing.is_set():
+                    return
+                generation += 1
+                if generation > MAX_RESTARTS:
+                    log.error("server_gave_up", server=config.name, restarts=MAX_RESTARTS)
+                    return
         except Exception as exc:
             slot.error = exc
         finally:
             if not slot.ready.is_set() and slot.error is None:
                 slot.error = ServerStartError(config.name, "start was cancelled")
             slot.ready.set()
+            slot.available.set()  # waiters fail fast on a missing session instead of hanging
+
+    async def _generation(self, slot: ServerSlot, generation: int) -> bool:
+        """One life of the server process. True: the pool is closing; False: the server died."""
+        config = slot.config
+        attrs = {semconv.SERVER_NAME: config.name, semconv.SERVER_TRANSPORT: config.kind}
+        timeout = config.start_timeout or self.settings.server_start_timeout_s
+        name = f"start_server {config.name}" if generation == 0 else f"restart_server {config.name}"
+        # The deadline scope encloses everything the stack opens (task
+        # groups must nest inside it); it is lifted once the server is ready.
+        # With a watchdog, its hang event (with the stuck await chain) lands first.
+        grace = 0.25 if watchdog_active() is not None else 0.0
+        with anyio.CancelScope(deadline=anyio.current_time() + timeout + grace) as deadline:
+            async with AsyncExitStack() as stack:
+                with traced(name, attributes={**attrs, "agentloupe.server.restarts": generation}) as span:
+                    started = time.perf_counter()
+                    try:
+                        with watchdog_deadline("server_start", span=span, seconds=timeout, cancellable=False):
+                            await self._connect(slot, stack, span)
+                    except anyio.get_cancelled_exc_class():
+                        if deadline.cancel_called:
+                            mark_error(span, "timeout", f"not ready within {timeout:g}s")
+                        raise
+                    except McpError as exc:
+                        raise self._start_error(slot, exc.error.message) from None
+                    except (httpx.HTTPError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+                        raise self._start_error(slot, str(exc) or type(exc).__name__) from None
+                    deadline.deadline = math.inf
+                    slot.ready_s = time.perf_counter() - started
+                    span.set_attribute(semconv.SERVER_READY_MS, round(slot.ready_s * 1000, 2))
+                    metrics.server_start_duration().record(slot.ready_s, {semconv.SERVER_NAME: config.name})
+                slot.ready.set()
+                slot.available.set()
+                opened = time.perf_counter()
+                with anyio.CancelScope(shield=True):
+                    # Only close() ends a session (a cancelled run still stops in order),
+                    # unless the server process dies first.
+                    closing = await self._closing_or_exit(slot)
+                slot.available = anyio.Event()
+                session_attrs = {semconv.SERVER_NAME: config.name}
+                metrics.mcp_client_session_duration().record(time.perf_counter() - opened, session_attrs)
+                if closing:
+                    with traced(f"stop_server {config.name}", attributes=attrs, context=self._stop_context):
+                        await stack.aclose()
+                    return True
+                code = slot.process.returncode if slot.process else None
+                log.warning("server_died", server=config.name, exit_code=code, stderr=list(slot.process.stderr_tail)[-3:] if slot.process else [], action="restarting")
+                metrics.server_restarts().add(1, session_attrs)
+                with traced(f"server_exited {config.name}", attributes={**attrs, semconv.PROCESS_EXIT_CODE: code if code is not None else -1}) as span:
+                    mark_error(span, "server_exited", f"exited with code {code}")
+                    slot.session = None
+                    await stack.aclose()
+        if deadline.cancelled_caught and not slot.ready.is_set():
+            raise ServerStartError(
+                config.name,
+                f"not ready within {timeout:g}s (raise start_timeout in mcp.json if it is just slow)",
+                list(slot.process.stderr_tail) if slot.process else None,
+            )
+        return False
+
+    async def _closing_or_exit(self, slot: ServerSlot) -> bool:
+        process = slot.process.process if slot.process is not None else None
+        if process is None:
+            await self._closing.wait()
+            return True
+        outcome: list[bool] = []
+        async with anyio.create_task_group() as tg:
+
+            async def closing() -> None:
+                await self._closing.wait()
+                outcome.append(True)
+                tg.cancel_scope.cancel()
+
+            async def exited() -> None:
+                await process.wait()
+                outcome.append(False)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(closing)
+            tg.start_soon(exited)
+        return outcome[0] if outcome else True
 
     def _start_error(self, slot: ServerSlot, reason: str) -> ServerStartError:
         process = slot.process
@@ -261,8 +351,9 @@ class SessionPool:
         session = await stack.enter_async_context(PooledClientSession(read, write))
         annotate_session(session, **info)
         await session.initialize()
-        slot.tools = await load_mcp_tools(session, server_name=config.name)
         slot.session = session
+        if not slot.tools:  # loaded once; after a restart the same tools follow the new session
+            slot.tools = await load_mcp_tools(SessionHandle(slot), server_name=config.name)  # type: ignore[arg-type]
 
     # -- what callers use --------------------------------------------------
 

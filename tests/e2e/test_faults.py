@@ -235,3 +235,27 @@ def test_non_loopback_bind_without_security_settings_is_refused():
     assert result.returncode == 2
     assert "refusing to bind 0.0.0.0" in result.stderr and "--allowed-host" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# 3. a server killed mid-call: the call fails naming it, the server comes back, the next call works
+def test_server_that_dies_mid_call_is_restarted(home):
+    from tests.e2e.test_serve import Served
+
+    config = _config(home, faults=_server("-m", "agentloupe.servers.faults"))
+    served = Served(home, "--config", str(config))
+    try:
+        served.wait_ready()
+        crashed = httpx.post(f"{served.base}/v1/runs", json={"input": "call crash with code 3"}, timeout=60)
+        assert crashed.status_code == 200, crashed.text
+        assert "crash(code=3) failed" in crashed.json()["answer"]
+        assert "MCP server 'faults' failed during crash" in crashed.json()["answer"]
+        after = httpx.post(f"{served.base}/v1/runs", json={"input": "call slow with ms 10"}, timeout=60)
+        assert after.status_code == 200 and "slept 10 ms" in after.json()["answer"], after.text
+    finally:
+        assert served.stop() == 0
+    spans = spans_in(home)
+    exited = next(s for s in spans if s.name == "server_exited faults")
+    assert exited.is_error and exited.attributes["process.exit.code"] == 3
+    restart = next(s for s in spans if s.name == "restart_server faults")
+    assert restart.attributes["agentloupe.server.restarts"] == 1
+    assert not [pid for pid in server_pids(spans) if alive(pid)]
