@@ -6,6 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -53,6 +56,32 @@ def alive(pid: int) -> bool:
 def write_mcp_json(path: Path, servers: dict[str, dict]) -> Path:
     path.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
     return path
+
+
+@contextmanager
+def http_server(*command: str, stdin: int = subprocess.DEVNULL) -> Iterator[str]:
+    """Start an HTTP MCP server process on a free port; yield its URL once it answers."""
+    import httpx
+
+    from agentloupe.platform.launcher import free_port
+
+    port = free_port()
+    process = subprocess.Popen([*command, "--port", str(port)], stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, f"{command} did not listen"
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from agentloupe.platform.launcher import free_port
-from tests.conftest import ASSETS, alive, loupe_env, run_loupe, server_pids, spans_in, write_mcp_json
+from tests.conftest import ASSETS, alive, http_server, loupe_env, run_loupe, server_pids, spans_in, write_mcp_json
 
 
 def _config(home, **servers):
@@ -202,19 +201,8 @@ def test_secrets_never_leave_unredacted(home, capture):
 # 10. the HTTP MCP server's own defences
 @pytest.fixture
 def weather_server():
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "agentloupe.servers.weather", "--port", str(port)],
-                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/mcp"
-    process.terminate()
-    process.wait(10)
+    with http_server(sys.executable, "-m", "agentloupe.servers.weather", stdin=subprocess.PIPE) as url:
+        yield url
 
 
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}

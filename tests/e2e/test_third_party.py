@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
-from agentloupe.platform.launcher import free_port
-from tests.conftest import ASSETS, alive, run_loupe, server_pids, spans_in, write_mcp_json
+from tests.conftest import ASSETS, alive, http_server, run_loupe, server_pids, spans_in, write_mcp_json
 
 ASK = "call get_current_time with timezone Europe/London"
 
@@ -52,22 +48,8 @@ def test_third_party_http_server_launched_by_agentloupe(home):
 
 @pytest.fixture
 def running_clock():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(ASSETS / "clock_server.py"), "--port", str(port)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/mcp", timeout=1)
-            break
-        except httpx.TransportError:
-            assert process.poll() is None, process.stderr.read()
-            time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/mcp"
-    process.terminate()
-    process.wait(10)
+    with http_server(sys.executable, str(ASSETS / "clock_server.py")) as url:
+        yield url
 
 
 def test_third_party_http_server_already_running(home, running_clock):
