@@ -93,7 +93,7 @@ class ExportFailureOnce(logging.Filter):
         original = record.getMessage()
         record.msg = (
             "telemetry export is failing (%s); the agent runs on, spans that cannot be sent are "
-            "dropped. Is the collector running at OTEL_EXPORTER_OTLP_ENDPOINT / --otlp? "
+            "dropped and counted. Is the collector running at OTEL_EXPORTER_OTLP_ENDPOINT / --otlp? "
             "(further export errors are not printed)"
         )
         record.args = (original[:300],)

@@ -65,6 +65,10 @@ def server_start_duration() -> metrics.Histogram:
     return _histogram("agentloupe.server.start.duration", "s", "Time from launch to MCP-ready")
 
 
+def spans_dropped() -> metrics.Counter:
+    return _counter("agentloupe.telemetry.spans_dropped", "{span}", "Spans dropped because the export queue was full")
+
+
 def server_restarts() -> metrics.Counter:
     return _counter("agentloupe.server.restarts", "{restart}", "MCP servers restarted after they exited")
 

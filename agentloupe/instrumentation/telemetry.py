@@ -109,6 +109,26 @@ def _resolve_protocol(endpoint: str, protocol: str | None) -> Protocol:
     return "http/protobuf" if endpoint.rstrip("/").endswith(":4318") else "grpc"
 
 
+class CountingBatchSpanProcessor(BatchSpanProcessor):
+    """The SDK's batch processor, counting what it drops when its queue is full.
+
+    The SDK drops silently (or with one warning per span): here each drop is counted
+    (``agentloupe.telemetry.spans_dropped``) and reported once, at shutdown.
+    """
+
+    dropped = 0
+
+    def on_end(self, span: Any) -> None:
+        batch = getattr(self, "_batch_processor", None)
+        queue, limit = getattr(batch, "_queue", None), getattr(batch, "_max_queue_size", None)
+        if queue is not None and limit and len(queue) >= limit and span.context and span.context.trace_flags.sampled:
+            self.dropped += 1
+            from agentloupe.instrumentation.metrics import spans_dropped
+
+            spans_dropped().add(1)
+        super().on_end(span)
+
+
 def _span_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -227,7 +247,7 @@ def configure(
         else:
             trace_file = traces_dir() / f"{resolved_name}-{os.getpid()}.jsonl"
             span_exporter = JsonLinesSpanExporter(trace_file)
-        processor = BatchSpanProcessor(span_exporter, schedule_delay_millis=500)
+        processor = CountingBatchSpanProcessor(span_exporter, schedule_delay_millis=500)
 
         existing = trace.get_tracer_provider()
         owns = not isinstance(existing, TracerProvider)
@@ -365,4 +385,11 @@ def shutdown(budget_s: float | None = None) -> bool:
             telemetry.tracer_provider.shutdown()
 
     ok = _run_with_budget(work, max(0.0, deadline - time.monotonic()), "shutdown")
+    dropped = sum(getattr(p, "dropped", 0) for p in telemetry.processors)
+    if dropped:
+        log.warning(
+            "telemetry_spans_dropped",
+            dropped=dropped,
+            hint="the export queue was full: the collector was slow or down during a burst",
+        )
     return ok
