@@ -50,6 +50,24 @@ class PooledClientSession(ClientSession):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._validators: dict[str, tuple[int, Any]] = {}
+        # Set when the session stops receiving: the transport died (HTTP 500, a cut
+        # stream, a closed pipe) or the session was closed. The owner task watches it.
+        self.lost = anyio.Event()
+
+    async def _receive_loop(self) -> None:
+        try:
+            await super()._receive_loop()
+        finally:
+            # When the transport's task group fails (an HTTP 500 raises inside it), this loop
+            # is cancelled and mcp's own cleanup cannot await the error it owes each pending
+            # request: they would wait forever. A non-blocking send cannot be cancelled.
+            for request_id, stream in list(self._response_streams.items()):
+                error = types.ErrorData(code=CONNECTION_CLOSED, message="Connection closed")
+                try:
+                    stream.send_nowait(types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error))
+                except Exception:  # noqa: BLE001 - already answered or closed
+                    pass
+            self.lost.set()
 
     async def _validate_tool_result(self, name: str, result: types.CallToolResult) -> None:
         if name not in self._tool_output_schemas:
@@ -273,12 +291,16 @@ class SessionPool:
                         await stack.aclose()
                     return True
                 code = slot.process.returncode if slot.process else None
-                log.warning("server_died", server=config.name, exit_code=code, stderr=list(slot.process.stderr_tail)[-3:] if slot.process else [], action="restarting")
+                what = "server_exited" if code is not None else "session_lost"
+                log.warning(what, server=config.name, exit_code=code, stderr=list(slot.process.stderr_tail)[-3:] if slot.process else [], action="restarting")
                 metrics.server_restarts().add(1, session_attrs)
-                with traced(f"server_exited {config.name}", attributes={**attrs, semconv.PROCESS_EXIT_CODE: code if code is not None else -1}) as span:
-                    mark_error(span, "server_exited", f"exited with code {code}")
+                with traced(f"{what} {config.name}", attributes={**attrs, semconv.PROCESS_EXIT_CODE: code if code is not None else -1}) as span:
+                    mark_error(span, what, f"exited with code {code}" if code is not None else "the session's transport failed (HTTP error, cut stream or closed pipe)")
                     slot.session = None
-                    await stack.aclose()
+                    try:
+                        await stack.aclose()
+                    except Exception as exc:  # noqa: BLE001 - the transport's own failure, already reported
+                        log.debug("transport_closed_with_error", server=config.name, error=repr(exc))
         if deadline.cancelled_caught and not slot.ready.is_set():
             raise ServerStartError(
                 config.name,
@@ -288,25 +310,22 @@ class SessionPool:
         return False
 
     async def _closing_or_exit(self, slot: ServerSlot) -> bool:
+        """Wait for the pool to close (True), the server process to exit or its session to be lost (False)."""
         process = slot.process.process if slot.process is not None else None
-        if process is None:
-            await self._closing.wait()
-            return True
+        session = slot.session
         outcome: list[bool] = []
         async with anyio.create_task_group() as tg:
 
-            async def closing() -> None:
-                await self._closing.wait()
-                outcome.append(True)
+            async def first(waiter: Any) -> None:
+                await waiter()
+                outcome.append(self._closing.is_set())
                 tg.cancel_scope.cancel()
 
-            async def exited() -> None:
-                await process.wait()
-                outcome.append(False)
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(closing)
-            tg.start_soon(exited)
+            tg.start_soon(first, self._closing.wait)
+            if process is not None:
+                tg.start_soon(first, process.wait)
+            if isinstance(session, PooledClientSession):
+                tg.start_soon(first, session.lost.wait)
         return outcome[0] if outcome else True
 
     def _start_error(self, slot: ServerSlot, reason: str) -> ServerStartError:

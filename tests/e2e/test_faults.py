@@ -247,3 +247,38 @@ def test_server_that_dies_mid_call_is_restarted(home):
     restart = next(s for s in spans if s.name == "restart_server faults")
     assert restart.attributes["agentloupe.server.restarts"] == 1
     assert not [pid for pid in server_pids(spans) if alive(pid)]
+
+
+# 3b. HTTP-level failures on a server that stays up
+@pytest.mark.parametrize("mode", ["500", "cut"])
+def test_http_failure_fails_the_call_and_the_next_call_works(home, mode):
+    """A 500 kills mcp's transport: the call fails at once and the session is re-created.
+
+    An SSE stream cut before its event leaves the mcp client (1.30) waiting with no error:
+    the tool deadline ends that call (`--on-hang cancel`), and the session, still sound, serves
+    the next one.
+    """
+    from tests.e2e.test_serve import Served
+
+    with http_server(sys.executable, str(ASSETS / "flaky_http_server.py"), "--mode", mode) as url:
+        config = _config(home, flaky={"url": url})
+        served = Served(home, "--config", str(config), "--timeout", "tool=3", "--on-hang", "cancel")
+        try:
+            served.wait_ready()
+            started = time.monotonic()
+            failed = httpx.post(f"{served.base}/v1/runs", json={"input": "call echo with text one"}, timeout=60)
+            took = time.monotonic() - started
+            assert failed.status_code == 200, failed.text
+            assert 'echo(text="one") failed' in failed.json()["answer"]
+            assert took < (2 if mode == "500" else 3 + 1.5)  # at once / within the deadline + 1 s
+            after = httpx.post(f"{served.base}/v1/runs", json={"input": "call echo with text two"}, timeout=60)
+            assert after.status_code == 200 and 'echo(text="two") = two' in after.json()["answer"], after.text
+        finally:
+            assert served.stop() == 0
+    spans = spans_in(home)
+    if mode == "500":
+        assert any(s.name == "session_lost flaky" and s.is_error for s in spans)
+        assert any(s.name == "restart_server flaky" for s in spans)
+    else:
+        call = next(s for s in spans if s.name == "tools/call echo" and s.is_error)
+        assert call.attributes["error.type"] == "timeout"

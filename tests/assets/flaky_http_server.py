@@ -1,0 +1,58 @@
+"""An HTTP MCP server whose first tools/call fails at the HTTP level (500, or a cut stream).
+
+    python flaky_http_server.py --port N [--mode 500|cut]
+"""
+
+import sys
+
+import uvicorn
+from mcp.server.fastmcp import FastMCP
+
+mcp = FastMCP("flaky", log_level="WARNING")
+failures_left = [1]
+
+
+@mcp.tool()
+async def echo(text: str) -> str:
+    """Echo the text."""
+    return text
+
+
+def flaky(app, mode: str):
+    async def wrapped(scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await app(scope, receive, send)
+        body, more = b"", True
+        messages = []
+        while more:
+            message = await receive()
+            messages.append(message)
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        if b'"tools/call"' in body and failures_left[0] > 0:
+            failures_left[0] -= 1
+            if mode == "500":
+                await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"text/plain")]})
+                await send({"type": "http.response.body", "body": b"internal error"})
+                return
+            # cut: start an SSE response and end it without an event
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+            await send({"type": "http.response.body", "body": b": starting\n\n", "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        replay = iter(messages)
+
+        async def again():
+            replayed = next(replay, None)
+            return replayed if replayed is not None else await receive()
+
+        return await app(scope, again, send)
+
+    return wrapped
+
+
+if __name__ == "__main__":
+    port = int(sys.argv[sys.argv.index("--port") + 1])
+    mode = sys.argv[sys.argv.index("--mode") + 1] if "--mode" in sys.argv else "500"
+    mcp.settings.port = port
+    uvicorn.run(flaky(mcp.streamable_http_app(), mode), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
