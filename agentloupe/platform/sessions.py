@@ -98,6 +98,7 @@ class PooledClientSession(ClientSession):
 
 
 MAX_RESTARTS = 5
+SESSION_TERMINATED = "Session terminated"  # what mcp's HTTP client answers a 404 with
 SESSION_WAIT_S = 30.0
 
 
@@ -125,7 +126,11 @@ class SessionHandle:
         try:
             return await session.call_tool(name, *args, **kwargs)
         except McpError as exc:
-            if exc.error.code != CONNECTION_CLOSED:
+            if exc.error.message == SESSION_TERMINATED and isinstance(session, PooledClientSession):
+                # HTTP 404: the server forgot the session (restarted, expired). The owner
+                # task re-creates it; this call fails, the next one gets the new session.
+                session.lost.set()
+            elif exc.error.code != CONNECTION_CLOSED:
                 raise
             raise ToolCallError(f"MCP server '{self._slot.config.name}' failed during {name}: {exc.error.message}") from None
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, httpx.HTTPError) as exc:

@@ -1,6 +1,6 @@
-"""An HTTP MCP server whose first tools/call fails at the HTTP level (500, or a cut stream).
+"""An HTTP MCP server whose first tools/call fails at the HTTP level (500, 404, or a cut stream).
 
-    python flaky_http_server.py --port N [--mode 500|cut]
+    python flaky_http_server.py --port N [--mode 500|404|cut]
 """
 
 import sys
@@ -31,9 +31,10 @@ def flaky(app, mode: str):
             more = message.get("more_body", False)
         if b'"tools/call"' in body and failures_left[0] > 0:
             failures_left[0] -= 1
-            if mode == "500":
-                await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"text/plain")]})
-                await send({"type": "http.response.body", "body": b"internal error"})
+            if mode in ("500", "404"):
+                status = int(mode)  # 404: "no such session", as after a server restart
+                await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/plain")]})
+                await send({"type": "http.response.body", "body": b"internal error" if status == 500 else b"session not found"})
                 return
             # cut: start an SSE response and end it without an event
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
