@@ -22,7 +22,6 @@ from langchain_mcp_adapters.tools import load_mcp_tools
 from mcp import ClientSession, McpError, types
 from mcp.types import CONNECTION_CLOSED
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from opentelemetry import context as otel_context
 
 from agentloupe.instrumentation import metrics, semconv
@@ -33,6 +32,7 @@ from agentloupe.instrumentation.watchdog import deadline as watchdog_deadline
 from agentloupe.platform import launcher
 from agentloupe.platform.config import ServerConfig, Settings
 from agentloupe.platform.errors import ServerStartError, ToolCallError
+from agentloupe.platform.httpwatch import watched_client
 from agentloupe.platform.stdio import stdio_streams
 
 log = structlog.get_logger("agentloupe.sessions")
@@ -362,7 +362,7 @@ class SessionPool:
                 await _wait_for_port(url, slot.process, config.name)
             parsed = urlparse(url)
             # Building an httpx client loads the CA bundle (~100 ms measured): off the loop.
-            client = await anyio.to_thread.run_sync(create_mcp_http_client)
+            client, watcher = await anyio.to_thread.run_sync(watched_client, config.name)
             stack.push_async_callback(client.aclose)
             read, write, get_session_id = await stack.enter_async_context(streamable_http_client(url, http_client=client))
             info.update(
@@ -373,6 +373,8 @@ class SessionPool:
             )
             span.set_attribute("url.full", url)
         session = await stack.enter_async_context(PooledClientSession(read, write))
+        if config.kind == "http":
+            watcher.session = session
         annotate_session(session, **info)
         await session.initialize()
         slot.session = session
