@@ -52,6 +52,16 @@ class ServerProcess:
     log_path: Path
     port: int | None = None
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL_LINES))
+    stderr_done: anyio.Event = field(default_factory=anyio.Event)
+
+    async def settle(self, timeout_s: float = 1.0) -> None:
+        """If the process has exited, let the pump read the rest of its stderr (for the error message)."""
+        if self.process.returncode is None:
+            with anyio.move_on_after(timeout_s):
+                await self.process.wait()
+        if self.process.returncode is not None:
+            with anyio.move_on_after(timeout_s):
+                await self.stderr_done.wait()
 
     @property
     def pid(self) -> int:
@@ -80,6 +90,7 @@ class ServerProcess:
                 pass
         if buffer:
             self.stderr_tail.append(buffer.decode("utf-8", "replace")[:500])
+        self.stderr_done.set()
 
 
 def server_environment(config: ServerConfig, telemetry_env: dict[str, str], port: int | None) -> dict[str, str]:

@@ -274,9 +274,9 @@ class SessionPool:
                             mark_error(span, "timeout", f"not ready within {timeout:g}s")
                         raise
                     except McpError as exc:
-                        raise self._start_error(slot, exc.error.message) from None
+                        raise await self._start_error(slot, exc.error.message) from None
                     except (httpx.HTTPError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-                        raise self._start_error(slot, str(exc) or type(exc).__name__) from None
+                        raise await self._start_error(slot, str(exc) or type(exc).__name__) from None
                     deadline.deadline = math.inf
                     slot.ready_s = time.perf_counter() - started
                     span.set_attribute(semconv.SERVER_READY_MS, round(slot.ready_s * 1000, 2))
@@ -333,8 +333,13 @@ class SessionPool:
                 tg.start_soon(first, session.lost.wait)
         return outcome[0] if outcome else True
 
-    def _start_error(self, slot: ServerSlot, reason: str) -> ServerStartError:
+    async def _start_error(self, slot: ServerSlot, reason: str) -> ServerStartError:
         process = slot.process
+        if process is not None:
+            # The session can notice the closed pipe before the pump has read the
+            # server's last words on stderr: they are what the user needs to read.
+            with anyio.CancelScope(shield=True):
+                await process.settle()
         if process is not None and process.returncode is not None:
             reason = f"exited with code {process.returncode} ({reason})"
         return ServerStartError(slot.config.name, reason, list(process.stderr_tail) if process else None)
