@@ -74,11 +74,10 @@ def _severity(level: str) -> Any:
 
 class ExportFailureOnce(logging.Filter):
     """The OpenTelemetry exporters log every failed batch: with the collector down that is a
-    flood. The first one becomes one clear line; the rest are counted, not printed."""
+    flood. The first one becomes one clear line; the rest are not printed."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.suppressed = 0
         self._seen = False
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -87,7 +86,6 @@ class ExportFailureOnce(logging.Filter):
         if record.levelno < logging.WARNING:
             return False
         if self._seen:
-            self.suppressed += 1
             return False
         self._seen = True
         original = record.getMessage()

@@ -252,8 +252,7 @@ def rank_growing_sites(samples: list[Sample], limit: int = 5) -> list[dict[str, 
 class LeakTracker:
     """Samples memory between runs (after a full GC) to find what keeps growing."""
 
-    def __init__(self, *, warmup: int = 1, sites_per_sample: int = 10) -> None:
-        self.warmup = warmup
+    def __init__(self, *, sites_per_sample: int = 10) -> None:
         self.sites_per_sample = sites_per_sample
         self.samples: list[Sample] = []
         self._previous: tracemalloc.Snapshot | None = None
@@ -278,9 +277,6 @@ class LeakTracker:
         if span is not None:
             span.add_event(SAMPLE_EVENT, {TRACED_CURRENT: traced, RSS: sample.rss_bytes, "sites": _sites_text(sites)})
         return sample
-
-    def report(self, service: str) -> LeakReport:
-        return build_report(service, self.samples[self.warmup :])
 
 
 def build_report(service: str, samples: list[Sample]) -> LeakReport:

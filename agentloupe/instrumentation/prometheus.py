@@ -14,7 +14,6 @@ import json
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -89,7 +88,3 @@ def metric_reader() -> Any:
     from opentelemetry.exporter.prometheus import PrometheusMetricReader
 
     return PrometheusMetricReader()
-
-
-def targets_dir(home: Path | None = None) -> Path:
-    return (home or agentloupe_home()) / "prometheus"

@@ -70,12 +70,6 @@ def thread_stack(thread_id: int, limit: int = 30) -> list[str]:
     return [line.rstrip() for line in traceback.format_stack(frame, limit=limit)]
 
 
-def innermost_line(thread_id: int) -> str | None:
-    """``file:line in function`` of the frame a thread is executing now."""
-    frame = sys._current_frames().get(thread_id)
-    return format_frame(frame) if frame is not None else None
-
-
 def all_stacks(loop: asyncio.AbstractEventLoop | None = None) -> str:
     """Every task's await chain (of ``loop``) and every thread's stack, as one text."""
     parts: list[str] = []

@@ -40,7 +40,6 @@ class SseEndWatcher(httpx.AsyncBaseTransport):
         self._inner = httpx.AsyncHTTPTransport()
         self.server = server
         self.session: Any = None  # set once the ClientSession exists
-        self.failed = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
@@ -58,21 +57,30 @@ class SseEndWatcher(httpx.AsyncBaseTransport):
             pass
 
     def _fail_if_pending(self, request_id: int | str) -> None:
-        streams = getattr(self.session, "_response_streams", None)
-        if not streams or request_id not in streams:
-            return
-        error = types.ErrorData(
-            code=types.CONNECTION_CLOSED,
-            message=f"the response stream of MCP server '{self.server}' ended before the answer",
-        )
-        try:
-            streams[request_id].send_nowait(types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error))
-            self.failed += 1
-        except Exception:  # noqa: BLE001 - answered meanwhile, or closed
-            pass
+        message = f"the response stream of MCP server '{self.server}' ended before the answer"
+        fail_pending(self.session, message, only=request_id)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def fail_pending(session: Any, message: str, *, only: int | str | None = None) -> None:
+    """Answer a session's pending request(s) with a connection-closed error, without awaiting.
+
+    Non-blocking on purpose: callers run where an await could be cancelled (a cancelled
+    receive loop) or outside any task (a loop callback).
+    """
+    streams = getattr(session, "_response_streams", None) or {}
+    targets = [only] if only is not None else list(streams)
+    for request_id in targets:
+        stream = streams.get(request_id)
+        if stream is None:
+            continue
+        error = types.ErrorData(code=types.CONNECTION_CLOSED, message=message)
+        try:
+            stream.send_nowait(types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error))
+        except Exception:  # noqa: BLE001 - answered meanwhile, or closed
+            pass
 
 
 def _request_id(request: httpx.Request) -> int | str | None:

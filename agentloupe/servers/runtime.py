@@ -124,7 +124,7 @@ class _SampleAfterToolCalls:
     """With memory checks on, a server samples memory after each tool call (for the leak report)."""
 
     def __init__(self) -> None:
-        self.tracker = LeakTracker(warmup=0)
+        self.tracker = LeakTracker()
 
     def on_start(self, span) -> None:
         pass
