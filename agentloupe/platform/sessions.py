@@ -32,7 +32,7 @@ from agentloupe.instrumentation.watchdog import deadline as watchdog_deadline
 from agentloupe.platform import launcher
 from agentloupe.platform.config import ServerConfig, Settings
 from agentloupe.platform.errors import ServerStartError, ToolCallError
-from agentloupe.platform.httpwatch import watched_client
+from agentloupe.platform.httpwatch import fail_pending, watched_client
 from agentloupe.platform.stdio import stdio_streams
 
 log = structlog.get_logger("agentloupe.sessions")
@@ -61,12 +61,7 @@ class PooledClientSession(ClientSession):
             # When the transport's task group fails (an HTTP 500 raises inside it), this loop
             # is cancelled and mcp's own cleanup cannot await the error it owes each pending
             # request: they would wait forever. A non-blocking send cannot be cancelled.
-            for request_id, stream in list(self._response_streams.items()):
-                error = types.ErrorData(code=CONNECTION_CLOSED, message="Connection closed")
-                try:
-                    stream.send_nowait(types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error))
-                except Exception:  # noqa: BLE001 - already answered or closed
-                    pass
+            fail_pending(self, "Connection closed")
             self.lost.set()
 
     async def _validate_tool_result(self, name: str, result: types.CallToolResult) -> None:
@@ -295,6 +290,11 @@ class SessionPool:
                     with traced(f"stop_server {config.name}", attributes=attrs, context=self._stop_context):
                         await stack.aclose()
                     return True
+                if slot.process is not None:
+                    # A dying server's pipe can close before its exit is reaped: give the
+                    # exit (and its last stderr lines) a moment, so it is named for what it is.
+                    with anyio.CancelScope(shield=True):
+                        await slot.process.settle()
                 code = slot.process.returncode if slot.process else None
                 what = "server_exited" if code is not None else "session_lost"
                 log.warning(what, server=config.name, exit_code=code, stderr=list(slot.process.stderr_tail)[-3:] if slot.process else [], action="restarting")
