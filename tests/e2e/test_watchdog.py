@@ -83,7 +83,7 @@ def test_block_in_c_holding_the_gil_is_caught(home):
 def test_leak_report_puts_the_leaking_line_on_top(home):
     config = home / "mcp.json"
     config.write_text('{"mcpServers": {"faults": {"command": "%s", "args": ["-m", "agentloupe.servers.faults"]}}}' % sys.executable)
-    result = run_loupe(home, "run", "--config", str(config), "--memory", "--repeat", "6", "--no-tree", "call leak with mb 2", timeout=180)
+    result = run_loupe(home, "run", "--config", str(config), "--memory", "--repeat", "10", "--no-tree", "call leak with mb 2", timeout=180)
     assert result.returncode == 0, result.stderr
     report = result.stderr[result.stderr.index("leak report"):]
     faults = report[report.index("agentloupe-faults:"):]
