@@ -8,8 +8,10 @@ from LangChain's ``parent_run_id``, so async nodes, parallel branches,
 subgraphs and streamed runs nest as they ran. A LangGraph interrupt is not an
 error: the span records ``langgraph.interrupted`` and the run keeps its
 ``gen_ai.conversation.id`` (the thread id), so the resumed run is recognisable.
-The tool span is made current while the tool runs, so MCP client spans of an
-instrumented ``ClientSession`` nest under it.
+While a node or a tool runs, its span is the current OpenTelemetry context
+(``node_context``): spans made in the node's own code (an MCP ``ClientSession``
+call, an instrumented httpx request, ``tracer.start_as_current_span``) nest under
+it, and the caller's context is never changed.
 """
 
 from __future__ import annotations
@@ -21,11 +23,10 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
-from agentloupe.instrumentation import genai, semconv
+from agentloupe.instrumentation import genai, node_context, semconv
 from agentloupe.instrumentation.spans import get_tracer, mark_error, record_exception, span_ending, span_started
 
 _HIDDEN_TAG = "langsmith:hidden"
@@ -33,17 +34,17 @@ _INTERRUPTS = ("GraphInterrupt", "NodeInterrupt", "Interrupt", "GraphBubbleUp", 
 
 
 class _Run:
-    __slots__ = ("span", "token", "started", "provider", "model", "parent")
+    __slots__ = ("span", "started", "provider", "model", "parent")
 
-    def __init__(self, span: Span | None, token: Any = None, provider: str = "", model: str = "", parent: UUID | None = None) -> None:
-        self.span, self.token, self.started = span, token, time.perf_counter()
+    def __init__(self, span: Span | None, provider: str = "", model: str = "", parent: UUID | None = None) -> None:
+        self.span, self.started = span, time.perf_counter()
         self.provider, self.model, self.parent = provider, model, parent
 
 
 class AgentloupeCallbackHandler(BaseCallbackHandler):
     """Turns LangChain/LangGraph callbacks into OpenTelemetry spans."""
 
-    run_inline = True  # in the caller's task: the tool span can be made current for MCP spans
+    run_inline = True  # the span exists before LangGraph copies the context for the node
     raise_error = False  # telemetry never breaks the agent
 
     def __init__(self) -> None:
@@ -71,13 +72,16 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
             run_id = run.parent
         return root
 
-    def _start(self, run_id: UUID, parent_run_id: UUID | None, name: str, kind: SpanKind, attributes: dict[str, Any], *, current: bool = False, **extra: Any) -> _Run:
+    def span_of(self, run_id: UUID) -> Span | None:
+        """The span of ``run_id``, or of its nearest traced ancestor (hidden runs have none)."""
+        return self._parent_span(run_id) if self.enabled else None
+
+    def _start(self, run_id: UUID, parent_run_id: UUID | None, name: str, kind: SpanKind, attributes: dict[str, Any], **extra: Any) -> _Run:
         parent = self._parent_span(parent_run_id)
         context = trace.set_span_in_context(parent) if parent is not None else None
         span = get_tracer().start_span(name, context=context, kind=kind, attributes=attributes)
         span_started(span)
-        token = otel_context.attach(trace.set_span_in_context(span)) if current else None
-        run = _Run(span, token, parent=parent_run_id, **extra)
+        run = _Run(span, parent=parent_run_id, **extra)
         with self._lock:
             self._runs[run_id] = run
         return run
@@ -106,11 +110,6 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
             else:
                 record_exception(span, error)
                 mark_error(span, "timeout" if isinstance(error, TimeoutError) else type(error).__qualname__, str(error)[:500] or None)
-        if run.token is not None:
-            try:
-                otel_context.detach(run.token)
-            except Exception:  # noqa: BLE001 - ended in another context: the span still ends
-                pass
         span_ending(span)
         span.end()
         return run
@@ -183,7 +182,7 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
             return
         name = kwargs.get("name") or (serialized or {}).get("name") or "tool"
         self._start(run_id, parent_run_id, f"execute_tool {name}", SpanKind.INTERNAL,
-                    genai.tool_attributes(str(name), kwargs.get("tool_call_id"), "langchain"), current=True)
+                    genai.tool_attributes(str(name), kwargs.get("tool_call_id"), "langchain"))
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         run = self._runs.get(run_id)
@@ -214,6 +213,7 @@ def instrument_langgraph() -> None:
     _handler = ContextVar("agentloupe_langgraph_handler", default=handler)
     tracer_context.register_configure_hook(_handler, inheritable=True)
     _hook = tracer_context._configure_hooks[-1]
+    node_context.install(handler.span_of)
 
 
 def uninstrument_langgraph() -> None:
@@ -223,6 +223,7 @@ def uninstrument_langgraph() -> None:
         return
     from langchain_core.tracers import context as tracer_context
 
+    node_context.uninstall()
     if _hook in tracer_context._configure_hooks:
         tracer_context._configure_hooks.remove(_hook)
     if _handler is not None:

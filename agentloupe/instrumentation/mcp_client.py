@@ -51,17 +51,26 @@ def annotate_session(session: ClientSession, **info: Any) -> SessionInfo:
 
 
 def _with_trace_context(request: types.ClientRequest) -> types.ClientRequest:
-    """A copy of ``request`` whose ``params._meta`` carries traceparent/tracestate/baggage."""
+    """A copy of ``request`` whose ``params._meta`` carries traceparent/tracestate/baggage.
+
+    What the caller already put there wins: a proxy forwarding its own caller's
+    ``traceparent`` keeps that context (the request goes out unchanged), and a
+    caller's ``tracestate``/``baggage`` or other keys are kept as they are.
+    """
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     if not carrier:
+        return request
+    params_model = getattr(request.root, "params", None)
+    caller_meta = getattr(params_model, "meta", None)
+    if caller_meta is not None and "traceparent" in (caller_meta.model_extra or {}):
         return request
     data = request.root.model_dump(by_alias=True, mode="json", exclude_none=True)
     params = data.get("params") or {}
     meta = params.get("_meta") or {}
     if not isinstance(meta, dict):
         return request
-    params["_meta"] = {**meta, **carrier}
+    params["_meta"] = {**carrier, **meta}
     data["params"] = params
     # Validate as the same request type: re-validating through the ClientRequest union
     # tries every member first (measured as a visible share of a stdio call).

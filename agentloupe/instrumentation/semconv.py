@@ -53,3 +53,10 @@ STOP_GRACE_S = "agentloupe.stop.grace_s"
 CANCELLED = "agentloupe.cancelled"
 MODEL_KIND = "agentloupe.model.kind"
 TOOL_SOURCE = "agentloupe.tool.source"
+GRAPH_REFERENCE = "agentloupe.graph.reference"
+PROCESS_COMMAND_ARGS = "process.command_args"
+
+# Root span names of the CLI (a trace of `loupe run` starts with SPAN_RUN)
+SPAN_RUN = "loupe run"
+SPAN_CALL = "loupe call"
+SPAN_EXEC = "loupe exec"

@@ -214,10 +214,49 @@ def build_trees(spans: Iterable[SpanRecord]) -> list[SpanRecord]:
     return roots
 
 
-def latest_trace_id(spans: Sequence[SpanRecord], root_prefix: str = "loupe ") -> str | None:
-    """The trace of the newest ``loupe ...`` root span, else of the newest span."""
-    roots = [s for s in spans if not s.parent_span_id and s.name.startswith(root_prefix)]
+def latest_trace_id(spans: Sequence[SpanRecord]) -> str | None:
+    """The trace whose root span ended last, whatever made it (``loupe run``, a user's program)."""
+    roots = [s for s in spans if not s.parent_span_id]
     pool = roots or list(spans)
     if not pool:
         return None
-    return max(pool, key=lambda s: s.start_ns).trace_id
+    return max(pool, key=lambda s: s.end_ns).trace_id
+
+
+@dataclass
+class TraceSummary:
+    """One line of ``loupe trace --list``."""
+
+    trace_id: str
+    root: str
+    start_ns: int
+    end_ns: int
+    services: list[str]
+    spans: int
+    errors: int
+
+    @property
+    def duration_ms(self) -> float:
+        return (self.end_ns - self.start_ns) / 1e6
+
+
+def trace_summaries(spans: Iterable[SpanRecord]) -> list[TraceSummary]:
+    """Every trace in ``spans``, the one that ended last first."""
+    by_trace: dict[str, list[SpanRecord]] = {}
+    for span in spans:
+        by_trace.setdefault(span.trace_id, []).append(span)
+    summaries = []
+    for trace_id, members in by_trace.items():
+        roots = [s for s in members if not s.parent_span_id] or members
+        root = min(roots, key=lambda s: s.start_ns)
+        summaries.append(TraceSummary(
+            trace_id=trace_id,
+            root=root.name,
+            start_ns=min(s.start_ns for s in members),
+            end_ns=max(s.end_ns for s in members),
+            services=sorted({s.service for s in members}),
+            spans=len(members),
+            errors=sum(1 for s in members if s.is_error),
+        ))
+    summaries.sort(key=lambda t: t.end_ns, reverse=True)
+    return summaries

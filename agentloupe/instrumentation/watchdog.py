@@ -10,6 +10,7 @@ cancelled and fails with ``TimeoutError`` (``error.type=timeout``). The
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import threading
 import time
@@ -62,6 +63,23 @@ class WatchdogConfig:
     loop_threshold_s: float = 0.1
     c_level_s: float | None = 1.0
     poll_s: float = 0.05
+
+    @classmethod
+    def from_env(cls, *, policy: Policy | None = None) -> WatchdogConfig:
+        """What a parent process handed down: ``AGENTLOUPE_TIMEOUTS``, ``_ON_HANG``, ``_LOOP_THRESHOLD_MS``."""
+        timeouts = dict(DEFAULT_TIMEOUTS)
+        for item in filter(None, os.environ.get("AGENTLOUPE_TIMEOUTS", "").split(",")):
+            kind, _, value = item.partition("=")
+            try:
+                timeouts[kind.strip()] = float(value)
+            except ValueError:
+                log.warning("bad_timeout_ignored", item=item)
+        try:
+            threshold = float(os.environ.get("AGENTLOUPE_LOOP_THRESHOLD_MS", "100")) / 1000
+        except ValueError:
+            threshold = 0.1
+        chosen = policy or ("cancel" if os.environ.get("AGENTLOUPE_ON_HANG") == "cancel" else "report")
+        return cls(timeouts=timeouts, policy=chosen, loop_threshold_s=threshold)
 
 
 class _OpenSpans:

@@ -15,7 +15,7 @@ import typer
 
 from agentloupe.instrumentation import instrument_mcp, telemetry
 from agentloupe.instrumentation.logs import configure_logging
-from agentloupe.instrumentation.tracefiles import latest_trace_id, read_spans, traces_dir
+from agentloupe.instrumentation.tracefiles import latest_trace_id, read_spans, trace_summaries, traces_dir
 from agentloupe.platform.config import Settings, load_settings
 from agentloupe.platform.errors import AgentloupeError, ConfigError
 from agentloupe.platform.treeview import render_tree
@@ -99,7 +99,8 @@ def _execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signal
     except BaseException as exc:  # noqa: BLE001 - mapped to a one-line message below
         error = _first_leaf(exc)
     telemetry.shutdown()
-    if setup.trace_file is not None and settings.print_tree and not own_signals:
+    bad_input = isinstance(error, AgentloupeError) and error.exit_code == 2
+    if setup.trace_file is not None and settings.print_tree and not bad_input:
         _print_last_tree()
     elif setup.endpoint:
         print(f"loupe: spans exported to {setup.endpoint} ({setup.protocol})", file=sys.stderr)
@@ -144,8 +145,10 @@ def _settings(**kwargs: Any) -> Settings:
 
 @app.command()
 def run(
-    question: Annotated[str, typer.Argument(help="what to ask the agent")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="'offline' (default, a planner, no key) or an init_chat_model spec like openai:gpt-4o-mini")] = None,
+    question: Annotated[str | None, typer.Argument(help="what to ask the agent (for --graph: the user message)")] = None,
+    graph: Annotated[str | None, typer.Option("--graph", "-g", metavar="FILE.py:NAME", help="run your own LangGraph graph: FILE.py:NAME, package.module:NAME, or NAME from ./langgraph.json")] = None,
+    input_json: Annotated[str | None, typer.Option("--input", metavar="JSON", help="with --graph: the input state as a JSON object (QUESTION is added as a user message)")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="'offline' (default, a planner, no key), an init_chat_model spec like openai:gpt-4o-mini, or your own model object as module.path:attr / file.py:attr")] = None,
     config: ConfigOption = None,
     otlp: OtlpOption = None,
     capture_content: CaptureOption = False,
@@ -158,8 +161,8 @@ def run(
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="run the question N times on the same servers; with --memory, print a leak report")] = 1,
     prometheus_port: PrometheusOption = None,
 ) -> None:
-    """Run the agent on QUESTION with the configured MCP servers; print the answer and the trace."""
-    from agentloupe.platform.runner import preload, run_agent
+    """Run the agent (the bundled one, or yours with --graph) on QUESTION; print the answer and the trace."""
+    from agentloupe.platform.runner import preload, run_agent, run_graph
 
     preload()
     settings = _settings(
@@ -167,12 +170,64 @@ def run(
         log_level=log_level, memory=memory or None, timeouts=timeout, on_hang=on_hang,
         loop_threshold_ms=loop_threshold_ms, repeat=repeat, prometheus_port=prometheus_port,
     )
-    result = _execute(settings, lambda: run_agent(settings, question))
+    if graph is not None:
+        from agentloupe.instrumentation import instrument_langgraph
+        from agentloupe.instrumentation.stdio_children import instrument_stdio_children
+        from agentloupe.platform.usergraph import graph_input, load_graph_target
+
+        if model is not None:
+            _fail("--model applies to the bundled agent; a graph given with --graph brings its own model", 2)
+        try:
+            state = graph_input(question, input_json)
+            target = load_graph_target(graph)
+        except AgentloupeError as exc:
+            _fail(str(exc), exc.exit_code)
+        instrument_langgraph()
+        instrument_stdio_children()
+        result = _execute(settings, lambda: run_graph(settings, graph, target, state))
+    else:
+        if input_json is not None:
+            _fail("--input needs --graph: the bundled agent takes a QUESTION", 2)
+        if question is None or not question.strip():
+            _fail("QUESTION is missing: loupe run \"What is 2 + 3?\"", 2)
+        result = _execute(settings, lambda: run_agent(settings, question))
     if result is not None:
         print(result.answer)
         print(f"trace_id={result.trace_id}", file=sys.stderr)
         if settings.repeat > 1:
             print(leak_report(result.trace_id), file=sys.stderr)
+
+
+@app.command(
+    "exec",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+def exec_(
+    command: Annotated[list[str], typer.Argument(metavar="-- COMMAND [ARGS]...", help="the program to run, after --, e.g. -- python app.py")],
+    trace_per_invocation: Annotated[bool, typer.Option("--trace-per-invocation", help="for long-lived programs (servers, workers): each top-level graph invocation is its own trace, not one trace for the whole program")] = False,
+    config: ConfigOption = None,
+    otlp: OtlpOption = None,
+    capture_content: CaptureOption = False,
+    tree: TreeOption = True,
+    log_level: LogOption = None,
+    memory: MemoryOption = False,
+    timeout: TimeoutOption = None,
+    on_hang: OnHangOption = None,
+    loop_threshold_ms: LoopThresholdOption = None,
+    prometheus_port: PrometheusOption = None,
+) -> None:
+    """Run any Python program with MCP and LangGraph traced, no code change (like opentelemetry-instrument)."""
+    from agentloupe.platform.exec import exec_program
+
+    if not command:
+        _fail("name the program after --, e.g. loupe exec -- python app.py", 2)
+    settings = _settings(
+        config=config, otlp=otlp, capture_content=capture_content or None, print_tree=tree, log_level=log_level,
+        memory=memory or None, timeouts=timeout, on_hang=on_hang, loop_threshold_ms=loop_threshold_ms,
+        prometheus_port=prometheus_port,
+    )
+    code = _execute(settings, lambda: exec_program(settings, list(command), trace_per_invocation=trace_per_invocation), own_signals=True)
+    raise typer.Exit(code or 0)
 
 
 @app.command()
@@ -248,13 +303,20 @@ def serve(
 
 @app.command("trace")
 def show_trace(
-    trace_id: Annotated[str | None, typer.Option("--trace-id", help="which trace (default: the last run)")] = None,
+    trace_id: Annotated[str | None, typer.Option("--trace-id", help="which trace (default: the one that ended last)")] = None,
     html_path: Annotated[Path | None, typer.Option("--html", help="write a self-contained HTML waterfall to this file")] = None,
+    list_traces: Annotated[bool, typer.Option("--list", help="list the recent traces, one line each")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="with --list: how many")] = 20,
 ) -> None:
-    """Print the last run's trace tree again, from the trace files of every process."""
+    """Print the last trace's tree (whatever made it: loupe run, loupe exec, your program), from every process's trace file."""
     spans = read_spans()
     if not spans:
         _fail(f"no trace files in {traces_dir()}: run `loupe run ...` first (without --otlp)", 1)
+    if list_traces:
+        from agentloupe.platform.treeview import render_trace_list
+
+        print(render_trace_list(trace_summaries(spans)[:limit]))
+        return
     chosen = trace_id or latest_trace_id(spans)
     if chosen is None or not any(s.trace_id == chosen for s in spans):
         _fail(f"trace {trace_id} not found in {traces_dir()}", 1)

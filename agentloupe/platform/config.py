@@ -188,11 +188,12 @@ class Settings:
     prometheus_port: int | None = None
 
     def server_environment(self) -> dict[str, str]:
-        """What a bundled server needs to run the same watchdog and memory checks."""
+        """What a child process needs to run the same watchdog and memory checks (``WatchdogConfig.from_env``)."""
         env = {
             "AGENTLOUPE_MEMORY": "1" if self.memory else "0",
             "AGENTLOUPE_LOOP_THRESHOLD_MS": str(int(self.loop_threshold_s * 1000)),
             "AGENTLOUPE_LEAK_SAMPLES": "1" if self.memory and self.repeat > 1 else "0",
+            "AGENTLOUPE_ON_HANG": self.on_hang,
         }
         if self.timeouts:
             env["AGENTLOUPE_TIMEOUTS"] = ",".join(f"{k}={v:g}" for k, v in self.timeouts.items())

@@ -126,10 +126,42 @@ def _answer(the_plan: planner.Plan, results: dict[str, ToolMessage]) -> str:
     return "Results (offline planner, not an LLM):\n" + "\n".join(lines)
 
 
+def is_object_reference(spec: str) -> bool:
+    """``module.path:attr`` or ``file.py:attr`` names a model object; ``provider:model`` does not.
+
+    The rule: the part before the first ``:`` is a file (ends in ``.py`` or has a
+    ``/``) or a dotted module path. A provider name never has a dot, so
+    ``openai:gpt-4o-mini`` and ``ollama:llama3.1:8b`` stay ``init_chat_model`` specs.
+    """
+    source, sep, attribute = spec.partition(":")
+    return bool(sep and attribute) and (source.endswith(".py") or "/" in source or "." in source)
+
+
+def _model_from_reference(spec: str) -> tuple[BaseChatModel, ModelInfo]:
+    from agentloupe.platform.usergraph import load_object
+
+    value = load_object(spec, what="--model")
+    if not isinstance(value, BaseChatModel) and callable(value):
+        try:
+            value = value()
+        except Exception as exc:
+            raise ModelError(f"--model {spec!r}: calling it raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(value, BaseChatModel):
+        raise ModelError(f"--model {spec!r} is a {type(value).__name__}: name a LangChain chat model or a function that returns one")
+    name = str(getattr(value, "model_name", None) or getattr(value, "model", None) or type(value).__name__)
+    try:
+        provider = str(value._get_ls_params().get("ls_provider") or value._llm_type)
+    except Exception:  # noqa: BLE001 - a model that cannot say: named by its type
+        provider = type(value).__name__
+    return value, ModelInfo(provider=provider, name=name, kind="llm")
+
+
 def load_model(spec: str) -> tuple[BaseChatModel, ModelInfo]:
     """The chat model for ``spec``; a ModelError that says what to install or set."""
     if spec == OFFLINE:
         return OfflinePlanner(), ModelInfo(provider="agentloupe", name=OFFLINE_MODEL_NAME, kind="planner")
+    if is_object_reference(spec):
+        return _model_from_reference(spec)
     try:
         from langchain.chat_models import init_chat_model
     except ImportError:  # pragma: no cover - langchain is a dependency

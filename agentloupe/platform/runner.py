@@ -17,7 +17,8 @@ from opentelemetry import trace
 from agentloupe.instrumentation import content, metrics, semconv, telemetry
 from agentloupe.instrumentation import watch
 from agentloupe.instrumentation.memory import LeakTracker
-from agentloupe.instrumentation.spans import mark_error, traced
+from agentloupe.instrumentation.stdio_children import auto_environment
+from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
 from agentloupe.instrumentation.watchdog import deadline
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import ConfigError, ToolCallError, ToolNotFoundError
@@ -64,8 +65,9 @@ def _trace_id() -> str:
 
 
 def child_environment(settings: Settings) -> dict[str, str]:
-    current = telemetry.current()
-    env = current.child_environment() if current else {}
+    """What every launched server gets: telemetry settings, and the bootstrap that instruments
+    a Python server with no code change (agentloupe's bundled servers instrument themselves)."""
+    env = auto_environment()
     env.update(settings.server_environment())
     return env
 
@@ -94,7 +96,7 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
     """Start the servers, run the graph on ``question`` (``settings.repeat`` times), shut down in order."""
     run_id = str(uuid.uuid4())
     async with observed(settings):
-        with traced("loupe run", attributes={semconv.RUN_ID: run_id}) as root:
+        with traced(semconv.SPAN_RUN, attributes={semconv.RUN_ID: run_id}) as root:
             captured = content.render(question)
             if captured is not None:
                 root.set_attribute("agentloupe.run.input", captured)
@@ -140,6 +142,53 @@ async def invoke_once(graph: Any, model_name: str, run_id: str, iteration: int, 
     return answer if isinstance(answer, str) else str(answer)
 
 
+async def run_graph(settings: Settings, ref: str, target: Any, state: dict[str, Any]) -> RunResult:
+    """Run a developer's own graph (``usergraph``) with the same spans, watchdog and memory checks.
+
+    The graph's own spans (``invoke_agent {graph}``, a span per node, model and
+    tool calls) come from ``instrument_langgraph()``; MCP servers of the config
+    start only if the graph's factory asks for ``tools``.
+    """
+    from agentloupe.platform.usergraph import answer_of, build_user_graph
+
+    # ``target``: what ``usergraph.load_graph_target(ref)`` found, before telemetry started.
+
+    run_id = str(uuid.uuid4())
+    async with observed(settings):
+        with traced(semconv.SPAN_RUN, attributes={semconv.RUN_ID: run_id, semconv.GRAPH_REFERENCE: ref}) as root:
+            pool: SessionPool | None = None
+
+            async def mcp_tools() -> list[Any]:
+                nonlocal pool
+                pool = SessionPool(settings, child_environment(settings))
+                await pool.open()
+                return pool.tools()
+
+            tracker = LeakTracker() if settings.repeat > 1 else None
+            config = {"recursion_limit": settings.recursion_limit, "configurable": {"thread_id": run_id}}
+            try:
+                graph = await build_user_graph(target, ref, tools=mcp_tools, config=config)
+                name = str(getattr(graph, "name", None) or "graph")
+                for iteration in range(settings.repeat):
+                    thread = f"{run_id}/{iteration}" if settings.repeat > 1 else run_id
+                    started = time.perf_counter()
+                    outcome: dict[str, str] = {}
+                    try:
+                        with deadline("run", span=root):
+                            final = await graph.ainvoke(state, config={**config, "configurable": {"thread_id": thread}})
+                    except BaseException as exc:
+                        outcome[semconv.ERROR_TYPE] = error_type_of(exc)
+                        raise
+                    finally:
+                        metrics.agent_run_duration().record(time.perf_counter() - started, {semconv.GEN_AI_AGENT_NAME: name, **outcome})
+                    if tracker is not None:
+                        tracker.sample(root)
+            finally:
+                if pool is not None:
+                    await shutdown_pool(pool)
+            return RunResult(answer=answer_of(final), trace_id=_trace_id(), run_id=run_id)
+
+
 def parse_target(settings: Settings, target: str) -> tuple[str, str]:
     server, sep, tool = target.partition(".")
     if not sep or not server or not tool:
@@ -158,7 +207,7 @@ async def call_tool(settings: Settings, target: str, arguments: dict[str, Any]) 
 
 
 async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict[str, Any]) -> CallResult:
-    with traced("loupe call", attributes={semconv.SERVER_NAME: server, semconv.GEN_AI_TOOL_NAME: tool}) as root:
+    with traced(semconv.SPAN_CALL, attributes={semconv.SERVER_NAME: server, semconv.GEN_AI_TOOL_NAME: tool}) as root:
         pool = SessionPool(settings, child_environment(settings), only=[server])
         try:
             await pool.open()
@@ -189,4 +238,4 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
         return CallResult(text=text, is_error=bool(result.isError), trace_id=_trace_id())
 
 
-__all__ = ["RunResult", "CallResult", "run_agent", "call_tool"]
+__all__ = ["RunResult", "CallResult", "run_agent", "run_graph", "call_tool"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from agentloupe.instrumentation.tracefiles import SpanRecord, build_trees
+from agentloupe.instrumentation.tracefiles import SpanRecord, TraceSummary, build_trees
 
 
 def _size(value: int, *, signed: bool = True) -> str:
@@ -73,3 +73,15 @@ def render_tree(spans: Iterable[SpanRecord], trace_id: str) -> str:
     for index, root in enumerate(roots):
         walk(root, "", index == len(roots) - 1)
     return "\n".join(lines)
+
+
+def render_trace_list(summaries: Iterable[TraceSummary]) -> str:
+    """``loupe trace --list``: when, root span, services, duration, errors, one trace a line."""
+    import datetime
+
+    lines = []
+    for t in summaries:
+        when = datetime.datetime.fromtimestamp(t.start_ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")
+        errors = f"{t.errors} error{'s' if t.errors != 1 else ''}" if t.errors else "ok"
+        lines.append(f"{when}  {t.trace_id}  {t.root}  [{', '.join(t.services)}]  {t.duration_ms:,.0f} ms  {t.spans} spans  {errors}")
+    return "\n".join(lines) or "no traces"

@@ -31,7 +31,7 @@ from agentloupe.instrumentation import configure, instrument_mcp, shutdown
 from agentloupe.instrumentation.logs import configure_logging
 from agentloupe.instrumentation.memory import LeakTracker, MemoryProbe
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
-from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, HangWatchdog, WatchdogConfig
+from agentloupe.instrumentation.watchdog import HangWatchdog, WatchdogConfig
 
 log = structlog.get_logger("agentloupe.server")
 
@@ -134,22 +134,6 @@ class _SampleAfterToolCalls:
             self.tracker.sample(span)
 
 
-def _watchdog_config() -> WatchdogConfig:
-    timeouts = dict(DEFAULT_TIMEOUTS)
-    for item in filter(None, os.environ.get("AGENTLOUPE_TIMEOUTS", "").split(",")):
-        kind, _, value = item.partition("=")
-        try:
-            timeouts[kind.strip()] = float(value)
-        except ValueError:
-            log.warning("bad_timeout_ignored", item=item)
-    try:
-        threshold = float(os.environ.get("AGENTLOUPE_LOOP_THRESHOLD_MS", "100")) / 1000
-    except ValueError:
-        threshold = 0.1
-    # A server only reports; cancelling is the caller's decision (it sends notifications/cancelled).
-    return WatchdogConfig(timeouts=timeouts, policy="report", loop_threshold_s=threshold)
-
-
 async def _observed(serve_coro, *args) -> None:
     """The same watchdog and memory probe as the agent, inside the server's loop."""
     memory = os.environ.get("AGENTLOUPE_MEMORY") == "1"
@@ -160,7 +144,8 @@ async def _observed(serve_coro, *args) -> None:
     if sampler is not None:
         add_span_hook(sampler)
     try:
-        async with HangWatchdog(_watchdog_config()):
+        # A server only reports; cancelling is the caller's decision (it sends notifications/cancelled).
+        async with HangWatchdog(WatchdogConfig.from_env(policy="report")):
             await serve_coro(*args)
     finally:
         if sampler is not None:

@@ -1,0 +1,128 @@
+"""Zero-code instrumentation of a whole Python process (``loupe exec``, launched MCP servers).
+
+``start()`` runs from the bootstrap ``sitecustomize`` before the program's own
+code, configured by environment only (what the parent handed down):
+
+- telemetry from ``OTEL_*``/``AGENTLOUPE_*`` (trace files without an endpoint);
+  the service is named after the program (``OTEL_SERVICE_NAME`` wins);
+- MCP clients and servers instrumented; stdio children instrumented in turn;
+- LangGraph instrumented the moment the program imports LangChain (a process that
+  never imports it never pays for it);
+- every ``asyncio.run`` / ``anyio.run`` loop runs under the hang watchdog and
+  loop monitor (``AGENTLOUPE_MEMORY=1`` adds tracemalloc);
+- ``TRACEPARENT`` (set by ``loupe exec``) becomes the process's current
+  context, so the whole program is one trace under ``loupe exec``; without it
+  each top-level invocation starts its own trace;
+- SIGTERM, when the program left it at its default, exits through the normal
+  exit path so finished spans are flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from agentloupe.instrumentation.importhooks import when_imported
+from agentloupe.instrumentation.stdio_children import instrument_stdio_children
+
+#: Environment carriers for a trace context handed to a child process.
+TRACEPARENT_ENV = "TRACEPARENT"
+TRACESTATE_ENV = "TRACESTATE"
+#: Set by agentloupe's launcher: a server from mcp.json traces as the name it has there.
+SERVER_NAME_ENV = "AGENTLOUPE_SERVER_NAME"
+BUNDLED_SERVERS = "agentloupe.servers."
+_original_runner_run: Callable[..., Any] | None = None
+
+
+def program_name(argv: list[str] | None = None) -> str:
+    """What the process runs: ``server`` for ``python server.py``, ``pkg.mod`` for ``-m pkg.mod``."""
+    argv = list(argv if argv is not None else getattr(sys, "orig_argv", sys.argv))
+    for i, arg in enumerate(argv[1:], start=1):
+        if arg == "-m" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg == "-c":
+            return "python-c"
+        if not arg.startswith("-"):
+            return Path(arg).stem or "python"
+    return "python"
+
+
+def _join_parent_trace() -> None:
+    traceparent = os.environ.get(TRACEPARENT_ENV)
+    if not traceparent:
+        return
+    from opentelemetry import context, propagate
+    from opentelemetry.context import Context
+
+    carrier = {"traceparent": traceparent}
+    if tracestate := os.environ.get(TRACESTATE_ENV):
+        carrier["tracestate"] = tracestate
+    # Attached for the life of the process: every thread and loop started from here inherits it.
+    context.attach(propagate.extract(carrier, context=Context()))
+
+
+def _instrument_langgraph() -> None:
+    from agentloupe.instrumentation import instrument_langgraph
+
+    instrument_langgraph()
+
+
+def _watch_every_loop() -> None:
+    """Each ``asyncio.Runner.run`` (``asyncio.run``, ``anyio.run``) runs under ``watch()``."""
+    global _original_runner_run
+    if _original_runner_run is not None:
+        return
+    original = asyncio.Runner.run
+    memory = os.environ.get("AGENTLOUPE_MEMORY") == "1"
+
+    async def watched(coro: Coroutine[Any, Any, Any]) -> Any:
+        from agentloupe.instrumentation.memory import MemoryProbe
+        from agentloupe.instrumentation.watchdog import HangWatchdog, WatchdogConfig
+
+        probe = MemoryProbe(use_tracemalloc=memory)
+        probe.start()
+        try:
+            async with HangWatchdog(WatchdogConfig.from_env()):
+                return await coro
+        finally:
+            probe.stop()
+
+    def run(self: asyncio.Runner, coro: Any, *, context: Any = None) -> Any:
+        if asyncio.iscoroutine(coro):
+            coro = watched(coro)
+        return original(self, coro, context=context)
+
+    _original_runner_run = original
+    asyncio.Runner.run = run  # type: ignore[method-assign]
+
+
+def _flush_on_sigterm() -> None:
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)  # through atexit: the spans are flushed
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def start() -> None:
+    """Instrument this process from its environment. Called by the bootstrap ``sitecustomize``."""
+    from agentloupe.instrumentation import configure, instrument_mcp
+
+    name = program_name()
+    if name.startswith(BUNDLED_SERVERS):
+        return  # they configure themselves (servers/runtime.py), under their own names
+    configure(default_service_name=os.environ.get(SERVER_NAME_ENV) or name)
+    _join_parent_trace()
+    instrument_mcp()
+    instrument_stdio_children()
+    # langchain_core, not langgraph: langgraph is a namespace package, with no code to hook.
+    when_imported("langchain_core", _instrument_langgraph)
+    _watch_every_loop()
+    _flush_on_sigterm()

@@ -1,0 +1,62 @@
+"""Python MCP servers that a program launches over stdio join its trace, with no code change.
+
+mcp's ``stdio_client`` gives a child only HOME, LOGNAME, PATH, SHELL, TERM and
+USER when the caller passes no ``env`` (and that base under an ``env`` the caller
+does pass). ``instrument_stdio_children()`` adds what the child needs to trace
+itself: the ``OTEL_*``/``AGENTLOUPE_*`` settings, ``AGENTLOUPE_AUTO=1`` and the
+bootstrap folder first on ``PYTHONPATH`` (its ``sitecustomize`` instruments the
+child). A child that is not Python, or has no agentloupe, is not affected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from agentloupe.instrumentation import telemetry
+from agentloupe.instrumentation.autoinstrument import BOOTSTRAP_DIR
+
+AUTO_ENV = "AGENTLOUPE_AUTO"
+_original: Callable[[], dict[str, str]] | None = None
+
+
+def auto_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables that make a Python child process instrument itself."""
+    setup = telemetry.current()
+    env = setup.child_environment() if setup is not None else {}
+    path = (base or os.environ).get("PYTHONPATH", "")
+    parts = [p for p in path.split(os.pathsep) if p and p != BOOTSTRAP_DIR]
+    env["PYTHONPATH"] = os.pathsep.join([BOOTSTRAP_DIR, *parts])
+    env[AUTO_ENV] = "1"
+    return env
+
+
+def instrument_stdio_children() -> None:
+    """Hand the instrumentation to every stdio MCP server this process launches. Idempotent."""
+    global _original
+    if _original is not None:
+        return
+    from mcp.client import stdio
+
+    original = stdio.get_default_environment
+
+    def get_default_environment() -> dict[str, str]:
+        env = original()
+        try:
+            env.update(auto_environment())
+        except Exception:  # noqa: BLE001 - the server still starts, uninstrumented
+            pass
+        return env
+
+    _original = original
+    stdio.get_default_environment = get_default_environment
+
+
+def uninstrument_stdio_children() -> None:
+    global _original
+    if _original is None:
+        return
+    from mcp.client import stdio
+
+    stdio.get_default_environment = _original
+    _original = None

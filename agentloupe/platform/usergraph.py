@@ -1,0 +1,207 @@
+"""A developer's own LangGraph graph, found by reference and run under agentloupe.
+
+References, as the LangGraph CLI writes them:
+
+- ``path/to/file.py:NAME`` or ``package.module:NAME``;
+- ``NAME`` alone: the ``graphs`` map of ``./langgraph.json``
+  (``{"graphs": {"agent": "./src/agent.py:graph"}}``).
+
+NAME is a compiled graph, a ``StateGraph`` (compiled here), or a function (sync
+or async) returning either; the function may ask, by parameter name, for
+``tools`` (the MCP servers' tools on agentloupe's persistent sessions: the
+servers start only then) and ``config``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from agentloupe.platform.errors import ConfigError
+
+LANGGRAPH_JSON = "langgraph.json"
+#: What a graph factory may ask for, by parameter name.
+INJECTABLE = ("tools", "config")
+
+
+def _load_file(path: Path, ref: str) -> Any:
+    if not path.is_file():
+        raise ConfigError(f"{ref!r}: file {path} not found")
+    name = path.stem if path.stem not in sys.modules else f"agentloupe_user_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{ref!r}: {path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    # Its siblings import as they would when the file runs as a script.
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:
+        sys.modules.pop(name, None)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise ConfigError(f"importing {path} failed: {type(exc).__name__}: {_first_line(exc)}") from None
+    return module
+
+
+def _load_module(module_name: str, ref: str) -> Any:
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise ConfigError(f"{ref!r}: no module named {exc.name!r} (run from the project folder, or use FILE.py:NAME)") from None
+        raise ConfigError(f"importing {module_name} failed: {type(exc).__name__}: {_first_line(exc)}") from None
+    except Exception as exc:
+        raise ConfigError(f"importing {module_name} failed: {type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"
+
+
+def is_file_reference(source: str) -> bool:
+    return source.endswith(".py") or "/" in source
+
+
+def load_object(ref: str, *, what: str) -> Any:
+    """The object ``FILE.py:NAME`` or ``package.module:NAME`` names; a ConfigError otherwise."""
+    source, sep, attribute = ref.rpartition(":")
+    if not sep or not source or not attribute:
+        raise ConfigError(f"{what} {ref!r}: expected FILE.py:NAME or package.module:NAME")
+    module = _load_file(Path(source), ref) if is_file_reference(source) else _load_module(source, ref)
+    value: Any = module
+    for part in attribute.split("."):
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            public = sorted(n for n in vars(module) if not n.startswith("_"))[:12]
+            raise ConfigError(f"{what} {ref!r}: {source} has no attribute {attribute!r} (it has: {', '.join(public) or 'nothing public'})") from None
+    return value
+
+
+def resolve_reference(ref: str, cwd: Path | None = None) -> str:
+    """``NAME`` through ``./langgraph.json``; a full reference as it is."""
+    if ":" in ref:
+        return ref
+    folder = cwd or Path.cwd()
+    config = folder / LANGGRAPH_JSON
+    if not config.is_file():
+        raise ConfigError(f"--graph {ref!r}: give FILE.py:NAME or package.module:NAME (no {LANGGRAPH_JSON} in {folder} to look {ref!r} up)")
+    try:
+        graphs = json.loads(config.read_text(encoding="utf-8")).get("graphs")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"{config}: not a valid langgraph.json ({exc})") from None
+    if not isinstance(graphs, dict) or not graphs:
+        raise ConfigError(f'{config}: expected "graphs": {{"NAME": "./file.py:graph"}}')
+    if ref not in graphs:
+        raise ConfigError(f"--graph {ref!r}: {config} names {', '.join(sorted(graphs))}")
+    target = graphs[ref]
+    if not isinstance(target, str) or ":" not in target:
+        raise ConfigError(f"{config}: graphs.{ref} must be a string like ./file.py:graph")
+    source, _, attribute = target.rpartition(":")
+    if is_file_reference(source) and not Path(source).is_absolute():
+        source = str((folder / source).resolve())
+    return f"{source}:{attribute}"
+
+
+def _as_graph(value: Any, ref: str) -> Any:
+    from langgraph.graph import StateGraph
+    from langgraph.pregel import Pregel
+
+    if isinstance(value, Pregel):
+        return value
+    if isinstance(value, StateGraph):
+        return value.compile()
+    raise ConfigError(f"--graph {ref!r} is of type {type(value).__name__}, not a graph: name a compiled graph or a function that returns one")
+
+
+def load_graph_target(ref: str) -> Any:
+    """What ``ref`` names, checked before anything starts: a graph, or a factory to call later."""
+    value = load_object(resolve_reference(ref), what="--graph")
+    if callable(value) and not _is_graph(value):
+        _factory_arguments(value, ref)
+        return value
+    return _as_graph(value, ref)
+
+
+def _is_graph(value: Any) -> bool:
+    from langgraph.graph import StateGraph
+    from langgraph.pregel import Pregel
+
+    return isinstance(value, (Pregel, StateGraph))
+
+
+def _factory_arguments(factory: Callable[..., Any], ref: str) -> list[str]:
+    """The names among ``INJECTABLE`` the factory asks for; a ConfigError for anything else it requires."""
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return []
+    wanted = []
+    for name, parameter in parameters.items():
+        if name in INJECTABLE:
+            wanted.append(name)
+        elif parameter.default is inspect.Parameter.empty and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise ConfigError(f"--graph {ref!r}: the factory asks for {name!r}; it may ask only for {' and '.join(INJECTABLE)}")
+    return wanted
+
+
+async def build_user_graph(target: Any, ref: str, *, tools: Callable[[], Awaitable[list[Any]]], config: dict[str, Any]) -> Any:
+    """The compiled graph: ``target`` itself, or what the factory returns given what it asks for."""
+    if _is_graph(target) or not callable(target):
+        return _as_graph(target, ref)
+    kwargs: dict[str, Any] = {}
+    for name in _factory_arguments(target, ref):
+        kwargs[name] = await tools() if name == "tools" else config
+    try:
+        made = target(**kwargs)
+        if inspect.isawaitable(made):
+            made = await made
+    except Exception as exc:
+        raise ConfigError(f"--graph {ref!r}: the factory raised {type(exc).__name__}: {_first_line(exc)}") from None
+    return _as_graph(made, ref)
+
+
+def graph_input(question: str | None, input_json: str | None) -> dict[str, Any]:
+    """QUESTION as ``{"messages": [("user", QUESTION)]}``, ``--input`` as any state (both: merged)."""
+    state: dict[str, Any] = {}
+    if input_json is not None:
+        try:
+            state = json.loads(input_json)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--input is not valid JSON ({exc.msg} at column {exc.colno}): pass an object like '{{\"topic\": \"x\"}}'") from None
+        if not isinstance(state, dict):
+            raise ConfigError("--input must be a JSON object (the graph's input state)")
+    if question is not None:
+        if not question.strip():
+            raise ConfigError("QUESTION is empty: ask something, or give the input state with --input")
+        state.setdefault("messages", []).append(("user", question))
+    if not state:
+        raise ConfigError("give a QUESTION or the input state with --input JSON")
+    return state
+
+
+def answer_of(state: Any) -> str:
+    """The last message's content, or the final state as JSON when there are no messages."""
+    messages = state.get("messages") if isinstance(state, dict) else None
+    if isinstance(messages, list) and messages:
+        content = getattr(messages[-1], "content", messages[-1])
+        if isinstance(content, list):
+            content = " ".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+        return str(content)
+    try:
+        return json.dumps(state, default=str, indent=2)
+    except (TypeError, ValueError):
+        return str(state)

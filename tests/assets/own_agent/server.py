@@ -1,0 +1,29 @@
+"""A developer's own FastMCP server: plain mcp, no agentloupe anywhere."""
+
+from mcp.server.fastmcp import FastMCP
+
+mcp = FastMCP("own", log_level="WARNING")
+
+
+@mcp.tool()
+async def shout(text: str) -> str:
+    """Upper-case the text."""
+    return text.upper() + "!"
+
+
+@mcp.tool()
+async def double(n: int) -> int:
+    """Twice n."""
+    return 2 * n
+
+
+@mcp.tool()
+async def echo_meta(text: str) -> str:
+    """Echo the trace context this request carried in params._meta."""
+    context = mcp.get_context()
+    meta = context.request_context.meta
+    return str((meta.model_extra or {}).get("traceparent")) if meta is not None else "none"
+
+
+if __name__ == "__main__":
+    mcp.run("stdio")
