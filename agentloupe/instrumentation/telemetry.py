@@ -61,6 +61,7 @@ class Telemetry:
     owns_tracer_provider: bool = True
     processors: list[SpanProcessor] = field(default_factory=list)
     instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    named_by_default: bool = False  # no service name was given: a later configure() may name it
     _shut_down: bool = False
 
     def child_environment(self) -> dict[str, str]:
@@ -207,6 +208,8 @@ def configure(
     global _current
     with _lock:
         if _current is not None and not _current._shut_down:
+            if service_name and _current.named_by_default and service_name != _current.service_name:
+                _rename(_current, service_name)
             return _current
         if not structlog.is_configured():
             # structlog's default prints to stdout, where a stdio MCP server speaks.
@@ -214,6 +217,7 @@ def configure(
         if capture_content is not None:
             content.set_capture(capture_content)
         instance_id = str(uuid.uuid4())
+        named_by_default = service_name is None and not os.environ.get("OTEL_SERVICE_NAME")
         if service_name is None and not (
             os.environ.get("OTEL_SERVICE_NAME")
             or "service.name=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
@@ -307,9 +311,28 @@ def configure(
             instance_id=instance_id,
             prometheus=prometheus,
             logger_provider=logger_provider,
+            named_by_default=named_by_default,
         )
         atexit.register(shutdown)
         return _current
+
+
+def _rename(telemetry: Telemetry, service_name: str) -> None:
+    """The program named itself after ``loupe exec`` had named it: its own name wins from here on.
+
+    The SDK has no public way to change a provider's resource; its fork handler's
+    ``_update_resource`` does exactly this (merge, then update every tracer).
+    """
+    provider = telemetry.tracer_provider
+    update = getattr(provider, "_update_resource", None)
+    if not telemetry.owns_tracer_provider or update is None:
+        return
+    try:
+        update(Resource({"service.name": service_name}))
+    except Exception:  # noqa: BLE001 - telemetry never breaks the agent
+        return
+    telemetry.service_name = service_name
+    telemetry.named_by_default = False
 
 
 def _run_with_budget(work, budget_s: float, what: str) -> bool:

@@ -11,22 +11,28 @@ from tests.conftest import ASSETS, alive, http_server, run_loupe, server_pids, s
 ASK = "call get_current_time with timezone Europe/London"
 
 
-def _assert_client_spans_only(home, result):
+def _assert_traced(home, result, *, server_joins: bool):
     assert result.returncode == 0, result.stderr
     assert "Europe/London " in result.stdout
     spans = spans_in(home)
-    client = next(s for s in spans if s.name == "tools/call get_current_time")
-    assert client.kind == "CLIENT" and client.service == "agentloupe"
+    client = next(s for s in spans if s.name == "tools/call get_current_time" and s.kind == "CLIENT")
+    assert client.service == "agentloupe"
     assert client.attributes["gen_ai.tool.name"] == "get_current_time"
-    # the server knows nothing of agentloupe: no server-side spans, and nothing broke
-    assert {s.service for s in spans} == {"agentloupe"}
+    if server_joins:
+        # the server's code knows nothing of agentloupe; launched by it, it is instrumented
+        # at start-up (bootstrap on PYTHONPATH) and traces as the name it has in mcp.json
+        server = next(s for s in spans if s.name == "tools/call get_current_time" and s.kind == "SERVER")
+        assert server.service == "clock" and server.parent_span_id == client.span_id
+    else:
+        # started by someone else: nothing of agentloupe in it, no server spans, nothing broke
+        assert {s.service for s in spans} == {"agentloupe"}
     return spans
 
 
 def test_third_party_stdio_server(home):
     config = write_mcp_json(home / "mcp.json", {"clock": {"command": sys.executable, "args": [str(ASSETS / "clock_server.py")]}})
     result = run_loupe(home, "run", "--config", str(config), ASK)
-    spans = _assert_client_spans_only(home, result)
+    spans = _assert_traced(home, result, server_joins=True)
     assert not [pid for pid in server_pids(spans) if alive(pid)]
 
 
@@ -42,7 +48,7 @@ def test_third_party_http_server_launched_by_agentloupe(home):
         },
     )
     result = run_loupe(home, "run", "--config", str(config), ASK)
-    spans = _assert_client_spans_only(home, result)
+    spans = _assert_traced(home, result, server_joins=True)
     assert not [pid for pid in server_pids(spans) if alive(pid)]
 
 
@@ -55,7 +61,7 @@ def running_clock():
 def test_third_party_http_server_already_running(home, running_clock):
     config = write_mcp_json(home / "mcp.json", {"clock": {"url": running_clock}})
     result = run_loupe(home, "run", "--config", str(config), ASK)
-    spans = _assert_client_spans_only(home, result)
+    spans = _assert_traced(home, result, server_joins=False)
     client = next(s for s in spans if s.name == "tools/call get_current_time")
     assert client.attributes["network.transport"] == "tcp"
     assert client.attributes["mcp.session.id"]
