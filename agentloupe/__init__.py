@@ -14,9 +14,8 @@ The whole public surface::
     agentloupe.shutdown()                            # bounded flush; also registered at exit
 """
 
-__version__ = "0.1.0"
-
-from agentloupe.instrumentation import (  # noqa: E402
+from agentloupe._version import __version__
+from agentloupe.instrumentation import (
     configure,
     flush,
     instrument_langgraph,

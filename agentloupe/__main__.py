@@ -1,3 +1,3 @@
-from agentloupe.platform.cli import main
+from agentloupe.cli import main
 
 main()

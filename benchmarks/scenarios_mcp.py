@@ -98,9 +98,10 @@ async def tracing_overhead_mcp(results: Results, runs: int) -> None:
 
 async def one_turn_concurrency(results: Results, runs: int) -> None:
     """k slow tools (100-500 ms) in one turn: wall time vs the slowest tool and vs sequential."""
+    from langchain_core.messages import HumanMessage
+
     from agentloupe.platform.graph import build_graph
     from agentloupe.platform.models import load_model
-    from langchain_core.messages import HumanMessage
 
     shapes = {1: [500], 2: [300, 500], 3: [100, 300, 500], 5: [100, 200, 300, 400, 500]}
     async with pool(servers("faults")) as opened:

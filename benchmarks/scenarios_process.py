@@ -127,9 +127,9 @@ def _free_port() -> int:
 
 def shutdown_budget(results: Results, runs: int, with_sdk_default: bool) -> None:
     """shutdown() with 500 spans: collector up (rotel), refused, and accepting but never answering."""
-    import rotel
-
     from pathlib import Path
+
+    import rotel
 
     port = _free_port()
     collector = subprocess.Popen(

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from agentloupe.instrumentation.tracefiles import SpanRecord, read_spans
+from agentloupe.view.traces import SpanRecord, read_spans
 
 ASSETS = Path(__file__).parent / "assets"
 QUESTION = "What is 25 + 37, the 12th Fibonacci number, and the weather in Tokyo?"
@@ -63,7 +63,7 @@ def http_server(*command: str, stdin: int = subprocess.DEVNULL) -> Iterator[str]
     """Start an HTTP MCP server process on a free port; yield its URL once it answers."""
     import httpx
 
-    from agentloupe.platform.launcher import free_port
+    from agentloupe.platform.sessions.launcher import free_port
 
     port = free_port()
     process = subprocess.Popen([*command, "--port", str(port)], stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

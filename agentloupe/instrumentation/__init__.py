@@ -10,8 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from agentloupe.instrumentation.mcp_client import instrument_mcp_client, uninstrument_mcp_client
-from agentloupe.instrumentation.mcp_server import instrument_mcp_server, uninstrument_mcp_server
+from agentloupe.instrumentation.mcp_client import (
+    instrument_mcp_client,
+    uninstrument_mcp_client,
+)
+from agentloupe.instrumentation.mcp_server import (
+    instrument_mcp_server,
+    uninstrument_mcp_server,
+)
 from agentloupe.instrumentation.telemetry import configure, flush, shutdown
 
 
@@ -40,7 +46,9 @@ def instrument_langgraph() -> None:
 
 def uninstrument_langgraph() -> None:
     """Undo ``instrument_langgraph()``."""
-    from agentloupe.instrumentation.langgraph import uninstrument_langgraph as uninstrument
+    from agentloupe.instrumentation.langgraph import (
+        uninstrument_langgraph as uninstrument,
+    )
 
     uninstrument()
 
@@ -59,7 +67,11 @@ async def watch(
     ...     await graph.ainvoke({"messages": [...]})
     """
     from agentloupe.instrumentation.memory import MemoryProbe
-    from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, HangWatchdog, WatchdogConfig
+    from agentloupe.instrumentation.watchdog import (
+        DEFAULT_TIMEOUTS,
+        HangWatchdog,
+        WatchdogConfig,
+    )
 
     if on_hang not in ("report", "cancel"):
         raise ValueError(f"on_hang={on_hang!r}: use 'report' or 'cancel'")

@@ -27,7 +27,13 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from agentloupe.instrumentation import genai, node_context, semconv
-from agentloupe.instrumentation.spans import get_tracer, mark_error, record_exception, span_ending, span_started
+from agentloupe.instrumentation.spans import (
+    get_tracer,
+    mark_error,
+    record_exception,
+    span_ending,
+    span_started,
+)
 
 _HIDDEN_TAG = "langsmith:hidden"
 _INTERRUPTS = ("GraphInterrupt", "NodeInterrupt", "Interrupt", "GraphBubbleUp", "ParentCommand")

@@ -17,7 +17,7 @@ DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 
 
 def _meter() -> metrics.Meter:
-    from agentloupe import __version__
+    from agentloupe._version import __version__
 
     return metrics.get_meter("agentloupe", __version__)
 

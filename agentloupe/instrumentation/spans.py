@@ -60,7 +60,7 @@ def _run_hooks(method: str, span: Span) -> None:
 
 
 def get_tracer() -> trace.Tracer:
-    from agentloupe import __version__
+    from agentloupe._version import __version__
 
     return trace.get_tracer(TRACER_NAME, __version__)
 

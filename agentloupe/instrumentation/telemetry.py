@@ -29,7 +29,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from agentloupe.instrumentation import content
 from agentloupe.instrumentation.logs import configure_logging, set_otel_logger
-from agentloupe.instrumentation.tracefiles import JsonLinesSpanExporter, agentloupe_home, traces_dir
+from agentloupe.instrumentation.tracefiles import (
+    JsonLinesSpanExporter,
+    agentloupe_home,
+    traces_dir,
+)
 
 log = structlog.get_logger("agentloupe.telemetry")
 
@@ -132,7 +136,9 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
 
 def _span_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
     if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter,
+        )
 
         insecure = endpoint.startswith("http://")
         return OTLPSpanExporter(endpoint=endpoint, insecure=insecure, timeout=timeout_s)
@@ -143,12 +149,16 @@ def _span_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
 
 def _metric_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
     if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+            OTLPMetricExporter,
+        )
 
         return OTLPMetricExporter(
             endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout_s
         )
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+        OTLPMetricExporter,
+    )
 
     return OTLPMetricExporter(endpoint=endpoint.rstrip("/") + "/v1/metrics", timeout=timeout_s)
 
@@ -171,7 +181,7 @@ def _logger_provider(resource: Resource, endpoint: str, protocol: Protocol, time
 
 
 def _resource(service_name: str | None, instance_id: str) -> tuple[Resource, str]:
-    from agentloupe import __version__
+    from agentloupe._version import __version__
 
     attributes: dict[str, Any] = {
         "service.version": __version__,
@@ -281,7 +291,10 @@ def configure(
             prometheus_port = int(port_env)
         prometheus = None
         if prometheus_port is not None:
-            from agentloupe.instrumentation.prometheus import PrometheusEndpoint, metric_reader
+            from agentloupe.instrumentation.prometheus import (
+                PrometheusEndpoint,
+                metric_reader,
+            )
 
             readers.append(metric_reader())
             prometheus = PrometheusEndpoint(prometheus_port, resolved_name)

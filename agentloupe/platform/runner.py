@@ -14,11 +14,10 @@ from langchain_core.messages import HumanMessage
 from mcp import types
 from opentelemetry import trace
 
-from agentloupe.instrumentation import content, metrics, semconv, telemetry
-from agentloupe.instrumentation import watch
+from agentloupe.instrumentation import content, metrics, semconv, watch
 from agentloupe.instrumentation.memory import LeakTracker
-from agentloupe.instrumentation.stdio_children import auto_environment
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
+from agentloupe.instrumentation.stdio_children import auto_environment
 from agentloupe.instrumentation.watchdog import deadline
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import ConfigError, ToolCallError, ToolNotFoundError

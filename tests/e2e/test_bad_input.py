@@ -6,7 +6,14 @@ import sys
 
 import pytest
 
-from tests.conftest import ASSETS, alive, run_loupe, server_pids, spans_in, write_mcp_json
+from tests.conftest import (
+    ASSETS,
+    alive,
+    run_loupe,
+    server_pids,
+    spans_in,
+    write_mcp_json,
+)
 
 
 def _one_clear_line(result, *needles: str) -> None:

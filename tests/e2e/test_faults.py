@@ -14,7 +14,16 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import ASSETS, alive, http_server, loupe_env, run_loupe, server_pids, spans_in, write_mcp_json
+from tests.conftest import (
+    ASSETS,
+    alive,
+    http_server,
+    loupe_env,
+    run_loupe,
+    server_pids,
+    spans_in,
+    write_mcp_json,
+)
 
 
 def _config(home, **servers):

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from agentloupe.platform.cli import app
+from agentloupe.cli import app
 from agentloupe.platform.config import load_mcp_json
 from agentloupe.platform.errors import ConfigError
 

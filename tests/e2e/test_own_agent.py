@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from agentloupe.instrumentation.tracefiles import SpanRecord, build_trees
+from agentloupe.view.traces import SpanRecord, build_trees
 from tests.conftest import ASSETS, run_loupe, spans_in
 
 OWN = ASSETS / "own_agent"

@@ -11,8 +11,15 @@ import time
 import httpx
 import pytest
 
-from agentloupe.platform.launcher import free_port
-from tests.conftest import ASSETS, alive, loupe_env, server_pids, spans_in, write_mcp_json
+from agentloupe.platform.sessions.launcher import free_port
+from tests.conftest import (
+    ASSETS,
+    alive,
+    loupe_env,
+    server_pids,
+    spans_in,
+    write_mcp_json,
+)
 
 
 class Served:

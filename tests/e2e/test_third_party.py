@@ -6,7 +6,15 @@ import sys
 
 import pytest
 
-from tests.conftest import ASSETS, alive, http_server, run_loupe, server_pids, spans_in, write_mcp_json
+from tests.conftest import (
+    ASSETS,
+    alive,
+    http_server,
+    run_loupe,
+    server_pids,
+    spans_in,
+    write_mcp_json,
+)
 
 ASK = "call get_current_time with timezone Europe/London"
 

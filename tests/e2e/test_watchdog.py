@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 
-
 from tests.conftest import alive, loupe_env, run_loupe, server_pids, spans_in
 
 

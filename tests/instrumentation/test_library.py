@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agentloupe.instrumentation.tracefiles import build_trees, read_spans
+from agentloupe.view.traces import build_trees, read_spans
 from tests.conftest import ASSETS, loupe_env
 
 

@@ -5,7 +5,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
-from agentloupe.instrumentation.tracefiles import JsonLinesSpanExporter, build_trees, latest_trace_id, read_spans
+from agentloupe.instrumentation.tracefiles import JsonLinesSpanExporter
+from agentloupe.view.traces import build_trees, latest_trace_id, read_spans
 
 
 def test_round_trip(tmp_path):

@@ -6,7 +6,12 @@ import threading
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from agentloupe.instrumentation.watchdog import HangWatchdog, WatchdogConfig, active, deadline
+from agentloupe.instrumentation.watchdog import (
+    HangWatchdog,
+    WatchdogConfig,
+    active,
+    deadline,
+)
 
 
 async def stuck_here():

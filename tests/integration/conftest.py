@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentloupe.platform.launcher import free_port
+from agentloupe.platform.sessions.launcher import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

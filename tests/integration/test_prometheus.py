@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agentloupe.platform.launcher import free_port
+from agentloupe.platform.sessions.launcher import free_port
 from tests.conftest import run_loupe
 
 REPO = Path(__file__).resolve().parents[2]

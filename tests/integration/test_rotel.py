@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agentloupe.platform.launcher import free_port
+from agentloupe.platform.sessions.launcher import free_port
 from tests.conftest import QUESTION, run_loupe
 from tests.integration.test_phoenix import _spans
 

@@ -4,7 +4,12 @@ import json
 
 import pytest
 
-from agentloupe.platform.config import bundled_servers, load_mcp_json, load_settings, parse_duration_overrides
+from agentloupe.platform.config import (
+    bundled_servers,
+    load_mcp_json,
+    load_settings,
+    parse_duration_overrides,
+)
 from agentloupe.platform.errors import ConfigError
 
 

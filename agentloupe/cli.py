@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import anyio
 import typer
 
-from agentloupe.instrumentation import instrument_mcp, telemetry
-from agentloupe.instrumentation.logs import configure_logging
-from agentloupe.instrumentation.tracefiles import latest_trace_id, read_spans, trace_summaries, traces_dir
+from agentloupe.instrumentation.tracefiles import traces_dir
+from agentloupe.platform import lifecycle
 from agentloupe.platform.config import Settings, load_settings
 from agentloupe.platform.errors import AgentloupeError, ConfigError
-from agentloupe.platform.treeview import render_tree
+from agentloupe.view.traces import latest_trace_id, read_spans, trace_summaries
+from agentloupe.view.tree import render_tree
 
 app = typer.Typer(
     name="loupe",
@@ -29,7 +26,6 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
-EXIT_SIGNALLED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="mcp.json with {\"mcpServers\": {...}} (default: the bundled servers)")]
 OtlpOption = Annotated[str | None, typer.Option("--otlp", help="OTLP endpoint, e.g. http://localhost:4317 (default: OTEL_EXPORTER_OTLP_ENDPOINT, else trace files)")]
@@ -48,79 +44,26 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _first_leaf(exc: BaseException) -> BaseException:
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        preferred = [e for e in exc.exceptions if isinstance(e, AgentloupeError)]
-        exc = (preferred or list(exc.exceptions))[0]
-    return exc
-
-
-async def _with_signals(work: Callable[[], Awaitable[T]], caught: list[int]) -> T | None:
-    """Run ``work``; SIGINT/SIGTERM cancel it, and its own finally blocks shut down in order."""
-    result: list[T] = []
-    async with anyio.create_task_group() as tg:
-
-        async def watch() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for signum in signals:
-                    caught.append(signum)
-                    tg.cancel_scope.cancel()
-                    return
-
-        async def body() -> None:
-            result.append(await work())
-            tg.cancel_scope.cancel()
-
-        tg.start_soon(watch)
-        tg.start_soon(body)
-    return result[0] if result else None
-
-
 def _execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signals: bool = False) -> T:
-    """Configure telemetry, run ``work`` under signal handling, flush within budget, map errors to exits.
-
-    ``own_signals``: ``work`` handles SIGTERM/SIGINT itself (``loupe serve`` drains first).
-    """
-    configure_logging(level=settings.log_level)
-    setup = telemetry.configure(
-        service_name=settings.service_name,
-        otlp_endpoint=settings.otlp_endpoint,
-        protocol=settings.otlp_protocol,
-        capture_content=settings.capture_content,
-        shutdown_budget_s=settings.telemetry_budget_s,
-        prometheus_port=settings.prometheus_port,
-    )
-    instrument_mcp()
-    caught: list[int] = []
-    outcome: Any = None
-    error: BaseException | None = None
-    try:
-        outcome = anyio.run(work) if own_signals else anyio.run(_with_signals, work, caught)
-    except BaseException as exc:  # noqa: BLE001 - mapped to a one-line message below
-        error = _first_leaf(exc)
-    telemetry.shutdown()
-    bad_input = isinstance(error, AgentloupeError) and error.exit_code == 2
-    if setup.trace_file is not None and settings.print_tree and not bad_input:
+    """Run a command's work (``lifecycle.execute``); show the tree; turn the outcome into an exit."""
+    outcome = lifecycle.execute(settings, work, own_signals=own_signals)
+    if outcome.trace_file and settings.print_tree and not outcome.bad_input:
         _print_last_tree()
-    elif setup.endpoint:
-        print(f"loupe: spans exported to {setup.endpoint} ({setup.protocol})", file=sys.stderr)
-    if caught:
-        print(f"loupe: stopped by {signal.Signals(caught[0]).name}", file=sys.stderr)
-        raise typer.Exit(EXIT_SIGNALLED.get(signal.Signals(caught[0]), 1))
-    if error is not None:
-        if isinstance(error, AgentloupeError):
-            _fail(str(error), error.exit_code)
-        if isinstance(error, KeyboardInterrupt):
-            raise typer.Exit(130)
-        if os.environ.get("AGENTLOUPE_DEBUG"):
-            raise error
-        _fail(f"unexpected {type(error).__name__}: {error} (set AGENTLOUPE_DEBUG=1 for the traceback)", 1)
-    return outcome
+    elif outcome.endpoint:
+        print(f"loupe: spans exported to {outcome.endpoint} ({outcome.protocol})", file=sys.stderr)
+    if outcome.message is not None and outcome.message.startswith("stopped by "):
+        print(f"loupe: {outcome.message}", file=sys.stderr)
+        raise typer.Exit(outcome.exit_code)
+    if outcome.message is not None:
+        _fail(outcome.message, outcome.exit_code)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+    return outcome.value  # type: ignore[return-value]
 
 
 def leak_report(trace_id: str) -> str:
     """Growth per run of every process in the trace, from the memory samples in the trace files."""
-    from agentloupe.instrumentation.memory import reports_from_spans
+    from agentloupe.view.leaks import reports_from_spans
 
     reports = reports_from_spans(read_spans(), trace_id)
     if not reports:
@@ -289,8 +232,8 @@ def serve(
     prometheus_port: PrometheusOption = None,
 ) -> None:
     """Serve the agent over HTTP: POST /v1/runs, GET /healthz, GET /readyz."""
-    from agentloupe.platform import service
     from agentloupe.platform.runner import preload
+    from agentloupe.platform.serve import serve as serve_agent
 
     preload()
     settings = _settings(
@@ -298,7 +241,7 @@ def serve(
         log_level=log_level or "INFO", memory=memory or None, timeouts=timeout, on_hang=on_hang, prometheus_port=prometheus_port,
     )
     print(f"loupe: serving on http://{host}:{port} (POST /v1/runs, GET /healthz, GET /readyz)", file=sys.stderr, flush=True)
-    _execute(settings, lambda: service.serve(settings, host=host, port=port, max_concurrent=max_concurrent, drain_s=drain), own_signals=True)
+    _execute(settings, lambda: serve_agent(settings, host=host, port=port, max_concurrent=max_concurrent, drain_s=drain), own_signals=True)
 
 
 @app.command("trace")
@@ -313,7 +256,7 @@ def show_trace(
     if not spans:
         _fail(f"no trace files in {traces_dir()}: run `loupe run ...` first (without --otlp)", 1)
     if list_traces:
-        from agentloupe.platform.treeview import render_trace_list
+        from agentloupe.view.tree import render_trace_list
 
         print(render_trace_list(trace_summaries(spans)[:limit]))
         return
@@ -321,7 +264,7 @@ def show_trace(
     if chosen is None or not any(s.trace_id == chosen for s in spans):
         _fail(f"trace {trace_id} not found in {traces_dir()}", 1)
     if html_path is not None:
-        from agentloupe.platform.htmltrace import render_html
+        from agentloupe.view.html import render_html
 
         try:
             html_path.write_text(render_html(spans, chosen), encoding="utf-8")

@@ -11,7 +11,7 @@ import html
 import json
 from collections.abc import Iterable
 
-from agentloupe.instrumentation.tracefiles import SpanRecord, build_trees
+from agentloupe.view.traces import SpanRecord, build_trees
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from agentloupe.instrumentation.tracefiles import SpanRecord, TraceSummary, build_trees
+from agentloupe.view.traces import SpanRecord, TraceSummary, build_trees
 
 
 def _size(value: int, *, signed: bool = True) -> str:

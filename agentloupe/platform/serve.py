@@ -32,7 +32,12 @@ from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
 from agentloupe.platform.graph import build_graph
 from agentloupe.platform.models import load_model
-from agentloupe.platform.runner import child_environment, invoke_once, observed, shutdown_pool
+from agentloupe.platform.runner import (
+    child_environment,
+    invoke_once,
+    observed,
+    shutdown_pool,
+)
 from agentloupe.platform.sessions import SessionPool
 from agentloupe.platform.tools import local_tools
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import time
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -19,8 +18,7 @@ import httpx
 import structlog
 from langchain_core.tools import BaseTool
 from langchain_mcp_adapters.tools import load_mcp_tools
-from mcp import ClientSession, McpError, types
-from mcp.types import CONNECTION_CLOSED
+from mcp import ClientSession, McpError
 from mcp.client.streamable_http import streamable_http_client
 from opentelemetry import context as otel_context
 
@@ -29,122 +27,19 @@ from agentloupe.instrumentation.mcp_client import annotate_session
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.watchdog import active as watchdog_active
 from agentloupe.instrumentation.watchdog import deadline as watchdog_deadline
-from agentloupe.platform import launcher
-from agentloupe.platform.config import ServerConfig, Settings
-from agentloupe.platform.errors import ServerStartError, ToolCallError
-from agentloupe.platform.httpwatch import fail_pending, watched_client
-from agentloupe.platform.stdio import stdio_streams
+from agentloupe.platform.config import Settings
+from agentloupe.platform.errors import ServerStartError
+from agentloupe.platform.sessions import launcher
+from agentloupe.platform.sessions.client import (
+    MAX_RESTARTS,
+    PooledClientSession,
+    ServerSlot,
+    SessionHandle,
+)
+from agentloupe.platform.sessions.httpwatch import watched_client
+from agentloupe.platform.sessions.stdio import stdio_streams
 
 log = structlog.get_logger("agentloupe.sessions")
-
-
-class PooledClientSession(ClientSession):
-    """A ClientSession that checks each tool's output schema once, not on every call.
-
-    mcp's ``_validate_tool_result`` calls ``jsonschema.validate``, which re-checks the
-    schema against its metaschema on every call: 3-4 ms of a ~10 ms stdio call here
-    (profiled). A persistent session keeps one validator per tool; the result is
-    validated exactly as before.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._validators: dict[str, tuple[int, Any]] = {}
-        # Set when the session stops receiving: the transport died (HTTP 500, a cut
-        # stream, a closed pipe) or the session was closed. The owner task watches it.
-        self.lost = anyio.Event()
-
-    async def _receive_loop(self) -> None:
-        try:
-            await super()._receive_loop()
-        finally:
-            # When the transport's task group fails (an HTTP 500 raises inside it), this loop
-            # is cancelled and mcp's own cleanup cannot await the error it owes each pending
-            # request: they would wait forever. A non-blocking send cannot be cancelled.
-            fail_pending(self, "Connection closed")
-            self.lost.set()
-
-    async def _validate_tool_result(self, name: str, result: types.CallToolResult) -> None:
-        if name not in self._tool_output_schemas:
-            await self.list_tools()
-        schema = self._tool_output_schemas.get(name)
-        if schema is None:
-            return await super()._validate_tool_result(name, result)
-        from jsonschema import SchemaError, ValidationError, validators
-        from referencing import Registry
-
-        cached = self._validators.get(name)
-        if cached is None or cached[0] != id(schema):
-            cls = validators.validator_for(schema)
-            try:
-                cls.check_schema(schema)
-            except SchemaError as exc:
-                raise RuntimeError(f"Invalid schema for tool {name}: {exc}") from exc
-            cached = (id(schema), cls(schema, registry=Registry()))
-            self._validators[name] = cached
-        if result.structuredContent is None:
-            raise RuntimeError(f"Tool {name} has an output schema but did not return structured content")
-        try:
-            cached[1].validate(result.structuredContent)
-        except ValidationError as exc:
-            raise RuntimeError(f"Invalid structured content returned by tool {name}: {exc}") from exc
-        except Exception as exc:  # unresolvable $ref, as mcp reports it
-            raise RuntimeError(f"Invalid schema for tool {name}: {exc}") from exc
-
-
-MAX_RESTARTS = 5
-SESSION_TERMINATED = "Session terminated"  # what mcp's HTTP client answers a 404 with
-SESSION_WAIT_S = 30.0
-
-
-class SessionHandle:
-    """What the LangChain tools hold instead of a session: the slot's current session.
-
-    A server that dies is restarted with a new session; tools bound to the old one
-    would fail forever. Only ``call_tool``/``list_tools`` are used by the adapters.
-    """
-
-    def __init__(self, slot: ServerSlot) -> None:
-        self._slot = slot
-
-    async def _session(self) -> ClientSession:
-        slot = self._slot
-        if slot.session is None:
-            with anyio.move_on_after(SESSION_WAIT_S):
-                await slot.available.wait()
-        if slot.session is None:
-            raise ToolCallError(f"MCP server '{slot.config.name}' is not available (it exited and did not come back)")
-        return slot.session
-
-    async def call_tool(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        session = await self._session()
-        try:
-            return await session.call_tool(name, *args, **kwargs)
-        except McpError as exc:
-            if exc.error.message == SESSION_TERMINATED and isinstance(session, PooledClientSession):
-                # HTTP 404: the server forgot the session (restarted, expired). The owner
-                # task re-creates it; this call fails, the next one gets the new session.
-                session.lost.set()
-            elif exc.error.code != CONNECTION_CLOSED:
-                raise
-            raise ToolCallError(f"MCP server '{self._slot.config.name}' failed during {name}: {exc.error.message}") from None
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, httpx.HTTPError) as exc:
-            raise ToolCallError(f"MCP server '{self._slot.config.name}' failed during {name}: {exc or type(exc).__name__}") from None
-
-    async def list_tools(self, *args: Any, **kwargs: Any) -> Any:
-        return await (await self._session()).list_tools(*args, **kwargs)
-
-
-@dataclass
-class ServerSlot:
-    config: ServerConfig
-    ready: anyio.Event = field(default_factory=anyio.Event)
-    available: anyio.Event = field(default_factory=anyio.Event)
-    session: ClientSession | None = None
-    tools: list[BaseTool] = field(default_factory=list)
-    process: launcher.ServerProcess | None = None
-    error: BaseException | None = None
-    ready_s: float | None = None
 
 
 async def _wait_for_port(url: str, process: launcher.ServerProcess | None, name: str) -> None:

@@ -1,0 +1,116 @@
+"""One command's life: telemetry from settings, signals, a bounded shutdown, an exit code.
+
+The CLI hands ``execute()`` the work of a command; what comes back says what
+happened, as a user would be told it: a value, or an exit code with a one-line
+message. Nothing here prints or knows about typer.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import anyio
+
+from agentloupe.instrumentation import instrument_mcp, telemetry
+from agentloupe.instrumentation.logs import configure_logging
+from agentloupe.platform.config import Settings
+from agentloupe.platform.errors import AgentloupeError
+
+T = TypeVar("T")
+EXIT_SIGNALLED = {signal.SIGINT: 130, signal.SIGTERM: 143}
+EXIT_BAD_INPUT = 2
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What a command came to: ``value`` when it finished, else ``exit_code`` and ``message``."""
+
+    value: T | None
+    exit_code: int
+    message: str | None
+    trace_file: bool  # spans went to the embedded trace files (a tree can be shown)
+    endpoint: str | None
+    protocol: str | None
+    error: BaseException | None = None
+
+    @property
+    def bad_input(self) -> bool:
+        return self.exit_code == EXIT_BAD_INPUT
+
+
+def first_leaf(exc: BaseException) -> BaseException:
+    """The error a user should hear about inside an exception group (ours first)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        preferred = [e for e in exc.exceptions if isinstance(e, AgentloupeError)]
+        exc = (preferred or list(exc.exceptions))[0]
+    return exc
+
+
+async def _with_signals(work: Callable[[], Awaitable[T]], caught: list[int]) -> T | None:
+    """Run ``work``; SIGINT/SIGTERM cancel it, and its own finally blocks shut down in order."""
+    result: list[T] = []
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    caught.append(signum)
+                    tg.cancel_scope.cancel()
+                    return
+
+        async def body() -> None:
+            result.append(await work())
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(watch)
+        tg.start_soon(body)
+    return result[0] if result else None
+
+
+def start_telemetry(settings: Settings) -> telemetry.Telemetry:
+    configure_logging(level=settings.log_level)
+    setup = telemetry.configure(
+        service_name=settings.service_name,
+        otlp_endpoint=settings.otlp_endpoint,
+        protocol=settings.otlp_protocol,
+        capture_content=settings.capture_content,
+        shutdown_budget_s=settings.telemetry_budget_s,
+        prometheus_port=settings.prometheus_port,
+    )
+    instrument_mcp()
+    return setup
+
+
+def execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signals: bool = False) -> Outcome[T]:
+    """Run ``work`` with telemetry on, under signal handling; flush within budget; map errors to exits.
+
+    ``own_signals``: ``work`` handles SIGTERM/SIGINT itself (``loupe serve`` drains first,
+    ``loupe exec`` passes them on).
+    """
+    setup = start_telemetry(settings)
+    caught: list[int] = []
+    value: T | None = None
+    error: BaseException | None = None
+    try:
+        value = anyio.run(work) if own_signals else anyio.run(_with_signals, work, caught)
+    except BaseException as exc:  # noqa: BLE001 - mapped to a one-line message below
+        error = first_leaf(exc)
+    telemetry.shutdown()
+    outcome = Outcome(value, 0, None, setup.trace_file is not None, setup.endpoint, setup.protocol, error)
+    if caught:
+        outcome.exit_code = EXIT_SIGNALLED.get(signal.Signals(caught[0]), 1)
+        outcome.message = f"stopped by {signal.Signals(caught[0]).name}"
+    elif isinstance(error, AgentloupeError):
+        outcome.exit_code, outcome.message = error.exit_code, str(error)
+    elif isinstance(error, KeyboardInterrupt):
+        outcome.exit_code = 130
+    elif error is not None:
+        if os.environ.get("AGENTLOUPE_DEBUG"):
+            raise error
+        outcome.exit_code = 1
+        outcome.message = f"unexpected {type(error).__name__}: {error} (set AGENTLOUPE_DEBUG=1 for the traceback)"
+    return outcome
