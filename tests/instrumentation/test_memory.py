@@ -9,13 +9,6 @@ from agentloupe.instrumentation import memory
 from agentloupe.instrumentation.spans import traced
 
 
-def test_fit_slope_and_spread():
-    slope, stderr = memory.fit_slope([0, 10, 20, 30, 40])
-    assert slope == 10 and stderr == 0
-    slope, stderr = memory.fit_slope([0, 12, 18, 31, 39])
-    assert 9 < slope < 11 and stderr > 0
-
-
 def test_probe_records_process_wide_delta_and_top_sites(monkeypatch):
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
