@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from agentloupe.instrumentation.mcp_client import (
     instrument_mcp_client,
@@ -21,14 +22,15 @@ from agentloupe.instrumentation.mcp_server import (
 from agentloupe.instrumentation.telemetry import configure, flush, shutdown
 
 
-def instrument_mcp() -> None:
+def instrument_mcp(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
     """Trace every MCP ``ClientSession`` and every MCP server in this process. Idempotent.
 
     Client sessions get a CLIENT span per request and carry the trace context in
     ``params._meta``; servers get a SERVER span per request, parented by it.
+    ``tracer_provider``/``meter_provider``: None (default) means the global ones.
     """
-    instrument_mcp_client()
-    instrument_mcp_server()
+    instrument_mcp_client(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    instrument_mcp_server(tracer_provider=tracer_provider, meter_provider=meter_provider)
 
 
 def uninstrument_mcp() -> None:
@@ -37,11 +39,14 @@ def uninstrument_mcp() -> None:
     uninstrument_mcp_server()
 
 
-def instrument_langgraph() -> None:
-    """Trace graph runs, nodes, model calls and tool calls of any LangGraph app. Idempotent."""
+def instrument_langgraph(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+    """Trace graph runs, nodes, model calls and tool calls of any LangGraph app. Idempotent.
+
+    While a node runs, its span is the current context: spans made inside it nest under it.
+    """
     from agentloupe.instrumentation.langgraph import instrument_langgraph as instrument
 
-    instrument()
+    instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
 
 
 def uninstrument_langgraph() -> None:

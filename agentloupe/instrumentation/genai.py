@@ -19,7 +19,7 @@ def chat_attributes(provider: str, model: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def record_response(span: Span, message: Any, provider: str, model: str) -> None:
+def record_response(span: Span, message: Any, provider: str, model: str, meter_provider: Any = None) -> None:
     """Response model, finish reasons and token usage (span attributes and the token metric)."""
     metadata = getattr(message, "response_metadata", None) or {}
     span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, str(metadata.get("model_name") or metadata.get("model") or model))
@@ -35,14 +35,14 @@ def record_response(span: Span, message: Any, provider: str, model: str) -> None
         ):
             count = int(usage.get(key, 0) or 0)
             span.set_attribute(attribute, count)
-            metrics.gen_ai_token_usage().record(count, {**base, "gen_ai.token.type": kind})
+            metrics.gen_ai_token_usage(meter_provider).record(count, {**base, "gen_ai.token.type": kind})
 
 
-def record_duration(seconds: float, provider: str, model: str, error_type: str | None) -> None:
+def record_duration(seconds: float, provider: str, model: str, error_type: str | None, meter_provider: Any = None) -> None:
     attrs = {semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT, semconv.GEN_AI_PROVIDER_NAME: provider, semconv.GEN_AI_REQUEST_MODEL: model}
     if error_type:
         attrs[semconv.ERROR_TYPE] = error_type
-    metrics.gen_ai_operation_duration().record(seconds, attrs)
+    metrics.gen_ai_operation_duration(meter_provider).record(seconds, attrs)
 
 
 def tool_attributes(name: str, call_id: str | None, source: str) -> dict[str, Any]:

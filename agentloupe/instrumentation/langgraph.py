@@ -53,8 +53,9 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
     run_inline = True  # the span exists before LangGraph copies the context for the node
     raise_error = False  # telemetry never breaks the agent
 
-    def __init__(self) -> None:
+    def __init__(self, *, tracer_provider: Any = None, meter_provider: Any = None) -> None:
         super().__init__()
+        self.tracer_provider, self.meter_provider = tracer_provider, meter_provider
         self._runs: dict[UUID, _Run] = {}
         self._lock = threading.Lock()
         self.enabled = True
@@ -85,7 +86,7 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
     def _start(self, run_id: UUID, parent_run_id: UUID | None, name: str, kind: SpanKind, attributes: dict[str, Any], **extra: Any) -> _Run:
         parent = self._parent_span(parent_run_id)
         context = trace.set_span_in_context(parent) if parent is not None else None
-        span = get_tracer().start_span(name, context=context, kind=kind, attributes=attributes)
+        span = get_tracer(self.tracer_provider).start_span(name, context=context, kind=kind, attributes=attributes)
         span_started(span)
         run = _Run(span, parent=parent_run_id, **extra)
         with self._lock:
@@ -171,14 +172,14 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
             generations = getattr(response, "generations", None) or [[]]
             message = getattr(generations[0][0], "message", None) if generations and generations[0] else None
             if message is not None:
-                genai.record_response(run.span, message, run.provider, run.model)
-            genai.record_duration(time.perf_counter() - run.started, run.provider, run.model, None)
+                genai.record_response(run.span, message, run.provider, run.model, self.meter_provider)
+            genai.record_duration(time.perf_counter() - run.started, run.provider, run.model, None, self.meter_provider)
         self._end(run_id)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         run = self._runs.get(run_id)
         if run is not None and run.span is not None:
-            genai.record_duration(time.perf_counter() - run.started, run.provider, run.model, type(error).__qualname__)
+            genai.record_duration(time.perf_counter() - run.started, run.provider, run.model, type(error).__qualname__, self.meter_provider)
         self._end(run_id, error)
 
     # -- tools --------------------------------------------------------------------
@@ -204,7 +205,7 @@ _handler: ContextVar[AgentloupeCallbackHandler | None] | None = None
 _hook: tuple[Any, ...] | None = None
 
 
-def instrument_langgraph() -> None:
+def instrument_langgraph(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
     """Trace every LangGraph/LangChain run started from now on. Idempotent; nothing is patched at import.
 
     >>> import agentloupe
@@ -215,7 +216,7 @@ def instrument_langgraph() -> None:
         return
     from langchain_core.tracers import context as tracer_context
 
-    handler = AgentloupeCallbackHandler()
+    handler = AgentloupeCallbackHandler(tracer_provider=tracer_provider, meter_provider=meter_provider)
     _handler = ContextVar("agentloupe_langgraph_handler", default=handler)
     tracer_context.register_configure_hook(_handler, inheritable=True)
     _hook = tracer_context._configure_hooks[-1]

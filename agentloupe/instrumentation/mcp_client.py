@@ -19,14 +19,15 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import content, metrics, semconv
-from agentloupe.instrumentation.spans import mark_error, traced
+from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
+from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
 from agentloupe.instrumentation.watchdog import deadline
 
 #: Set by an agent's tool wrapper so the MCP span can carry the model's tool-call id.
 current_tool_call_id: ContextVar[str | None] = ContextVar("agentloupe_tool_call_id", default=None)
 
 _ATTR = "_agentloupe_info"
-_original_send_request: Callable[..., Any] | None = None
+_patch = MethodPatch(ClientSession, "send_request")
 
 
 @dataclass
@@ -113,47 +114,72 @@ def _attributes(session: ClientSession, root: Any) -> tuple[str, dict[str, Any]]
     return name, attrs
 
 
-async def _send_request(self: ClientSession, request: types.ClientRequest, result_type, *args, **kwargs):
-    assert _original_send_request is not None
+async def _send_request(self: ClientSession, request: types.ClientRequest, result_type: Any, *args: Any, **kwargs: Any) -> Any:
+    original = _patch.original
+    assert original is not None
     root = request.root
-    name, attrs = _attributes(self, root)
+    try:
+        name, attrs = _attributes(self, root)
+    except Exception:  # noqa: BLE001 - telemetry never breaks the call: send it untraced
+        log_telemetry_failure("mcp_client_attributes")
+        return await original(self, request, result_type, *args, **kwargs)
     started = time.perf_counter()
     error_type: str | None = None
     try:
-        with traced(name, kind=SpanKind.CLIENT, attributes=attrs) as span:
+        with traced(name, kind=SpanKind.CLIENT, attributes=attrs, tracer_provider=_patch.tracer_provider) as span:
+            try:
+                outgoing = _with_trace_context(request)
+            except Exception:  # noqa: BLE001 - the request goes out as the caller built it
+                log_telemetry_failure("mcp_client_propagation")
+                outgoing = request
             try:
                 kind = "tool" if isinstance(root, types.CallToolRequest) else "mcp"
                 with deadline(kind, span=span):
-                    result = await _original_send_request(self, _with_trace_context(request), result_type, *args, **kwargs)
+                    result = await original(self, outgoing, result_type, *args, **kwargs)
             except McpError as exc:
                 error_type = str(exc.error.code)
                 span.set_attribute(semconv.RPC_JSONRPC_ERROR_CODE, exc.error.code)
                 mark_error(span, error_type, exc.error.message)
                 raise
-            if isinstance(result, types.InitializeResult):
-                info = annotate_session(self, protocol_version=str(result.protocolVersion))
-                span.set_attribute(semconv.MCP_PROTOCOL_VERSION, info.protocol_version or "")
-            elif isinstance(result, types.CallToolResult):
-                captured = content.render([c.model_dump(mode="json") for c in result.content])
-                if captured is not None:
-                    span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, captured)
-                if result.isError:
-                    error_type = "tool_error"
-                    mark_error(span, "tool_error", _first_text(result))
-                    metrics.tool_errors().add(1, {semconv.GEN_AI_TOOL_NAME: root.params.name})
+            try:
+                error_type = _record_result(self, span, root, result)
+            except Exception:  # noqa: BLE001 - the caller gets its result whatever the span says
+                log_telemetry_failure("mcp_client_result")
             return result
     except BaseException as exc:
-        error_type = error_type or ("timeout" if isinstance(exc, TimeoutError) else type(exc).__qualname__)
+        error_type = error_type or error_type_of(exc)
         raise
     finally:
-        metric_attrs = {semconv.MCP_METHOD_NAME: root.method}
-        if isinstance(root, types.CallToolRequest):
-            metric_attrs[semconv.GEN_AI_TOOL_NAME] = root.params.name
-        if attrs.get(semconv.SERVER_NAME):
-            metric_attrs[semconv.SERVER_NAME] = attrs[semconv.SERVER_NAME]
-        if error_type:
-            metric_attrs[semconv.ERROR_TYPE] = error_type
-        metrics.mcp_client_operation_duration().record(time.perf_counter() - started, metric_attrs)
+        try:
+            _record_duration(root, attrs, error_type, time.perf_counter() - started)
+        except Exception:  # noqa: BLE001
+            log_telemetry_failure("mcp_client_metrics")
+
+
+def _record_result(session: ClientSession, span: Any, root: Any, result: Any) -> str | None:
+    if isinstance(result, types.InitializeResult):
+        info = annotate_session(session, protocol_version=str(result.protocolVersion))
+        span.set_attribute(semconv.MCP_PROTOCOL_VERSION, info.protocol_version or "")
+    elif isinstance(result, types.CallToolResult):
+        captured = content.render([c.model_dump(mode="json") for c in result.content])
+        if captured is not None:
+            span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, captured)
+        if result.isError:
+            mark_error(span, "tool_error", _first_text(result))
+            metrics.tool_errors(_patch.meter_provider).add(1, {semconv.GEN_AI_TOOL_NAME: root.params.name})
+            return "tool_error"
+    return None
+
+
+def _record_duration(root: Any, attrs: dict[str, Any], error_type: str | None, seconds: float) -> None:
+    metric_attrs = {semconv.MCP_METHOD_NAME: root.method}
+    if isinstance(root, types.CallToolRequest):
+        metric_attrs[semconv.GEN_AI_TOOL_NAME] = root.params.name
+    if attrs.get(semconv.SERVER_NAME):
+        metric_attrs[semconv.SERVER_NAME] = attrs[semconv.SERVER_NAME]
+    if error_type:
+        metric_attrs[semconv.ERROR_TYPE] = error_type
+    metrics.mcp_client_operation_duration(_patch.meter_provider).record(seconds, metric_attrs)
 
 
 def _first_text(result: types.CallToolResult) -> str | None:
@@ -163,18 +189,14 @@ def _first_text(result: types.CallToolResult) -> str | None:
     return None
 
 
-def instrument_mcp_client() -> None:
-    """Patch ``ClientSession`` so every session sends spans and trace context. Idempotent."""
-    global _original_send_request
-    if _original_send_request is not None:
-        return
-    _original_send_request = ClientSession.send_request
-    ClientSession.send_request = _send_request  # type: ignore[method-assign]
+def instrument_mcp_client(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+    """Patch ``ClientSession`` so every session sends spans and trace context. Idempotent.
+
+    ``tracer_provider``/``meter_provider``: None means the global ones, looked up per span.
+    """
+    _patch.install(_send_request, tracer_provider=tracer_provider, meter_provider=meter_provider)
 
 
 def uninstrument_mcp_client() -> None:
-    global _original_send_request
-    if _original_send_request is None:
-        return
-    ClientSession.send_request = _original_send_request  # type: ignore[method-assign]
-    _original_send_request = None
+    """Put ``ClientSession`` back exactly as it was (an inherited method is inherited again)."""
+    _patch.uninstall()

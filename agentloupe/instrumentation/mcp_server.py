@@ -8,7 +8,6 @@ The tool runs inside the same task, so the server span is current inside it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from mcp import types
@@ -19,10 +18,12 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import content, metrics, semconv
+from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.watchdog import deadline
 
-_originals: dict[str, Callable[..., Any]] = {}
+_handle = MethodPatch(Server, "_handle_request")
+_received = MethodPatch(ServerSession, "_received_request")
 
 
 def _parent_context(meta: Any) -> Context:
@@ -70,8 +71,7 @@ def _record_response(span: Any, response: Any) -> str | None:
     return None
 
 
-async def _handle_request(self: Server, message: Any, req: Any, session: Any, lifespan_context: Any, raise_exceptions: bool):
-    original = _originals["handle_request"]
+def _request_span(message: Any, req: Any) -> tuple[str, dict[str, Any]]:
     method = getattr(req, "method", type(req).__name__)
     attrs: dict[str, Any] = {
         semconv.MCP_METHOD_NAME: method,
@@ -86,13 +86,28 @@ async def _handle_request(self: Server, message: Any, req: Any, session: Any, li
         captured = content.render(req.params.arguments or {})
         if captured is not None:
             attrs[semconv.GEN_AI_TOOL_CALL_ARGUMENTS] = captured
+    return name, attrs
+
+
+async def _handle_request(self: Server, message: Any, req: Any, session: Any, lifespan_context: Any, raise_exceptions: bool) -> Any:
+    original = _handle.original
+    assert original is not None
+    try:
+        name, attrs = _request_span(message, req)
+        parent = _parent_context(message.request_meta)
+    except Exception:  # noqa: BLE001 - telemetry never breaks the server: handle it untraced
+        log_telemetry_failure("mcp_server_attributes")
+        return await original(self, message, req, session, lifespan_context, raise_exceptions)
     started = time.perf_counter()
     outcome: dict[str, str | None] = {"error": None}
-    with traced(name, kind=SpanKind.SERVER, attributes=attrs, context=_parent_context(message.request_meta)) as span:
+    with traced(name, kind=SpanKind.SERVER, attributes=attrs, context=parent, tracer_provider=_handle.tracer_provider) as span:
         respond = message.respond
 
         async def respond_and_record(response: Any) -> None:
-            outcome["error"] = _record_response(span, response)
+            try:
+                outcome["error"] = _record_response(span, response)
+            except Exception:  # noqa: BLE001 - the response goes out whatever the span says
+                log_telemetry_failure("mcp_server_response")
             await respond(response)
 
         message.respond = respond_and_record
@@ -101,40 +116,45 @@ async def _handle_request(self: Server, message: Any, req: Any, session: Any, li
                 return await original(self, message, req, session, lifespan_context, raise_exceptions)
         finally:
             message.respond = respond
-            metric_attrs = {semconv.MCP_METHOD_NAME: method}
-            if semconv.GEN_AI_TOOL_NAME in attrs:
-                metric_attrs[semconv.GEN_AI_TOOL_NAME] = attrs[semconv.GEN_AI_TOOL_NAME]
-            if outcome["error"]:
-                metric_attrs[semconv.ERROR_TYPE] = outcome["error"]
-            metrics.mcp_server_operation_duration().record(time.perf_counter() - started, metric_attrs)
+            try:
+                metric_attrs = {semconv.MCP_METHOD_NAME: attrs[semconv.MCP_METHOD_NAME]}
+                if semconv.GEN_AI_TOOL_NAME in attrs:
+                    metric_attrs[semconv.GEN_AI_TOOL_NAME] = attrs[semconv.GEN_AI_TOOL_NAME]
+                if outcome["error"]:
+                    metric_attrs[semconv.ERROR_TYPE] = outcome["error"]
+                metrics.mcp_server_operation_duration(_handle.meter_provider).record(time.perf_counter() - started, metric_attrs)
+            except Exception:  # noqa: BLE001
+                log_telemetry_failure("mcp_server_metrics")
 
 
-async def _received_request(self: ServerSession, responder: Any):
-    original = _originals["received_request"]
+async def _received_request(self: ServerSession, responder: Any) -> Any:
+    original = _received.original
+    assert original is not None
     if not isinstance(responder.request.root, types.InitializeRequest):
         return await original(self, responder)
-    attrs = {
-        semconv.MCP_METHOD_NAME: "initialize",
-        semconv.JSONRPC_REQUEST_ID: str(responder.request_id),
-        semconv.MCP_PROTOCOL_VERSION: str(responder.request.root.params.protocolVersion),
-        **_peer_attributes(responder),
-    }
-    with traced("initialize", kind=SpanKind.SERVER, attributes=attrs, context=_parent_context(responder.request_meta)):
+    try:
+        attrs = {
+            semconv.MCP_METHOD_NAME: "initialize",
+            semconv.JSONRPC_REQUEST_ID: str(responder.request_id),
+            semconv.MCP_PROTOCOL_VERSION: str(responder.request.root.params.protocolVersion),
+            **_peer_attributes(responder),
+        }
+        parent = _parent_context(responder.request_meta)
+    except Exception:  # noqa: BLE001
+        log_telemetry_failure("mcp_server_initialize")
+        return await original(self, responder)
+    with traced("initialize", kind=SpanKind.SERVER, attributes=attrs, context=parent, tracer_provider=_received.tracer_provider):
         return await original(self, responder)
 
 
-def instrument_mcp_server() -> None:
+def instrument_mcp_server(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
     """Patch the low-level MCP server so every server in this process traces requests. Idempotent."""
-    if _originals:
-        return
-    _originals["handle_request"] = Server._handle_request
-    _originals["received_request"] = ServerSession._received_request
-    Server._handle_request = _handle_request  # type: ignore[method-assign]
-    ServerSession._received_request = _received_request  # type: ignore[method-assign]
+    providers = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
+    _handle.install(_handle_request, **providers)
+    _received.install(_received_request, **providers)
 
 
 def uninstrument_mcp_server() -> None:
-    if not _originals:
-        return
-    Server._handle_request = _originals.pop("handle_request")  # type: ignore[method-assign]
-    ServerSession._received_request = _originals.pop("received_request")  # type: ignore[method-assign]
+    """Put ``Server`` and ``ServerSession`` back exactly as they were."""
+    _handle.uninstall()
+    _received.uninstall()

@@ -16,45 +16,44 @@ from opentelemetry import metrics
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
-def _meter() -> metrics.Meter:
+MeterProvider = metrics.MeterProvider
+
+
+def _meter(meter_provider: MeterProvider | None = None) -> metrics.Meter:
     from agentloupe._version import __version__
 
-    return metrics.get_meter("agentloupe", __version__)
+    return metrics.get_meter("agentloupe", __version__, meter_provider=meter_provider)
 
 
 @cache
-def _histogram(name: str, unit: str, description: str) -> metrics.Histogram:
-    return _meter().create_histogram(
+def _histogram(name: str, unit: str, description: str, meter_provider: MeterProvider | None = None) -> metrics.Histogram:
+    return _meter(meter_provider).create_histogram(
         name, unit=unit, description=description, explicit_bucket_boundaries_advisory=DURATION_BUCKETS
     )
 
 
 @cache
-def _counter(name: str, unit: str, description: str) -> metrics.Counter:
-    return _meter().create_counter(name, unit=unit, description=description)
+def _counter(name: str, unit: str, description: str, meter_provider: MeterProvider | None = None) -> metrics.Counter:
+    return _meter(meter_provider).create_counter(name, unit=unit, description=description)
 
 
-def gen_ai_operation_duration() -> metrics.Histogram:
-    return _histogram("gen_ai.client.operation.duration", "s", "Duration of GenAI operations")
-
-
-def gen_ai_token_usage() -> metrics.Histogram:
-    return _meter_token_usage()
+def gen_ai_operation_duration(meter_provider: MeterProvider | None = None) -> metrics.Histogram:
+    return _histogram("gen_ai.client.operation.duration", "s", "Duration of GenAI operations", meter_provider)
 
 
 @cache
-def _meter_token_usage() -> metrics.Histogram:
-    return _meter().create_histogram(
+def gen_ai_token_usage(meter_provider: MeterProvider | None = None) -> metrics.Histogram:
+    return _meter(meter_provider).create_histogram(
         "gen_ai.client.token.usage", unit="{token}", description="Tokens used per model call"
     )
 
 
-def mcp_client_operation_duration() -> metrics.Histogram:
-    return _histogram("mcp.client.operation.duration", "s", "Duration of MCP requests, client side")
+def mcp_client_operation_duration(meter_provider: MeterProvider | None = None) -> metrics.Histogram:
+    return _histogram("mcp.client.operation.duration", "s", "Duration of MCP requests, client side", meter_provider)
 
 
-def mcp_server_operation_duration() -> metrics.Histogram:
-    return _histogram("mcp.server.operation.duration", "s", "Duration of MCP requests, server side")
+def mcp_server_operation_duration(meter_provider: MeterProvider | None = None) -> metrics.Histogram:
+    return _histogram("mcp.server.operation.duration", "s", "Duration of MCP requests, server side", meter_provider)
 
 
 def mcp_client_session_duration() -> metrics.Histogram:
@@ -73,8 +72,8 @@ def server_restarts() -> metrics.Counter:
     return _counter("agentloupe.server.restarts", "{restart}", "MCP servers restarted after they exited")
 
 
-def tool_errors() -> metrics.Counter:
-    return _counter("agentloupe.tool.errors", "{error}", "Tool calls that ended in an error")
+def tool_errors(meter_provider: MeterProvider | None = None) -> metrics.Counter:
+    return _counter("agentloupe.tool.errors", "{error}", "Tool calls that ended in an error", meter_provider)
 
 
 def agent_run_duration() -> metrics.Histogram:

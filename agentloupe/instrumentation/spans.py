@@ -59,10 +59,11 @@ def _run_hooks(method: str, span: Span) -> None:
             pass
 
 
-def get_tracer() -> trace.Tracer:
+def get_tracer(tracer_provider: trace.TracerProvider | None = None) -> trace.Tracer:
+    """agentloupe's tracer from ``tracer_provider`` (None: the global one, looked up now)."""
     from agentloupe._version import __version__
 
-    return trace.get_tracer(TRACER_NAME, __version__)
+    return trace.get_tracer(TRACER_NAME, __version__, tracer_provider=tracer_provider)
 
 
 def mark_error(span: Span, error_type: str, message: str | None = None) -> None:
@@ -99,6 +100,7 @@ def traced(
     kind: SpanKind = SpanKind.INTERNAL,
     attributes: Mapping[str, Any] | None = None,
     context: Any = None,
+    tracer_provider: trace.TracerProvider | None = None,
 ) -> Iterator[Span]:
     """Open ``name`` as the current span; end it with a status whatever happens.
 
@@ -108,7 +110,7 @@ def traced(
     >>> with traced("start_server math", attributes={"agentloupe.server.name": "math"}):
     ...     pass
     """
-    with get_tracer().start_as_current_span(
+    with get_tracer(tracer_provider).start_as_current_span(
         name,
         kind=kind,
         attributes=dict(attributes or {}),

@@ -41,3 +41,73 @@ def test_requests_without_params_get_meta():
     with trace.use_span(provider.get_tracer("t").start_span("x"), end_on_exit=True):
         sent = _with_trace_context(types.ClientRequest(types.ListToolsRequest()))
     assert "traceparent" in sent.root.params.meta.model_dump()
+
+
+def test_uninstrument_leaves_an_inherited_method_inherited():
+    """A later patch of BaseSession (by another library) must stay visible through ClientSession."""
+    from mcp.shared.session import BaseSession
+
+    assert "send_request" not in vars(ClientSession)
+    instrument_mcp()
+    assert "send_request" in vars(ClientSession)
+    uninstrument_mcp()
+    assert "send_request" not in vars(ClientSession)
+    assert ClientSession.send_request is BaseSession.send_request
+
+
+def _in_memory_server():
+    from mcp.server.fastmcp import FastMCP
+
+    server = FastMCP("t", log_level="WARNING")
+
+    @server.tool()
+    async def add(a: int, b: int) -> int:
+        return a + b
+
+    return server
+
+
+async def test_failing_telemetry_code_never_fails_the_call(monkeypatch):
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    from agentloupe.instrumentation import mcp_client, mcp_server
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("attribute building broke")
+
+    monkeypatch.setattr(mcp_client, "_attributes", broken)
+    monkeypatch.setattr(mcp_server, "_request_span", broken)
+    monkeypatch.setattr(mcp_client, "_with_trace_context", broken)
+    instrument_mcp()
+    try:
+        async with create_connected_server_and_client_session(_in_memory_server()) as session:
+            result = await session.call_tool("add", {"a": 2, "b": 3})
+    finally:
+        uninstrument_mcp()
+    assert not result.isError and result.content[0].text == "5"
+
+
+async def test_result_recording_that_raises_still_returns_the_result(monkeypatch):
+    from mcp.shared.memory import create_connected_server_and_client_session
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from agentloupe.instrumentation import mcp_client
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("recording broke")
+
+    monkeypatch.setattr(mcp_client, "_record_result", broken)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrument_mcp(tracer_provider=provider)
+    try:
+        async with create_connected_server_and_client_session(_in_memory_server()) as session:
+            result = await session.call_tool("add", {"a": 2, "b": 3})
+    finally:
+        uninstrument_mcp()
+    assert result.content[0].text == "5"
+    # the spans went to the provider passed in, client and server side
+    names = sorted((s.name, s.kind.name) for s in exporter.get_finished_spans())
+    assert ("tools/call add", "CLIENT") in names and ("tools/call add", "SERVER") in names
