@@ -97,10 +97,10 @@ async def watch(
 __all__ = [
     "configure",
     "flush",
-    "shutdown",
-    "instrument_mcp",
-    "uninstrument_mcp",
     "instrument_langgraph",
+    "instrument_mcp",
+    "shutdown",
     "uninstrument_langgraph",
+    "uninstrument_mcp",
     "watch",
 ]

@@ -16,8 +16,10 @@ _SECRET_PATTERNS = [
     # API keys of the common providers and bearer tokens
     (re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_\-]{8,}"), "[REDACTED:key]"),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}"), r"\1 [REDACTED]"),
-    (re.compile(r"(?i)(authorization|api[_-]?key|x-api-key|password|secret|token)(\"?\s*[:=]\s*\"?)[^\s\"',}]+"),
-     r"\1\2[REDACTED]"),
+    (
+        re.compile(r"(?i)(authorization|api[_-]?key|x-api-key|password|secret|token)(\"?\s*[:=]\s*\"?)[^\s\"',}]+"),
+        r"\1\2[REDACTED]",
+    ),
     (re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"), "[REDACTED:email]"),
 ]
 

@@ -38,8 +38,14 @@ def record_response(span: Span, message: Any, provider: str, model: str, meter_p
             metrics.gen_ai_token_usage(meter_provider).record(count, {**base, "gen_ai.token.type": kind})
 
 
-def record_duration(seconds: float, provider: str, model: str, error_type: str | None, meter_provider: Any = None) -> None:
-    attrs = {semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT, semconv.GEN_AI_PROVIDER_NAME: provider, semconv.GEN_AI_REQUEST_MODEL: model}
+def record_duration(
+    seconds: float, provider: str, model: str, error_type: str | None, meter_provider: Any = None
+) -> None:
+    attrs = {
+        semconv.GEN_AI_OPERATION_NAME: semconv.OP_CHAT,
+        semconv.GEN_AI_PROVIDER_NAME: provider,
+        semconv.GEN_AI_REQUEST_MODEL: model,
+    }
     if error_type:
         attrs[semconv.ERROR_TYPE] = error_type
     metrics.gen_ai_operation_duration(meter_provider).record(seconds, attrs)

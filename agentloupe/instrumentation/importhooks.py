@@ -6,6 +6,7 @@ and can patch a module as soon as it exists, whoever imports it first.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.util
 import sys
@@ -32,10 +33,8 @@ class _AfterImport(importlib.abc.MetaPathFinder):
 
         def exec_then_callback(module: Any) -> None:
             exec_module(module)
-            try:
+            with contextlib.suppress(Exception):
                 callback()
-            except Exception:  # noqa: BLE001 - telemetry never breaks the import
-                pass
 
         loader.exec_module = exec_then_callback
         return spec

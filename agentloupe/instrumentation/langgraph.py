@@ -40,7 +40,7 @@ _INTERRUPTS = ("GraphInterrupt", "NodeInterrupt", "Interrupt", "GraphBubbleUp", 
 
 
 class _Run:
-    __slots__ = ("span", "started", "provider", "model", "parent")
+    __slots__ = ("model", "parent", "provider", "span", "started")
 
     def __init__(self, span: Span | None, provider: str = "", model: str = "", parent: UUID | None = None) -> None:
         self.span, self.started = span, time.perf_counter()
@@ -83,7 +83,15 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
         """The span of ``run_id``, or of its nearest traced ancestor (hidden runs have none)."""
         return self._parent_span(run_id) if self.enabled else None
 
-    def _start(self, run_id: UUID, parent_run_id: UUID | None, name: str, kind: SpanKind, attributes: dict[str, Any], **extra: Any) -> _Run:
+    def _start(
+        self,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        name: str,
+        kind: SpanKind,
+        attributes: dict[str, Any],
+        **extra: Any,
+    ) -> _Run:
         parent = self._parent_span(parent_run_id)
         context = trace.set_span_in_context(parent) if parent is not None else None
         span = get_tracer(self.tracer_provider).start_span(name, context=context, kind=kind, attributes=attributes)
@@ -116,14 +124,28 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
                 span.set_attribute(semconv.CANCELLED, True)
             else:
                 record_exception(span, error)
-                mark_error(span, "timeout" if isinstance(error, TimeoutError) else type(error).__qualname__, str(error)[:500] or None)
+                mark_error(
+                    span,
+                    "timeout" if isinstance(error, TimeoutError) else type(error).__qualname__,
+                    str(error)[:500] or None,
+                )
         span_ending(span)
         span.end()
         return run
 
     # -- chains (graphs, nodes, subgraphs) --------------------------------------
 
-    def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, *, run_id: UUID, parent_run_id: UUID | None = None, tags: list[str] | None = None, metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if not self.enabled:
             return
         metadata = metadata or {}
@@ -158,13 +180,37 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
 
     # -- chat models ------------------------------------------------------------
 
-    def on_chat_model_start(self, serialized: dict[str, Any] | None, messages: Any, *, run_id: UUID, parent_run_id: UUID | None = None, metadata: dict[str, Any] | None = None, invocation_params: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any] | None,
+        messages: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        metadata: dict[str, Any] | None = None,
+        invocation_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if not self.enabled:
             return
         metadata, params = metadata or {}, invocation_params or kwargs.get("invocation_params") or {}
-        model = str(params.get("model") or params.get("model_name") or metadata.get("ls_model_name") or (serialized or {}).get("name") or "unknown")
+        model = str(
+            params.get("model")
+            or params.get("model_name")
+            or metadata.get("ls_model_name")
+            or (serialized or {}).get("name")
+            or "unknown"
+        )
         provider = str(metadata.get("ls_provider") or params.get("_type") or "unknown")
-        self._start(run_id, parent_run_id, f"chat {model}", SpanKind.CLIENT, genai.chat_attributes(provider, model), provider=provider, model=model)
+        self._start(
+            run_id,
+            parent_run_id,
+            f"chat {model}",
+            SpanKind.CLIENT,
+            genai.chat_attributes(provider, model),
+            provider=provider,
+            model=model,
+        )
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         run = self._runs.get(run_id)
@@ -179,17 +225,36 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         run = self._runs.get(run_id)
         if run is not None and run.span is not None:
-            genai.record_duration(time.perf_counter() - run.started, run.provider, run.model, type(error).__qualname__, self.meter_provider)
+            genai.record_duration(
+                time.perf_counter() - run.started,
+                run.provider,
+                run.model,
+                type(error).__qualname__,
+                self.meter_provider,
+            )
         self._end(run_id, error)
 
     # -- tools --------------------------------------------------------------------
 
-    def on_tool_start(self, serialized: dict[str, Any] | None, input_str: str, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any] | None,
+        input_str: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
         if not self.enabled:
             return
         name = kwargs.get("name") or (serialized or {}).get("name") or "tool"
-        self._start(run_id, parent_run_id, f"execute_tool {name}", SpanKind.INTERNAL,
-                    genai.tool_attributes(str(name), kwargs.get("tool_call_id"), "langchain"))
+        self._start(
+            run_id,
+            parent_run_id,
+            f"execute_tool {name}",
+            SpanKind.INTERNAL,
+            genai.tool_attributes(str(name), kwargs.get("tool_call_id"), "langchain"),
+        )
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         run = self._runs.get(run_id)

@@ -59,9 +59,11 @@ def forward_to_otel(logger: Any, method: str, event_dict: dict[str, Any]) -> dic
                 body=str(event_dict.get("event", "")),
                 severity_text=level.upper(),
                 severity_number=_severity(level),
-                attributes={k: _attribute(v) for k, v in event_dict.items() if k not in ("event", "timestamp") and v is not None},
+                attributes={
+                    k: _attribute(v) for k, v in event_dict.items() if k not in ("event", "timestamp") and v is not None
+                },
             )
-        except Exception:  # noqa: BLE001 - telemetry never breaks the agent
+        except Exception:
             pass
     return event_dict
 

@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from agentloupe.instrumentation import metrics
@@ -156,7 +156,8 @@ class LoopMonitor:
         if signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
             return  # the program uses SIGALRM itself: leave it alone
         global _alarm_owner
-        self._dump_file = tempfile.TemporaryFile(mode="w+", prefix="agentloupe-block-")
+        # open for the monitor's whole life (faulthandler writes into it), closed in stop()
+        self._dump_file = tempfile.TemporaryFile(mode="w+", prefix="agentloupe-block-")  # noqa: SIM115
         faulthandler.register(signal.SIGALRM, file=self._dump_file, all_threads=False, chain=False)
         _alarm_owner = self
         self._arm()
@@ -212,10 +213,8 @@ class LoopMonitor:
         took = now - self._gc_started
         self._gc_total += took
         if took >= self.threshold_s and self.on_gc_pause is not None:
-            try:
+            with suppress(Exception):
                 self.on_gc_pause(took, info.get("generation", -1), info.get("collected", 0))
-            except Exception:  # noqa: BLE001 - never raise out of a GC callback
-                pass
 
     def start(self) -> None:
         gc.callbacks.append(self._gc_callback)
@@ -236,7 +235,9 @@ class LoopMonitor:
         done.set()
         self._arm()
 
-    def _classify(self, blocked: float, stack: list[str], waited: float | None, own: bool, in_gc: float) -> LoopBlock | None:
+    def _classify(
+        self, blocked: float, stack: list[str], waited: float | None, own: bool, in_gc: float
+    ) -> LoopBlock | None:
         dump = self.read_dump()
         if own:
             self.own += 1
@@ -267,7 +268,11 @@ class LoopMonitor:
                 if not done.wait(self.threshold_s):
                     stack = thread_stack(self._loop_thread_id)
                     in_gc = self._gc_total - gc_before
-                    if self.on_block_start is not None and not _own_work_seen() and in_gc < (time.monotonic() - sent) / 2:
+                    if (
+                        self.on_block_start is not None
+                        and not _own_work_seen()
+                        and in_gc < (time.monotonic() - sent) / 2
+                    ):
                         self.on_block_start(stack)
                     while not done.wait(0.05):
                         if self._stop.is_set():
@@ -279,6 +284,6 @@ class LoopMonitor:
                     if block is not None:
                         self.on_block(block)
                 lag_metric.record(time.monotonic() - sent)
-            except Exception:  # noqa: BLE001 - the monitor must not die or raise
+            except Exception:
                 pass
             self._stop.wait(self.interval_s)

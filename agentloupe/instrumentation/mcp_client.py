@@ -114,13 +114,15 @@ def _attributes(session: ClientSession, root: Any) -> tuple[str, dict[str, Any]]
     return name, attrs
 
 
-async def _send_request(self: ClientSession, request: types.ClientRequest, result_type: Any, *args: Any, **kwargs: Any) -> Any:
+async def _send_request(
+    self: ClientSession, request: types.ClientRequest, result_type: Any, *args: Any, **kwargs: Any
+) -> Any:
     original = _patch.original
     assert original is not None
     root = request.root
     try:
         name, attrs = _attributes(self, root)
-    except Exception:  # noqa: BLE001 - telemetry never breaks the call: send it untraced
+    except Exception:
         log_telemetry_failure("mcp_client_attributes")
         return await original(self, request, result_type, *args, **kwargs)
     started = time.perf_counter()
@@ -129,7 +131,7 @@ async def _send_request(self: ClientSession, request: types.ClientRequest, resul
         with traced(name, kind=SpanKind.CLIENT, attributes=attrs, tracer_provider=_patch.tracer_provider) as span:
             try:
                 outgoing = _with_trace_context(request)
-            except Exception:  # noqa: BLE001 - the request goes out as the caller built it
+            except Exception:
                 log_telemetry_failure("mcp_client_propagation")
                 outgoing = request
             try:
@@ -143,7 +145,7 @@ async def _send_request(self: ClientSession, request: types.ClientRequest, resul
                 raise
             try:
                 error_type = _record_result(self, span, root, result)
-            except Exception:  # noqa: BLE001 - the caller gets its result whatever the span says
+            except Exception:
                 log_telemetry_failure("mcp_client_result")
             return result
     except BaseException as exc:
@@ -152,7 +154,7 @@ async def _send_request(self: ClientSession, request: types.ClientRequest, resul
     finally:
         try:
             _record_duration(root, attrs, error_type, time.perf_counter() - started)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log_telemetry_failure("mcp_client_metrics")
 
 

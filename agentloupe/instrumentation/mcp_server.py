@@ -89,24 +89,28 @@ def _request_span(message: Any, req: Any) -> tuple[str, dict[str, Any]]:
     return name, attrs
 
 
-async def _handle_request(self: Server, message: Any, req: Any, session: Any, lifespan_context: Any, raise_exceptions: bool) -> Any:
+async def _handle_request(
+    self: Server, message: Any, req: Any, session: Any, lifespan_context: Any, raise_exceptions: bool
+) -> Any:
     original = _handle.original
     assert original is not None
     try:
         name, attrs = _request_span(message, req)
         parent = _parent_context(message.request_meta)
-    except Exception:  # noqa: BLE001 - telemetry never breaks the server: handle it untraced
+    except Exception:
         log_telemetry_failure("mcp_server_attributes")
         return await original(self, message, req, session, lifespan_context, raise_exceptions)
     started = time.perf_counter()
     outcome: dict[str, str | None] = {"error": None}
-    with traced(name, kind=SpanKind.SERVER, attributes=attrs, context=parent, tracer_provider=_handle.tracer_provider) as span:
+    with traced(
+        name, kind=SpanKind.SERVER, attributes=attrs, context=parent, tracer_provider=_handle.tracer_provider
+    ) as span:
         respond = message.respond
 
         async def respond_and_record(response: Any) -> None:
             try:
                 outcome["error"] = _record_response(span, response)
-            except Exception:  # noqa: BLE001 - the response goes out whatever the span says
+            except Exception:
                 log_telemetry_failure("mcp_server_response")
             await respond(response)
 
@@ -122,8 +126,10 @@ async def _handle_request(self: Server, message: Any, req: Any, session: Any, li
                     metric_attrs[semconv.GEN_AI_TOOL_NAME] = attrs[semconv.GEN_AI_TOOL_NAME]
                 if outcome["error"]:
                     metric_attrs[semconv.ERROR_TYPE] = outcome["error"]
-                metrics.mcp_server_operation_duration(_handle.meter_provider).record(time.perf_counter() - started, metric_attrs)
-            except Exception:  # noqa: BLE001
+                metrics.mcp_server_operation_duration(_handle.meter_provider).record(
+                    time.perf_counter() - started, metric_attrs
+                )
+            except Exception:
                 log_telemetry_failure("mcp_server_metrics")
 
 
@@ -140,10 +146,12 @@ async def _received_request(self: ServerSession, responder: Any) -> Any:
             **_peer_attributes(responder),
         }
         parent = _parent_context(responder.request_meta)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log_telemetry_failure("mcp_server_initialize")
         return await original(self, responder)
-    with traced("initialize", kind=SpanKind.SERVER, attributes=attrs, context=parent, tracer_provider=_received.tracer_provider):
+    with traced(
+        "initialize", kind=SpanKind.SERVER, attributes=attrs, context=parent, tracer_provider=_received.tracer_provider
+    ):
         return await original(self, responder)
 
 

@@ -37,7 +37,12 @@ SAMPLE_EVENT = "memory.sample"
 DEFAULT_THRESHOLD_BYTES = 1 << 20
 #: Spans big enough to be worth a snapshot at their start (snapshots cost ms).
 SNAPSHOT_SPANS = ("loupe ", "invoke_agent", "execute_tool", "tools/call")
-_IGNORED_FILES = (tracemalloc.__file__, "<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>", "<unknown>")
+_IGNORED_FILES = (
+    tracemalloc.__file__,
+    "<frozen importlib._bootstrap>",
+    "<frozen importlib._bootstrap_external>",
+    "<unknown>",
+)
 
 
 def top_sites(new: tracemalloc.Snapshot, old: tracemalloc.Snapshot, limit: int = 5) -> list[dict[str, Any]]:
@@ -50,7 +55,9 @@ def top_sites(new: tracemalloc.Snapshot, old: tracemalloc.Snapshot, limit: int =
         frame = stat.traceback[0]
         if frame.filename in _IGNORED_FILES or frame.filename == __file__:
             continue
-        sites.append({"site": f"{frame.filename}:{frame.lineno}", "size_bytes": stat.size_diff, "count": stat.count_diff})
+        sites.append(
+            {"site": f"{frame.filename}:{frame.lineno}", "size_bytes": stat.size_diff, "count": stat.count_diff}
+        )
         if len(sites) == limit:
             break
     return sites
@@ -102,7 +109,9 @@ class MemoryProbe:
     >>> probe = MemoryProbe(use_tracemalloc=True); probe.start()  # doctest: +SKIP
     """
 
-    def __init__(self, *, use_tracemalloc: bool = False, threshold_bytes: int = DEFAULT_THRESHOLD_BYTES, frames: int = 1) -> None:
+    def __init__(
+        self, *, use_tracemalloc: bool = False, threshold_bytes: int = DEFAULT_THRESHOLD_BYTES, frames: int = 1
+    ) -> None:
         self.use_tracemalloc = use_tracemalloc
         self.threshold_bytes = threshold_bytes
         self.frames = frames
@@ -165,7 +174,11 @@ class MemoryProbe:
         span.set_attribute(TRACED_DELTA, delta)
         span.set_attribute(TRACED_PEAK, max(entry.peak, current))
         name = getattr(span, "name", "")
-        if delta >= self.threshold_bytes and name.startswith(SNAPSHOT_SPANS) and getattr(span, "kind", None) is not SpanKind.CLIENT:
+        if (
+            delta >= self.threshold_bytes
+            and name.startswith(SNAPSHOT_SPANS)
+            and getattr(span, "kind", None) is not SpanKind.CLIENT
+        ):
             self._record_top_sites(span, entry)
 
     def _record_top_sites(self, span: Span, entry: _Open) -> None:
@@ -179,7 +192,10 @@ class MemoryProbe:
         with self._lock:
             self._baseline, self._generation = snapshot, self._generation + 1
         if sites:
-            span.add_event(TOP_ALLOCATIONS_EVENT, {"sites": _sites_text(sites), "note": "process-wide, since the previous snapshot"})
+            span.add_event(
+                TOP_ALLOCATIONS_EVENT,
+                {"sites": _sites_text(sites), "note": "process-wide, since the previous snapshot"},
+            )
 
 
 # -- across runs --------------------------------------------------------------

@@ -26,7 +26,9 @@ def _meter(meter_provider: MeterProvider | None = None) -> metrics.Meter:
 
 
 @cache
-def _histogram(name: str, unit: str, description: str, meter_provider: MeterProvider | None = None) -> metrics.Histogram:
+def _histogram(
+    name: str, unit: str, description: str, meter_provider: MeterProvider | None = None
+) -> metrics.Histogram:
     return _meter(meter_provider).create_histogram(
         name, unit=unit, description=description, explicit_bucket_boundaries_advisory=DURATION_BUCKETS
     )
@@ -122,5 +124,9 @@ def register_process_gauges() -> None:
             yield metrics.Observation(peak, {"agentloupe.tracemalloc.state": "peak"})
 
     meter = _meter()
-    meter.create_observable_gauge("agentloupe.process.memory.rss", [rss], unit="By", description="Resident set size of the process")
-    meter.create_observable_gauge("agentloupe.tracemalloc.memory", [traced], unit="By", description="tracemalloc traced memory (with --memory)")
+    meter.create_observable_gauge(
+        "agentloupe.process.memory.rss", [rss], unit="By", description="Resident set size of the process"
+    )
+    meter.create_observable_gauge(
+        "agentloupe.tracemalloc.memory", [traced], unit="By", description="tracemalloc traced memory (with --memory)"
+    )

@@ -40,7 +40,7 @@ def _wrap(original: Callable[..., Any], span_for: Callable[[UUID], Span | None])
             if span is not None:
                 # Runs inside ``ctx.run`` on a throwaway copy: never detached, never leaks.
                 otel_context.attach(trace.set_span_in_context(span))
-        except Exception:  # noqa: BLE001 - telemetry never breaks the graph
+        except Exception:
             pass
         return result
 

@@ -37,7 +37,9 @@ class MethodPatch:
     def installed(self) -> bool:
         return self.original is not None
 
-    def install(self, replacement: Callable[..., Any], *, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+    def install(
+        self, replacement: Callable[..., Any], *, tracer_provider: Any = None, meter_provider: Any = None
+    ) -> None:
         if self.installed:
             return
         self.tracer_provider, self.meter_provider = tracer_provider, meter_provider

@@ -10,6 +10,7 @@ so the last figures are not lost.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -21,7 +22,7 @@ from agentloupe.instrumentation.tracefiles import agentloupe_home
 
 
 class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # stdout/stderr stay clean: a stdio server speaks on stdout
 
 
@@ -76,10 +77,8 @@ class PrometheusEndpoint:
         return True
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.target_file.unlink(missing_ok=True)
-        except OSError:
-            pass
         self._server.shutdown()
         self._server.server_close()
 

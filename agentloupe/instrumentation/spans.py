@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
 from opentelemetry import trace
@@ -53,10 +53,8 @@ def span_ending(span: Span) -> None:
 
 def _run_hooks(method: str, span: Span) -> None:
     for hook in list(_hooks):
-        try:
+        with suppress(Exception):
             getattr(hook, method)(span)
-        except Exception:  # noqa: BLE001 - telemetry never breaks the agent
-            pass
 
 
 def get_tracer(tracer_provider: trace.TracerProvider | None = None) -> trace.Tracer:

@@ -57,7 +57,7 @@ def await_chain(task: asyncio.Task[Any]) -> list[str]:
                 lines.append(f"awaiting {type(following).__name__}")
                 break
             current = following
-    except Exception:  # noqa: BLE001 - racing the loop thread; report what we have
+    except Exception:
         lines.append("(chain changed while it was read)")
     return lines
 

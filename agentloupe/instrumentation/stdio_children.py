@@ -10,6 +10,7 @@ child). A child that is not Python, or has no agentloupe, is not affected.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 
@@ -42,10 +43,8 @@ def instrument_stdio_children() -> None:
 
     def get_default_environment() -> dict[str, str]:
         env = original()
-        try:
+        with contextlib.suppress(Exception):
             env.update(auto_environment())
-        except Exception:  # noqa: BLE001 - the server still starts, uninstrumented
-            pass
         return env
 
     _original = original

@@ -99,17 +99,17 @@ def current() -> Telemetry | None:
 
 
 def _resolve_protocol(endpoint: str, protocol: str | None) -> Protocol:
-    protocol = protocol or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_PROTOCOL"
+    protocol = (
+        protocol
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
     )
     if protocol in ("http/protobuf", "http"):
         return "http/protobuf"
     if protocol == "grpc":
         return "grpc"
     if protocol:
-        raise ValueError(
-            f"unsupported OTLP protocol {protocol!r}: use 'grpc' or 'http/protobuf'"
-        )
+        raise ValueError(f"unsupported OTLP protocol {protocol!r}: use 'grpc' or 'http/protobuf'")
     # No protocol given: the port tells the usual intent (4318 is OTLP/HTTP).
     return "http/protobuf" if endpoint.rstrip("/").endswith(":4318") else "grpc"
 
@@ -153,9 +153,7 @@ def _metric_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
             OTLPMetricExporter,
         )
 
-        return OTLPMetricExporter(
-            endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout_s
-        )
+        return OTLPMetricExporter(endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout_s)
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
         OTLPMetricExporter,
     )
@@ -229,8 +227,7 @@ def configure(
         instance_id = str(uuid.uuid4())
         named_by_default = service_name is None and not os.environ.get("OTEL_SERVICE_NAME")
         if service_name is None and not (
-            os.environ.get("OTEL_SERVICE_NAME")
-            or "service.name=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+            os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
         ):
             service_name = default_service_name
         endpoint = (
@@ -342,7 +339,7 @@ def _rename(telemetry: Telemetry, service_name: str) -> None:
         return
     try:
         update(Resource({"service.name": service_name}))
-    except Exception:  # noqa: BLE001 - telemetry never breaks the agent
+    except Exception:
         return
     telemetry.service_name = service_name
     telemetry.named_by_default = False
@@ -355,7 +352,7 @@ def _run_with_budget(work, budget_s: float, what: str) -> bool:
     def target() -> None:
         try:
             work()
-        except BaseException as exc:  # noqa: BLE001 - telemetry never breaks the agent
+        except BaseException as exc:
             failure.append(exc)
         finally:
             done.set()

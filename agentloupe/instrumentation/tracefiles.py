@@ -64,7 +64,7 @@ class JsonLinesSpanExporter(SpanExporter):
             with self._lock:
                 if self._file is None:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
-                    self._file = open(self.path, "a", encoding="utf-8")
+                    self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - open until shutdown()
                 self._file.write(line + "\n")
                 self._file.flush()
         except OSError:

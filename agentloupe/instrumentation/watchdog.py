@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -180,10 +180,8 @@ class HangWatchdog:
         if self._monitor is not None:
             self._monitor.stop()
         if self._signal_installed and self._loop is not None and not self._loop.is_closed():
-            try:
+            with suppress(RuntimeError, ValueError):
                 self._loop.remove_signal_handler(signal.SIGUSR1)
-            except (RuntimeError, ValueError):
-                pass
         remove_span_hook(self._open_spans)
         if self._thread is not None:
             self._thread.join(timeout=1.0)
@@ -229,7 +227,7 @@ class HangWatchdog:
                 overdue = [d for d in list(self._deadlines.values()) if not d.reported and now >= d.due]
                 for entry in overdue:
                     self._report_hang(entry)
-            except Exception:  # noqa: BLE001 - the watchdog must not die or raise
+            except Exception:
                 pass
 
     def _report_hang(self, entry: _Deadline) -> None:
@@ -251,7 +249,14 @@ class HangWatchdog:
             entry.span.add_event("hang", attributes)
         metrics.hangs_detected().add(1, {"agentloupe.hang.kind": entry.kind})
         with _in_span(entry.span):
-            log.warning("hang_detected", kind=entry.kind, deadline_s=entry.seconds, stuck_at=stuck_at, await_chain=chain, action=attributes["agentloupe.hang.action"])
+            log.warning(
+                "hang_detected",
+                kind=entry.kind,
+                deadline_s=entry.seconds,
+                stuck_at=stuck_at,
+                await_chain=chain,
+                action=attributes["agentloupe.hang.action"],
+            )
         if cancel and entry.scope is not None and self._loop is not None and not self._loop.is_closed():
             entry.cancelled = True
             self._loop.call_soon_threadsafe(entry.scope.cancel)
@@ -261,7 +266,12 @@ class HangWatchdog:
     def _block_started(self, stack: list[str]) -> None:
         """Monitor thread, loop still blocked: remember which span it blocks."""
         with self._pending_lock:
-            self._pending = {"span": self._open_spans.newest(), "stack": stack, "since": time.monotonic(), "done": False}
+            self._pending = {
+                "span": self._open_spans.newest(),
+                "stack": stack,
+                "since": time.monotonic(),
+                "done": False,
+            }
 
     def _settle_block(self, span: Span) -> None:
         """Loop thread, a span ending: record a block that is over but not yet reported on it."""
@@ -281,7 +291,15 @@ class HangWatchdog:
         stack = pending["stack"]
         from agentloupe.instrumentation.loopmonitor import _innermost
 
-        self._add_block_event(span, LoopBlock(time.monotonic() - pending["since"] + self.config.loop_threshold_s, stack, _innermost(stack), "heartbeat"))
+        self._add_block_event(
+            span,
+            LoopBlock(
+                time.monotonic() - pending["since"] + self.config.loop_threshold_s,
+                stack,
+                _innermost(stack),
+                "heartbeat",
+            ),
+        )
 
     @staticmethod
     def _add_block_event(span: Span | None, block: LoopBlock) -> None:
@@ -315,13 +333,22 @@ class HangWatchdog:
         metrics.gc_pauses().record(seconds, {"agentloupe.gc.generation": generation})
         span = trace.get_current_span()
         if span.is_recording():
-            span.add_event("gc_pause", {"agentloupe.gc.pause_ms": round(seconds * 1000, 1), "agentloupe.gc.generation": generation, "agentloupe.gc.collected": collected})
+            span.add_event(
+                "gc_pause",
+                {
+                    "agentloupe.gc.pause_ms": round(seconds * 1000, 1),
+                    "agentloupe.gc.generation": generation,
+                    "agentloupe.gc.collected": collected,
+                },
+            )
 
     def _log_block(self, block: LoopBlock, span: Span | None = None) -> None:
         self.blocks.append(block)
         metrics.event_loop_blocks().add(1, {"agentloupe.block.source": block.source})
         with _in_span(span):
-            log.warning("event_loop_blocked", blocked_ms=round(block.blocked_s * 1000, 1), line=block.line, source=block.source)
+            log.warning(
+                "event_loop_blocked", blocked_ms=round(block.blocked_s * 1000, 1), line=block.line, source=block.source
+            )
 
     def dump_stacks(self) -> str:
         text = all_stacks(self._loop)
@@ -351,7 +378,9 @@ def active() -> HangWatchdog | None:
 
 
 @contextmanager
-def deadline(kind: str, *, span: Span | None = None, seconds: float | None = None, cancellable: bool = True) -> Iterator[None]:
+def deadline(
+    kind: str, *, span: Span | None = None, seconds: float | None = None, cancellable: bool = True
+) -> Iterator[None]:
     """The active watchdog's deadline for ``kind``; a no-op when no watchdog runs."""
     watchdog = _active
     if watchdog is None:

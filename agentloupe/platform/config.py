@@ -43,9 +43,7 @@ class ServerConfig(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     cwd: str | None = None
     url: str | None = None
-    transport: Literal["stdio", "http", "streamable-http", "streamable_http"] | None = Field(
-        default=None, alias="type"
-    )
+    transport: Literal["stdio", "http", "streamable-http", "streamable_http"] | None = Field(default=None, alias="type")
     autostart: bool = True
     start_timeout: float | None = Field(default=None, gt=0)
     description: str | None = None
@@ -116,7 +114,10 @@ def bundled_servers() -> dict[str, ServerConfig]:
 def _format_validation(error: ValidationError, source: str) -> str:
     """The first problem, on one line: a key with a newline in it must not break the message."""
     first = error.errors()[0]
-    where = ".".join(part if isinstance(part, str) and part.isprintable() and part.strip() == part and part else json.dumps(part) for part in first["loc"])
+    where = ".".join(
+        part if isinstance(part, str) and part.isprintable() and part.strip() == part and part else json.dumps(part)
+        for part in first["loc"]
+    )
     message = " ".join(first["msg"].removeprefix("Value error, ").split())
     return f"{source}: {where}: {message}" if where else f"{source}: {message}"
 
@@ -132,9 +133,7 @@ def load_mcp_json(path: Path) -> dict[str, ServerConfig]:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+        raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     if not isinstance(data, dict) or "mcpServers" not in data:
         raise ConfigError(f'{path}: expected an object with "mcpServers": {{"name": {{...}}}}')
     try:
@@ -144,7 +143,9 @@ def load_mcp_json(path: Path) -> dict[str, ServerConfig]:
     servers = {}
     for name, server in parsed.mcpServers.items():
         if not name or "." in name or not name.isprintable() or name.strip() != name:
-            raise ConfigError(f"{path}: server name {name!r} must be non-empty, printable, without '.' or surrounding spaces")
+            raise ConfigError(
+                f"{path}: server name {name!r} must be non-empty, printable, without '.' or surrounding spaces"
+            )
         servers[name] = server.model_copy(update={"name": name})
     return servers
 
@@ -269,7 +270,10 @@ def load_settings(
         raise ConfigError(f"--loop-threshold-ms {loop_threshold_ms:g}: must be greater than 0")
     parsed_timeouts = parse_duration_overrides(timeouts or [])
     if "server_start" in parsed_timeouts:
-        servers = {n: c if c.start_timeout else c.model_copy(update={"start_timeout": parsed_timeouts["server_start"]}) for n, c in servers.items()}
+        servers = {
+            n: c if c.start_timeout else c.model_copy(update={"start_timeout": parsed_timeouts["server_start"]})
+            for n, c in servers.items()
+        }
     settings = Settings(servers=servers, config_path=config)
     return settings.with_overrides(
         model=model or _env("AGENTLOUPE_MODEL"),

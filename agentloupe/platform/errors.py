@@ -1,11 +1,11 @@
 """What can go wrong, as a user would name it. Each message says what to do.
 
-    AgentloupeError
-     ├── ConfigError          bad flag value, bad mcp.json, unknown model spec
-     ├── ServerStartError     a server did not become ready (names it, shows its stderr)
-     ├── ToolNotFoundError    `loupe call` named a server or tool that is not there
-     ├── ToolCallError        a tool call failed at the transport or protocol level
-     └── ModelError           the model provider is missing or failed
+AgentloupeError
+ ├── ConfigError          bad flag value, bad mcp.json, unknown model spec
+ ├── ServerStartError     a server did not become ready (names it, shows its stderr)
+ ├── ToolNotFoundError    `loupe call` named a server or tool that is not there
+ ├── ToolCallError        a tool call failed at the transport or protocol level
+ └── ModelError           the model provider is missing or failed
 """
 
 from __future__ import annotations

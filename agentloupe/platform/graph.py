@@ -58,9 +58,15 @@ MAX_TOOL_OUTPUT_CHARS = 64 * 1024
 
 def cap_output(result: Any, span: Any) -> Any:
     """A tool result past the size cap is cut, with a note, for the model and in the span."""
-    if isinstance(result, ToolMessage) and isinstance(result.content, str) and len(result.content) > MAX_TOOL_OUTPUT_CHARS:
+    if (
+        isinstance(result, ToolMessage)
+        and isinstance(result.content, str)
+        and len(result.content) > MAX_TOOL_OUTPUT_CHARS
+    ):
         cut = len(result.content) - MAX_TOOL_OUTPUT_CHARS
-        result.content = result.content[:MAX_TOOL_OUTPUT_CHARS] + f"\n[agentloupe: output truncated, {cut} more characters]"
+        result.content = (
+            result.content[:MAX_TOOL_OUTPUT_CHARS] + f"\n[agentloupe: output truncated, {cut} more characters]"
+        )
         span.set_attribute("agentloupe.tool.output_truncated_chars", cut)
     return result
 
@@ -106,7 +112,9 @@ def build_graph(model: BaseChatModel, info: ModelInfo, tools: list[BaseTool], mc
     bound = model.bind_tools(tools) if tools else model
     graph = StateGraph(MessagesState)
     graph.add_node("model", model_node(bound, info))
-    graph.add_node("tools", ToolNode(tools, awrap_tool_call=tool_wrapper(mcp_tools), handle_tool_errors=_tool_error_text))
+    graph.add_node(
+        "tools", ToolNode(tools, awrap_tool_call=tool_wrapper(mcp_tools), handle_tool_errors=_tool_error_text)
+    )
     graph.add_edge(START, "model")
     graph.add_conditional_edges("model", tools_condition, {"tools": "tools", END: END})
     graph.add_edge("tools", "model")

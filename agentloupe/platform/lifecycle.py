@@ -97,7 +97,7 @@ def execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signals
     error: BaseException | None = None
     try:
         value = anyio.run(work) if own_signals else anyio.run(_with_signals, work, caught)
-    except BaseException as exc:  # noqa: BLE001 - mapped to a one-line message below
+    except BaseException as exc:
         error = first_leaf(exc)
     telemetry.shutdown()
     outcome = Outcome(value, 0, None, setup.trace_file is not None, setup.endpoint, setup.protocol, error)

@@ -38,7 +38,7 @@ class ModelInfo:
 class OfflinePlanner(BaseChatModel):
     """A deterministic planner behind the chat-model interface. Not an LLM."""
 
-    tool_specs: list[dict[str, Any]] = []
+    tool_specs: list[dict[str, Any]] = []  # noqa: RUF012 - a pydantic field: copied per instance
 
     @property
     def _llm_type(self) -> str:
@@ -53,7 +53,9 @@ class OfflinePlanner(BaseChatModel):
             for s in self.tool_specs
         ]
 
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=None)
         if last_human is None:
             return _result(AIMessage(content="There is no request to plan for."), "stop")
@@ -80,7 +82,9 @@ class OfflinePlanner(BaseChatModel):
             return _result(AIMessage(content="", tool_calls=pending), "tool_calls")
         return _result(AIMessage(content=_answer(the_plan, results)), "stop")
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         return self._generate(messages, stop)
 
 
@@ -147,11 +151,13 @@ def _model_from_reference(spec: str) -> tuple[BaseChatModel, ModelInfo]:
         except Exception as exc:
             raise ModelError(f"--model {spec!r}: calling it raised {type(exc).__name__}: {exc}") from None
     if not isinstance(value, BaseChatModel):
-        raise ModelError(f"--model {spec!r} is a {type(value).__name__}: name a LangChain chat model or a function that returns one")
+        raise ModelError(
+            f"--model {spec!r} is a {type(value).__name__}: name a LangChain chat model or a function that returns one"
+        )
     name = str(getattr(value, "model_name", None) or getattr(value, "model", None) or type(value).__name__)
     try:
         provider = str(value._get_ls_params().get("ls_provider") or value._llm_type)
-    except Exception:  # noqa: BLE001 - a model that cannot say: named by its type
+    except Exception:
         provider = type(value).__name__
     return value, ModelInfo(provider=provider, name=name, kind="llm")
 
@@ -174,10 +180,18 @@ def load_model(spec: str) -> tuple[BaseChatModel, ModelInfo]:
     except ImportError as exc:
         found = re.search(r"langchain[-_][a-z0-9_\-]+", str(exc))
         package = found.group(0).replace("_", "-") if found else (getattr(exc, "name", None) or "its provider package")
-        hint = f"pip install 'agentloupe[{provider}]'" if provider in ("openai", "anthropic", "ollama") else f"pip install {package}"
+        hint = (
+            f"pip install 'agentloupe[{provider}]'"
+            if provider in ("openai", "anthropic", "ollama")
+            else f"pip install {package}"
+        )
         raise ModelError(f"model {spec!r} needs {package}, which is not installed: {hint}") from None
     except ValueError as exc:
-        raise ModelError(f"model {spec!r}: {str(exc).splitlines()[0]} (use provider:model, e.g. openai:gpt-4o-mini)") from None
+        raise ModelError(
+            f"model {spec!r}: {str(exc).splitlines()[0]} (use provider:model, e.g. openai:gpt-4o-mini)"
+        ) from None
     except Exception as exc:  # provider clients raise their own types for a missing key
-        raise ModelError(f"model {spec!r} could not be created: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise ModelError(
+            f"model {spec!r} could not be created: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
     return model, ModelInfo(provider=provider or getattr(model, "_llm_type", "unknown"), name=name, kind="llm")

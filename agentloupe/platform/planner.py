@@ -17,9 +17,53 @@ from dataclasses import dataclass, field
 from typing import Any
 
 STOPWORDS = frozenset(
-    "a an the and or of in on at for to with from by is are be what whats what's how me tell "
-    "please can could would you i my it its this that number numbers give show get find "
-    "then also value result some".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "to",
+        "with",
+        "from",
+        "by",
+        "is",
+        "are",
+        "be",
+        "what",
+        "whats",
+        "what's",
+        "how",
+        "me",
+        "tell",
+        "please",
+        "can",
+        "could",
+        "would",
+        "you",
+        "i",
+        "my",
+        "it",
+        "its",
+        "this",
+        "that",
+        "number",
+        "numbers",
+        "give",
+        "show",
+        "get",
+        "find",
+        "then",
+        "also",
+        "value",
+        "result",
+        "some",
+    ]
 )
 # Words of an arithmetic request, by operator, as tools usually name them.
 OPERATOR_WORDS = {
@@ -30,14 +74,28 @@ OPERATOR_WORDS = {
     "^": ("power", "exponent", "pow"),
 }
 _OPERATOR_ALIASES = {
-    "+": "+", "plus": "+", "-": "-", "minus": "-", "*": "*", "x": "*", "×": "*", "times": "*",
-    "/": "/", "÷": "/", "divided by": "/", "^": "^", "**": "^", "to the power of": "^",
+    "+": "+",
+    "plus": "+",
+    "-": "-",
+    "minus": "-",
+    "*": "*",
+    "x": "*",
+    "\u00d7": "*",  # multiplication sign
+    "times": "*",
+    "/": "/",
+    "÷": "/",
+    "divided by": "/",
+    "^": "^",
+    "**": "^",
+    "to the power of": "^",
 }
 _NUMBER = r"-?\d+(?:\.\d+)?"
 _ARITHMETIC = re.compile(
-    rf"({_NUMBER})\s*(\*\*|to the power of|divided by|plus|minus|times|[+\-*/x×÷^])\s*({_NUMBER})"
+    rf"({_NUMBER})\s*(\*\*|to the power of|divided by|plus|minus|times|[+\-*/x\u00d7\u00f7^])\s*({_NUMBER})"
 )
-_EXPLICIT = re.compile(r"\bcall\s+(?:the\s+)?(?:tool\s+)?`?([A-Za-z_][\w\-]*(?:\.[\w\-]+)?)`?(?:\s+with\s+(.*))?$", re.I)
+_EXPLICIT = re.compile(
+    r"\bcall\s+(?:the\s+)?(?:tool\s+)?`?([A-Za-z_][\w\-]*(?:\.[\w\-]+)?)`?(?:\s+with\s+(.*))?$", re.I
+)
 _PLACE = re.compile(r"\b(?:in|for|at|of)\s+((?:[A-Z][\w'\-]*)(?:\s+[A-Z][\w'\-]*)*)")
 _TIMEZONE = re.compile(r"\b(UTC|[A-Z][a-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?)\b")
 _QUOTED = re.compile(r"\"([^\"]*)\"|'([^']*)'")
@@ -167,9 +225,9 @@ def fill_arguments(tool: ToolSpec, clause: str, numbers: list[str] | None = None
         if quoted:
             args[name] = quoted.pop(0)
             continue
-        if name in tool.required and (place := _PLACE.search(clause)):
-            if not clause_words.isdisjoint({"in", "for", "at", "of"}):
-                args[name] = place.group(1)
+        place = _PLACE.search(clause) if name in tool.required else None
+        if place and not clause_words.isdisjoint({"in", "for", "at", "of"}):
+            args[name] = place.group(1)
     missing = [name for name in tool.required if name not in args]
     return args, missing
 
@@ -252,7 +310,8 @@ def plan(request: str, tools: list[ToolSpec]) -> Plan:
                 (
                     (tool, args, missing)
                     for tool, args, missing in filled[1:]
-                    if len(missing) == 1 and tool.properties.get(missing[0], {}).get("type") == "string"
+                    if len(missing) == 1
+                    and tool.properties.get(missing[0], {}).get("type") == "string"
                     and tool.name_words() & words
                 ),
                 None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,10 +39,8 @@ def preload() -> None:
     import importlib
 
     for name in LAZY_IMPORTS:
-        try:
+        with suppress(ImportError):
             importlib.import_module(name)
-        except ImportError:
-            pass
 
 
 @dataclass
@@ -113,7 +111,15 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
             return RunResult(answer=answer, trace_id=_trace_id(), run_id=run_id)
 
 
-async def invoke_once(graph: Any, model_name: str, run_id: str, iteration: int, question: str, settings: Settings, tracker: LeakTracker | None) -> str:
+async def invoke_once(
+    graph: Any,
+    model_name: str,
+    run_id: str,
+    iteration: int,
+    question: str,
+    settings: Settings,
+    tracker: LeakTracker | None,
+) -> str:
     attrs = {
         semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
         semconv.GEN_AI_AGENT_NAME: AGENT_NAME,
@@ -136,7 +142,9 @@ async def invoke_once(graph: Any, model_name: str, run_id: str, iteration: int, 
         outcome[semconv.ERROR_TYPE] = "timeout" if isinstance(exc, TimeoutError) else type(exc).__qualname__
         raise
     finally:
-        metrics.agent_run_duration().record(time.perf_counter() - started, {semconv.GEN_AI_AGENT_NAME: AGENT_NAME, **outcome})
+        metrics.agent_run_duration().record(
+            time.perf_counter() - started, {semconv.GEN_AI_AGENT_NAME: AGENT_NAME, **outcome}
+        )
     answer = state["messages"][-1].content
     return answer if isinstance(answer, str) else str(answer)
 
@@ -179,7 +187,9 @@ async def run_graph(settings: Settings, ref: str, target: Any, state: dict[str, 
                         outcome[semconv.ERROR_TYPE] = error_type_of(exc)
                         raise
                     finally:
-                        metrics.agent_run_duration().record(time.perf_counter() - started, {semconv.GEN_AI_AGENT_NAME: name, **outcome})
+                        metrics.agent_run_duration().record(
+                            time.perf_counter() - started, {semconv.GEN_AI_AGENT_NAME: name, **outcome}
+                        )
                     if tracker is not None:
                         tracker.sample(root)
             finally:
@@ -237,4 +247,4 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
         return CallResult(text=text, is_error=bool(result.isError), trace_id=_trace_id())
 
 
-__all__ = ["RunResult", "CallResult", "run_agent", "run_graph", "call_tool"]
+__all__ = ["CallResult", "RunResult", "call_tool", "run_agent", "run_graph"]

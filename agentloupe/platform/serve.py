@@ -75,7 +75,7 @@ class AgentService:
                     await self._stop.wait()
                 finally:
                     await shutdown_pool(pool)
-        except Exception as exc:  # noqa: BLE001 - reported by /readyz and the log, the process stays up
+        except Exception as exc:
             self.failed = exc
             log.error("serve_start_failed", error=str(exc))
         finally:
@@ -164,8 +164,13 @@ async def serve(settings: Settings, *, host: str, port: int, max_concurrent: int
 
     service = AgentService(settings, max_concurrent)
     config = uvicorn.Config(
-        build_app(service), host=host, port=port, log_level="warning", lifespan="on",
-        timeout_graceful_shutdown=int(drain_s), access_log=False,
+        build_app(service),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=int(drain_s),
+        access_log=False,
     )
     server = Server(config)
     async with anyio.create_task_group() as tg:

@@ -60,7 +60,9 @@ def _load_module(module_name: str, ref: str) -> Any:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
-            raise ConfigError(f"{ref!r}: no module named {exc.name!r} (run from the project folder, or use FILE.py:NAME)") from None
+            raise ConfigError(
+                f"{ref!r}: no module named {exc.name!r} (run from the project folder, or use FILE.py:NAME)"
+            ) from None
         raise ConfigError(f"importing {module_name} failed: {type(exc).__name__}: {_first_line(exc)}") from None
     except Exception as exc:
         raise ConfigError(f"importing {module_name} failed: {type(exc).__name__}: {_first_line(exc)}") from None
@@ -87,7 +89,10 @@ def load_object(ref: str, *, what: str) -> Any:
             value = getattr(value, part)
         except AttributeError:
             public = sorted(n for n in vars(module) if not n.startswith("_"))[:12]
-            raise ConfigError(f"{what} {ref!r}: {source} has no attribute {attribute!r} (it has: {', '.join(public) or 'nothing public'})") from None
+            raise ConfigError(
+                f"{what} {ref!r}: {source} has no attribute {attribute!r}"
+                f" (it has: {', '.join(public) or 'nothing public'})"
+            ) from None
     return value
 
 
@@ -98,7 +103,10 @@ def resolve_reference(ref: str, cwd: Path | None = None) -> str:
     folder = cwd or Path.cwd()
     config = folder / LANGGRAPH_JSON
     if not config.is_file():
-        raise ConfigError(f"--graph {ref!r}: give FILE.py:NAME or package.module:NAME (no {LANGGRAPH_JSON} in {folder} to look {ref!r} up)")
+        raise ConfigError(
+            f"--graph {ref!r}: give FILE.py:NAME or package.module:NAME"
+            f" (no {LANGGRAPH_JSON} in {folder} to look {ref!r} up)"
+        )
     try:
         graphs = json.loads(config.read_text(encoding="utf-8")).get("graphs")
     except (OSError, ValueError, AttributeError) as exc:
@@ -124,7 +132,10 @@ def _as_graph(value: Any, ref: str) -> Any:
         return value
     if isinstance(value, StateGraph):
         return value.compile()
-    raise ConfigError(f"--graph {ref!r} is of type {type(value).__name__}, not a graph: name a compiled graph or a function that returns one")
+    raise ConfigError(
+        f"--graph {ref!r} is of type {type(value).__name__}, not a graph:"
+        " name a compiled graph or a function that returns one"
+    )
 
 
 def load_graph_target(ref: str) -> Any:
@@ -153,12 +164,19 @@ def _factory_arguments(factory: Callable[..., Any], ref: str) -> list[str]:
     for name, parameter in parameters.items():
         if name in INJECTABLE:
             wanted.append(name)
-        elif parameter.default is inspect.Parameter.empty and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            raise ConfigError(f"--graph {ref!r}: the factory asks for {name!r}; it may ask only for {' and '.join(INJECTABLE)}")
+        elif parameter.default is inspect.Parameter.empty and parameter.kind not in (
+            parameter.VAR_POSITIONAL,
+            parameter.VAR_KEYWORD,
+        ):
+            raise ConfigError(
+                f"--graph {ref!r}: the factory asks for {name!r}; it may ask only for {' and '.join(INJECTABLE)}"
+            )
     return wanted
 
 
-async def build_user_graph(target: Any, ref: str, *, tools: Callable[[], Awaitable[list[Any]]], config: dict[str, Any]) -> Any:
+async def build_user_graph(
+    target: Any, ref: str, *, tools: Callable[[], Awaitable[list[Any]]], config: dict[str, Any]
+) -> Any:
     """The compiled graph: ``target`` itself, or what the factory returns given what it asks for."""
     if _is_graph(target) or not callable(target):
         return _as_graph(target, ref)
@@ -181,7 +199,9 @@ def graph_input(question: str | None, input_json: str | None) -> dict[str, Any]:
         try:
             state = json.loads(input_json)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"--input is not valid JSON ({exc.msg} at column {exc.colno}): pass an object like '{{\"topic\": \"x\"}}'") from None
+            raise ConfigError(
+                f'--input is not valid JSON ({exc.msg} at column {exc.colno}): pass an object like \'{{"topic": "x"}}\''
+            ) from None
         if not isinstance(state, dict):
             raise ConfigError("--input must be a JSON object (the graph's input state)")
     if question is not None:

@@ -15,10 +15,10 @@ import signal
 # the server (its default action): ignore it from the first line on.
 signal.signal(signal.SIGUSR1, signal.SIG_IGN)
 
-import argparse  # noqa: E402
+import argparse
 import ipaddress
-import os  # noqa: E402
-import socket  # noqa: E402
+import os
+import socket
 import sys
 import threading
 from contextlib import contextmanager
@@ -195,7 +195,7 @@ def serve(mcp: FastMCP, *, transport: str, service_name: str, argv: list[str] | 
             hosts = list(args.allowed_host)
             mcp.settings.transport_security = TransportSecuritySettings(
                 enable_dns_rebinding_protection=True,
-                allowed_hosts=hosts + ["127.0.0.1:*", "localhost:*"],
+                allowed_hosts=[*hosts, "127.0.0.1:*", "localhost:*"],
                 allowed_origins=[f"http://{h}" for h in hosts] + ["http://127.0.0.1:*", "http://localhost:*"],
             )
         try:

@@ -33,10 +33,7 @@ def _day(city: str, day: int) -> dict[str, object]:
 async def get_weather(city: str) -> str:
     """Get the current weather for a city."""
     now = _day(city, 0)
-    return (
-        f"{city.strip().title()}: {now['temperature_c']}°C, {now['condition']}, "
-        f"humidity {now['humidity_pct']}%"
-    )
+    return f"{city.strip().title()}: {now['temperature_c']}°C, {now['condition']}, humidity {now['humidity_pct']}%"
 
 
 @mcp.tool()

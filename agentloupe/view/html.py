@@ -102,7 +102,8 @@ def render_html(spans: Iterable[SpanRecord], trace_id: str) -> str:
                 "offset_ms": (span.start_ns - start) / 1e6,
                 "duration_ms": span.duration_ms,
                 "error": span.is_error,
-                "status": span.status_code.removeprefix("STATUS_CODE_") + (f": {span.status_message}" if span.status_message else ""),
+                "status": span.status_code.removeprefix("STATUS_CODE_")
+                + (f": {span.status_message}" if span.status_message else ""),
                 "attributes": span.attributes,
                 "events": [{"name": e["name"], "attributes": e["attributes"]} for e in span.events],
             }
@@ -115,7 +116,9 @@ def render_html(spans: Iterable[SpanRecord], trace_id: str) -> str:
     data = {
         "trace_id": trace_id,
         "total_ms": max((end - start) / 1e6, 0.001),
-        "services": sorted({s["service"] for s in ordered}, key=lambda name: (name != (ordered[0]["service"] if ordered else ""), name)),
+        "services": sorted(
+            {s["service"] for s in ordered}, key=lambda name: (name != (ordered[0]["service"] if ordered else ""), name)
+        ),
         "spans": ordered,
     }
     # "</" inside the JSON would end the script element early

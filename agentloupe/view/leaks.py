@@ -31,7 +31,8 @@ class LeakReport:
             lines.append("  no allocation site grew run after run")
         for site in self.growing_sites:
             lines.append(
-                f"  {site['site']}  +{site['bytes_per_run'] / 1024:,.1f} KiB per run, grew in {site['grew_in']}/{site['intervals']} runs"
+                f"  {site['site']}  +{site['bytes_per_run'] / 1024:,.1f} KiB per run,"
+                f" grew in {site['grew_in']}/{site['intervals']} runs"
             )
         return "\n".join(lines)
 
@@ -44,10 +45,10 @@ def fit_slope(values: list[float]) -> tuple[float, float]:
     xs = list(range(n))
     mean_x, mean_y = statistics.fmean(xs), statistics.fmean(values)
     sxx = sum((x - mean_x) ** 2 for x in xs)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, values)) / sxx
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, values, strict=False)) / sxx
     if n < 3:
         return slope, 0.0
-    residuals = sum((y - (mean_y + slope * (x - mean_x))) ** 2 for x, y in zip(xs, values))
+    residuals = sum((y - (mean_y + slope * (x - mean_x))) ** 2 for x, y in zip(xs, values, strict=False))
     return slope, (residuals / (n - 2) / sxx) ** 0.5
 
 

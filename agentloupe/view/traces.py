@@ -179,14 +179,16 @@ def trace_summaries(spans: Iterable[SpanRecord]) -> list[TraceSummary]:
     for trace_id, members in by_trace.items():
         roots = [s for s in members if not s.parent_span_id] or members
         root = min(roots, key=lambda s: s.start_ns)
-        summaries.append(TraceSummary(
-            trace_id=trace_id,
-            root=root.name,
-            start_ns=min(s.start_ns for s in members),
-            end_ns=max(s.end_ns for s in members),
-            services=sorted({s.service for s in members}),
-            spans=len(members),
-            errors=sum(1 for s in members if s.is_error),
-        ))
+        summaries.append(
+            TraceSummary(
+                trace_id=trace_id,
+                root=root.name,
+                start_ns=min(s.start_ns for s in members),
+                end_ns=max(s.end_ns for s in members),
+                services=sorted({s.service for s in members}),
+                spans=len(members),
+                errors=sum(1 for s in members if s.is_error),
+            )
+        )
     summaries.sort(key=lambda t: t.end_ns, reverse=True)
     return summaries

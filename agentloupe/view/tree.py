@@ -38,7 +38,10 @@ def _line(span: SpanRecord, root_service: str) -> str:
         if event["name"] == "hang":
             parts.append(f"!hang at {_short(attributes.get('agentloupe.hang.stuck_at', '?'))}")
         elif event["name"] == "loop_blocked":
-            parts.append(f"!loop blocked {attributes.get('agentloupe.loop.blocked_ms', '?')} ms at {_short(attributes.get('agentloupe.loop.blocking_line', '?'))}")
+            parts.append(
+                f"!loop blocked {attributes.get('agentloupe.loop.blocked_ms', '?')} ms"
+                f" at {_short(attributes.get('agentloupe.loop.blocking_line', '?'))}"
+            )
         elif event["name"] == "gc_pause":
             parts.append(f"gc pause {attributes.get('agentloupe.gc.pause_ms', '?')} ms")
         elif event["name"] == "memory.top_allocations":
@@ -83,5 +86,8 @@ def render_trace_list(summaries: Iterable[TraceSummary]) -> str:
     for t in summaries:
         when = datetime.datetime.fromtimestamp(t.start_ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")
         errors = f"{t.errors} error{'s' if t.errors != 1 else ''}" if t.errors else "ok"
-        lines.append(f"{when}  {t.trace_id}  {t.root}  [{', '.join(t.services)}]  {t.duration_ms:,.0f} ms  {t.spans} spans  {errors}")
+        lines.append(
+            f"{when}  {t.trace_id}  {t.root}  [{', '.join(t.services)}]"
+            f"  {t.duration_ms:,.0f} ms  {t.spans} spans  {errors}"
+        )
     return "\n".join(lines) or "no traces"

@@ -35,7 +35,7 @@ def _start() -> None:
         return  # another interpreter without agentloupe: run uninstrumented
     try:
         auto.start()
-    except Exception as exc:  # noqa: BLE001 - telemetry never breaks the program
+    except Exception as exc:
         print(f"agentloupe: instrumentation not started ({type(exc).__name__}: {exc})", file=sys.stderr)
 
 

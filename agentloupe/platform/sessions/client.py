@@ -107,9 +107,13 @@ class SessionHandle:
                 session.lost.set()
             elif exc.error.code != CONNECTION_CLOSED:
                 raise
-            raise ToolCallError(f"MCP server '{self._slot.config.name}' failed during {name}: {exc.error.message}") from None
+            raise ToolCallError(
+                f"MCP server '{self._slot.config.name}' failed during {name}: {exc.error.message}"
+            ) from None
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, httpx.HTTPError) as exc:
-            raise ToolCallError(f"MCP server '{self._slot.config.name}' failed during {name}: {exc or type(exc).__name__}") from None
+            raise ToolCallError(
+                f"MCP server '{self._slot.config.name}' failed during {name}: {exc or type(exc).__name__}"
+            ) from None
 
     async def list_tools(self, *args: Any, **kwargs: Any) -> Any:
         return await (await self._session()).list_tools(*args, **kwargs)

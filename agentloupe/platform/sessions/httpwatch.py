@@ -9,6 +9,7 @@ for its deadline.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -51,10 +52,8 @@ class SseEndWatcher(httpx.AsyncBaseTransport):
     def _schedule_check(self, request_id: int | str) -> None:
         import asyncio
 
-        try:
+        with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop().call_later(GRACE_S, self._fail_if_pending, request_id)
-        except RuntimeError:
-            pass
 
     def _fail_if_pending(self, request_id: int | str) -> None:
         message = f"the response stream of MCP server '{self.server}' ended before the answer"
@@ -77,10 +76,8 @@ def fail_pending(session: Any, message: str, *, only: int | str | None = None) -
         if stream is None:
             continue
         error = types.ErrorData(code=types.CONNECTION_CLOSED, message=message)
-        try:
+        with contextlib.suppress(Exception):
             stream.send_nowait(types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error))
-        except Exception:  # noqa: BLE001 - answered meanwhile, or closed
-            pass
 
 
 def _request_id(request: httpx.Request) -> int | str | None:

@@ -6,6 +6,7 @@ the process group, then SIGKILL to the group, each step after a grace period.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -31,8 +32,19 @@ log = structlog.get_logger("agentloupe.servers")
 #: Variables every server gets from our environment (the MCP stdio client's
 #: default list plus what Python and locales need).
 INHERITED_ENV = (
-    "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", "LANG", "LC_ALL", "TMPDIR",
-    "PYTHONPATH", "VIRTUAL_ENV", "SSL_CERT_FILE", "NODE_PATH",
+    "HOME",
+    "LOGNAME",
+    "PATH",
+    "SHELL",
+    "TERM",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "SSL_CERT_FILE",
+    "NODE_PATH",
 )
 STDERR_TAIL_LINES = 20
 
@@ -171,10 +183,8 @@ async def stop(server: ServerProcess, grace_s: float) -> None:
         if process.returncode is None:
             used = "eof"
             if process.stdin is not None:
-                try:
+                with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
                     await process.stdin.aclose()
-                except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    pass
             with anyio.move_on_after(grace_s):
                 await process.wait()
         if process.returncode is None:
@@ -194,10 +204,8 @@ async def stop(server: ServerProcess, grace_s: float) -> None:
             span.set_attribute("agentloupe.stop.orphans_killed", survivors)
         for stream in (process.stdout, process.stderr):
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
                     await stream.aclose()
-                except (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    pass
     span.set_attribute(semconv.STOP_SIGNAL, used)
     span.set_attribute(semconv.STOP_GRACE_S, round(time.monotonic() - started, 3))
     span.set_attribute(semconv.PROCESS_EXIT_CODE, process.returncode if process.returncode is not None else -1)

@@ -49,7 +49,9 @@ async def _wait_for_port(url: str, process: launcher.ServerProcess | None, name:
     delay = 0.005
     while True:
         if process is not None and process.returncode is not None:
-            raise ServerStartError(name, f"exited with code {process.returncode} before listening", list(process.stderr_tail))
+            raise ServerStartError(
+                name, f"exited with code {process.returncode} before listening", list(process.stderr_tail)
+            )
         try:
             stream = await anyio.connect_tcp(host, port)
         except OSError:
@@ -192,14 +194,29 @@ class SessionPool:
                         await slot.process.settle()
                 code = slot.process.returncode if slot.process else None
                 what = "server_exited" if code is not None else "session_lost"
-                log.warning(what, server=config.name, exit_code=code, stderr=list(slot.process.stderr_tail)[-3:] if slot.process else [], action="restarting")
+                log.warning(
+                    what,
+                    server=config.name,
+                    exit_code=code,
+                    stderr=list(slot.process.stderr_tail)[-3:] if slot.process else [],
+                    action="restarting",
+                )
                 metrics.server_restarts().add(1, session_attrs)
-                with traced(f"{what} {config.name}", attributes={**attrs, semconv.PROCESS_EXIT_CODE: code if code is not None else -1}) as span:
-                    mark_error(span, what, f"exited with code {code}" if code is not None else "the session's transport failed (HTTP error, cut stream or closed pipe)")
+                with traced(
+                    f"{what} {config.name}",
+                    attributes={**attrs, semconv.PROCESS_EXIT_CODE: code if code is not None else -1},
+                ) as span:
+                    mark_error(
+                        span,
+                        what,
+                        f"exited with code {code}"
+                        if code is not None
+                        else "the session's transport failed (HTTP error, cut stream or closed pipe)",
+                    )
                     slot.session = None
                     try:
                         await stack.aclose()
-                    except Exception as exc:  # noqa: BLE001 - the transport's own failure, already reported
+                    except Exception as exc:
                         log.debug("transport_closed_with_error", server=config.name, error=repr(exc))
         if deadline.cancelled_caught and not slot.ready.is_set():
             raise ServerStartError(
@@ -264,7 +281,9 @@ class SessionPool:
             # Building an httpx client loads the CA bundle (~100 ms measured): off the loop.
             client, watcher = await anyio.to_thread.run_sync(watched_client, config.name)
             stack.push_async_callback(client.aclose)
-            read, write, get_session_id = await stack.enter_async_context(streamable_http_client(url, http_client=client))
+            read, write, get_session_id = await stack.enter_async_context(
+                streamable_http_client(url, http_client=client)
+            )
             info.update(
                 network_transport="tcp",
                 server_address=parsed.hostname,

@@ -28,7 +28,9 @@ class ServerOutputError(ValueError):
 @asynccontextmanager
 async def stdio_streams(
     process: Process, *, name: str = "?", max_line_bytes: int = MAX_LINE_BYTES
-) -> AsyncIterator[tuple[MemoryObjectReceiveStream[SessionMessage | Exception], MemoryObjectSendStream[SessionMessage]]]:
+) -> AsyncIterator[
+    tuple[MemoryObjectReceiveStream[SessionMessage | Exception], MemoryObjectSendStream[SessionMessage]]
+]:
     assert process.stdout is not None and process.stdin is not None
     read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](0)
     write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
@@ -40,7 +42,12 @@ async def stdio_streams(
             message = types.JSONRPCMessage.model_validate_json(line)
         except ValueError:
             preview = line[:80].decode("utf-8", "replace")
-            log.warning("server_stdout_garbage", server=name, line=preview, hint="a stdio server must write only JSON-RPC on stdout; logs go to stderr")
+            log.warning(
+                "server_stdout_garbage",
+                server=name,
+                line=preview,
+                hint="a stdio server must write only JSON-RPC on stdout; logs go to stderr",
+            )
             await read_writer.send(ServerOutputError(f"not a JSON-RPC message on stdout: {preview!r}"))
             return
         await read_writer.send(SessionMessage(message))
