@@ -35,5 +35,11 @@ if [ ! -x .venv-phoenix/bin/phoenix ]; then
   .venv-phoenix/bin/python -m pip install --quiet "arize-phoenix==${PHOENIX_VERSION}"
 fi
 
+# The house rules, checked before the tests: layering, lint, format, types.
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
+.venv/bin/ruff check agentloupe
+.venv/bin/ruff format --check agentloupe
+.venv/bin/mypy
+
 export AGENTLOUPE_PHOENIX="$PWD/.venv-phoenix/bin/phoenix"
 exec .venv/bin/python -m pytest "$@"

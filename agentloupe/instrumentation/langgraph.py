@@ -298,6 +298,7 @@ def uninstrument_langgraph() -> None:
     node_context.uninstall()
     if _hook in tracer_context._configure_hooks:
         tracer_context._configure_hooks.remove(_hook)
-    if _handler is not None:
-        _handler.get().enabled = False  # runs still holding it stop producing spans
+    handler = _handler.get() if _handler is not None else None
+    if handler is not None:
+        handler.enabled = False  # runs still holding it stop producing spans
     _handler, _hook = None, None

@@ -9,9 +9,10 @@ from typing import Any
 
 import structlog
 from opentelemetry import trace
+from structlog.typing import EventDict
 
 
-def add_trace_context(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def add_trace_context(logger: Any, method: str, event_dict: EventDict) -> EventDict:
     """structlog processor: ``trace_id`` and ``span_id`` of the current span, if any."""
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
@@ -34,7 +35,7 @@ def _attribute(value: Any) -> Any:
     return value if isinstance(value, (str, bool, int, float)) else str(value)
 
 
-def redact_secrets(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_secrets(logger: Any, method: str, event_dict: EventDict) -> EventDict:
     """structlog processor: API keys, tokens and e-mail addresses never reach a log line."""
     from agentloupe.instrumentation.content import redact
 
@@ -44,7 +45,7 @@ def redact_secrets(logger: Any, method: str, event_dict: dict[str, Any]) -> dict
     return event_dict
 
 
-def forward_to_otel(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def forward_to_otel(logger: Any, method: str, event_dict: EventDict) -> EventDict:
     """structlog processor: also emit the event as an OTel log record, in the current span's context.
 
     Only structlog events take this path: the OTel SDK's own (stdlib) loggers never

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from typing import IO
 
 from agentloupe.instrumentation import metrics
 from agentloupe.instrumentation.stacks import thread_stack
@@ -140,7 +141,7 @@ class LoopMonitor:
         self._thread: threading.Thread | None = None
         self._loop_thread_id = threading.get_ident()
         self._loop_native_id = threading.get_native_id()
-        self._dump_file = None
+        self._dump_file: IO[str] | None = None
         self._dump_read = 0
         self.on_gc_pause: Callable[[float, int, int], None] | None = None
         self.gc_pauses = 0
@@ -157,15 +158,17 @@ class LoopMonitor:
             return  # the program uses SIGALRM itself: leave it alone
         global _alarm_owner
         # open for the monitor's whole life (faulthandler writes into it), closed in stop()
-        self._dump_file = tempfile.TemporaryFile(mode="w+", prefix="agentloupe-block-")  # noqa: SIM115
-        faulthandler.register(signal.SIGALRM, file=self._dump_file, all_threads=False, chain=False)
+        dump = tempfile.TemporaryFile(mode="w+", prefix="agentloupe-block-")  # noqa: SIM115
+        self._dump_file = dump
+        faulthandler.register(signal.SIGALRM, file=dump, all_threads=False, chain=False)
         _alarm_owner = self
         self._arm()
 
     def _arm(self, force: bool = False) -> None:
         """On the loop: push the alarm further out while the loop is alive (not during our own work)."""
-        if self._dump_file is not None and not self._stop.is_set() and (force or _own_depth == 0):
-            signal.setitimer(signal.ITIMER_REAL, self.c_level_s)
+        armed = self._dump_file is not None and self.c_level_s is not None and not self._stop.is_set()
+        if armed and (force or _own_depth == 0):
+            signal.setitimer(signal.ITIMER_REAL, self.c_level_s or 0)
 
     def _stop_c_level_timer(self) -> None:
         global _alarm_owner
@@ -279,7 +282,9 @@ class LoopMonitor:
                             return
                     blocked = time.monotonic() - sent
                     waited_after = _run_queue_wait_s(self._loop_native_id)
-                    waited = waited_after - waited_before if None not in (waited_before, waited_after) else None
+                    waited = (
+                        waited_after - waited_before if waited_before is not None and waited_after is not None else None
+                    )
                     block = self._classify(blocked, stack, waited, _own_work_seen(), self._gc_total - gc_before)
                     if block is not None:
                         self.on_block(block)

@@ -48,7 +48,8 @@ def _peer_attributes(message: Any) -> dict[str, Any]:
     attrs: dict[str, Any] = {semconv.NETWORK_TRANSPORT: "tcp", semconv.CLIENT_ADDRESS: client.host}
     if client.port:
         attrs[semconv.CLIENT_PORT] = client.port
-    session_id = request.headers.get("mcp-session-id") if hasattr(request, "headers") else None
+    headers = getattr(request, "headers", None)
+    session_id = headers.get("mcp-session-id") if headers is not None else None
     if session_id:
         attrs[semconv.MCP_SESSION_ID] = session_id
     return attrs

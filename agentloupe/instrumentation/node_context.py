@@ -13,6 +13,7 @@ the caller's context is never touched, so nothing is left to detach.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -55,7 +56,7 @@ def install(span_for: Callable[[UUID], Span | None]) -> None:
     _span_for = span_for
     if first:
         for name in _MODULES:
-            when_imported(name, lambda name=name: _patch(name))
+            when_imported(name, functools.partial(_patch, name))
 
 
 def _patch(name: str) -> None:

@@ -133,7 +133,8 @@ def traced(
                 span.add_event("cancelled", {"reason": type(exc).__name__})
                 raise
             record_exception(span, exc)
-            if span.status.status_code is not StatusCode.ERROR:
+            status = getattr(span, "status", None)  # the SDK span has one; the API does not promise it
+            if status is None or status.status_code is not StatusCode.ERROR:
                 mark_error(span, error_type_of(exc), str(exc)[:500] or None)
             raise
         finally:

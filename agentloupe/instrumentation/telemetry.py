@@ -142,9 +142,9 @@ def _span_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
 
         insecure = endpoint.startswith("http://")
         return OTLPSpanExporter(endpoint=endpoint, insecure=insecure, timeout=timeout_s)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 
-    return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", timeout=timeout_s)
+    return HttpSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", timeout=timeout_s)
 
 
 def _metric_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
@@ -154,25 +154,24 @@ def _metric_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
         )
 
         return OTLPMetricExporter(endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout_s)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
-        OTLPMetricExporter,
-    )
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
 
-    return OTLPMetricExporter(endpoint=endpoint.rstrip("/") + "/v1/metrics", timeout=timeout_s)
+    return HttpMetricExporter(endpoint=endpoint.rstrip("/") + "/v1/metrics", timeout=timeout_s)
 
 
 def _logger_provider(resource: Resource, endpoint: str, protocol: Protocol, timeout_s: float) -> Any:
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
+    exporter: Any
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
         exporter = OTLPLogExporter(endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout_s)
     else:
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
 
-        exporter = OTLPLogExporter(endpoint=endpoint.rstrip("/") + "/v1/logs", timeout=timeout_s)
+        exporter = HttpLogExporter(endpoint=endpoint.rstrip("/") + "/v1/logs", timeout=timeout_s)
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     provider.add_log_record_processor(BatchLogRecordProcessor(exporter, schedule_delay_millis=500))
     return provider
@@ -262,17 +261,17 @@ def configure(
 
         existing = trace.get_tracer_provider()
         owns = not isinstance(existing, TracerProvider)
-        if owns:
+        if isinstance(existing, TracerProvider):
+            # Someone (opentelemetry-instrument, the user) configured tracing
+            # first: add to their provider instead of replacing it.
+            tracer_provider = existing
+            tracer_provider.add_span_processor(processor)
+        else:
             # shutdown_on_exit=False: the SDK's own exit hook waits 30 s when the
             # collector is down; ours (below) keeps the budget.
             tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
             tracer_provider.add_span_processor(processor)
             trace.set_tracer_provider(tracer_provider)
-        else:
-            # Someone (opentelemetry-instrument, the user) configured tracing
-            # first: add to their provider instead of replacing it.
-            tracer_provider = existing
-            tracer_provider.add_span_processor(processor)
 
         meter_provider = None
         readers: list[Any] = []

@@ -236,7 +236,7 @@ class HangWatchdog:
         loop_stack = thread_stack(self._loop_thread_id, limit=8)
         cancel = entry.scope is not None and (self.config.policy == "cancel" or entry.kind in ALWAYS_CANCEL)
         stuck_at = _stuck_line(chain)
-        attributes = {
+        attributes: dict[str, Any] = {
             "agentloupe.hang.kind": entry.kind,
             "agentloupe.hang.deadline_s": entry.seconds,
             "agentloupe.hang.await_chain": chain or ["(no task)"],

@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import ToolMessage
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
@@ -27,7 +28,7 @@ from agentloupe.instrumentation.watchdog import deadline
 from agentloupe.platform.models import ModelInfo
 
 
-def model_node(model: BaseChatModel, info: ModelInfo) -> Callable[[MessagesState], Awaitable[dict[str, Any]]]:
+def model_node(model: Runnable[Any, Any], info: ModelInfo) -> Callable[[MessagesState], Awaitable[dict[str, Any]]]:
     async def call_model(state: MessagesState) -> dict[str, Any]:
         attrs = genai.chat_attributes(info.provider, info.name, **{semconv.MODEL_KIND: info.kind})
         captured = content.render([m.model_dump(include={"type", "content", "tool_calls"}) for m in state["messages"]])
@@ -109,9 +110,9 @@ def _tool_error_text(error: Exception) -> str:
 
 def build_graph(model: BaseChatModel, info: ModelInfo, tools: list[BaseTool], mcp_tools: dict[str, str]):
     """Compile the agent graph for ``tools`` (local and MCP)."""
-    bound = model.bind_tools(tools) if tools else model
+    bound: Runnable[Any, Any] = model.bind_tools(tools) if tools else model
     graph = StateGraph(MessagesState)
-    graph.add_node("model", model_node(bound, info))
+    graph.add_node("model", model_node(bound, info))  # type: ignore[call-overload]  # an async node fn
     graph.add_node(
         "tools", ToolNode(tools, awrap_tool_call=tool_wrapper(mcp_tools), handle_tool_errors=_tool_error_text)
     )

@@ -45,7 +45,7 @@ class Outcome(Generic[T]):
 def first_leaf(exc: BaseException) -> BaseException:
     """The error a user should hear about inside an exception group (ours first)."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        preferred = [e for e in exc.exceptions if isinstance(e, AgentloupeError)]
+        preferred: list[BaseException] = [e for e in exc.exceptions if isinstance(e, AgentloupeError)]
         exc = (preferred or list(exc.exceptions))[0]
     return exc
 

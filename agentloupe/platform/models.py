@@ -44,7 +44,7 @@ class OfflinePlanner(BaseChatModel):
     def _llm_type(self) -> str:
         return "agentloupe-offline-planner"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> OfflinePlanner:  # type: ignore[override]
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> OfflinePlanner:
         return self.model_copy(update={"tool_specs": [convert_to_openai_tool(t)["function"] for t in tools]})
 
     def _specs(self) -> list[planner.ToolSpec]:

@@ -321,9 +321,9 @@ def plan(request: str, tools: list[ToolSpec]) -> Plan:
                 tool, args, missing = consumer
                 add(tool, args, clause, needs=producer.id, fill_param=missing[0])
             continue
-        producer = next(((t, a) for t, a, m in filled[1:] if not m), None)
-        if producer and len(best_missing) == 1 and best_tool.properties[best_missing[0]].get("type") == "string":
-            first = add(producer[0], producer[1], clause)
+        source = next(((t, a) for t, a, m in filled[1:] if not m), None)
+        if source and len(best_missing) == 1 and best_tool.properties[best_missing[0]].get("type") == "string":
+            first = add(source[0], source[1], clause)
             add(best_tool, best_args, clause, needs=first.id, fill_param=best_missing[0])
             continue
         result.unmapped.append(

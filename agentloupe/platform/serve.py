@@ -157,7 +157,7 @@ async def serve(settings: Settings, *, host: str, port: int, max_concurrent: int
     class Server(uvicorn.Server):
         # Our own signal handling: uvicorn's re-raises SIGTERM after a graceful stop,
         # which would end a cleanly drained process with 143 instead of 0.
-        def capture_signals(self):  # type: ignore[override]
+        def capture_signals(self):
             from contextlib import nullcontext
 
             return nullcontext()

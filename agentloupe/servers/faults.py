@@ -15,7 +15,7 @@ from agentloupe.servers.runtime import new_server, serve
 
 mcp = new_server("faults", "Deliberate faults: hang, block_loop, block_in_c, leak, crash, slow.")
 
-_kept: list[bytes] = []
+_kept: list[bytearray] = []
 
 
 @mcp.tool()

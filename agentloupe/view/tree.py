@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from agentloupe.view.traces import SpanRecord, TraceSummary, build_trees
 
 
-def _size(value: int, *, signed: bool = True) -> str:
-    sign = ("+" if value >= 0 else "-") if signed else ""
-    value = abs(value)
+def _size(number: float, *, signed: bool = True) -> str:
+    sign = ("+" if number >= 0 else "-") if signed else ""
+    value = float(abs(number))
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
             return f"{sign}{value:,.0f} {unit}" if unit == "B" else f"{sign}{value:,.1f} {unit}"

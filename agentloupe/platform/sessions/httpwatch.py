@@ -45,7 +45,8 @@ class SseEndWatcher(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
         request_id = _request_id(request)
-        if request_id is not None and response.headers.get("content-type", "").startswith("text/event-stream"):
+        event_stream = response.headers.get("content-type", "").startswith("text/event-stream")
+        if request_id is not None and event_stream and isinstance(response.stream, httpx.AsyncByteStream):
             response.stream = _WatchedStream(response.stream, lambda: self._schedule_check(request_id))
         return response
 

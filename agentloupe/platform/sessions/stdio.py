@@ -57,6 +57,7 @@ async def stdio_streams(
         discarding = False
         async with read_writer:
             try:
+                assert process.stdout is not None  # opened with stdout=PIPE
                 async for chunk in process.stdout:
                     buffer += chunk
                     while (end := buffer.find(b"\n")) >= 0:
@@ -79,6 +80,7 @@ async def stdio_streams(
             try:
                 async for message in write_reader:
                     data = message.message.model_dump_json(by_alias=True, exclude_none=True)
+                    assert process.stdin is not None  # opened with stdin=PIPE
                     await process.stdin.send(data.encode() + b"\n")
             except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
                 pass
