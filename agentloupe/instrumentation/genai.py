@@ -35,7 +35,7 @@ def record_response(span: Span, message: Any, provider: str, model: str, meter_p
         ):
             count = int(usage.get(key, 0) or 0)
             span.set_attribute(attribute, count)
-            metrics.gen_ai_token_usage(meter_provider).record(count, {**base, "gen_ai.token.type": kind})
+            metrics.gen_ai_token_usage(meter_provider).record(count, {**base, semconv.GEN_AI_TOKEN_TYPE: kind})
 
 
 def record_duration(

@@ -115,11 +115,11 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
         span = run.span
         if error is not None:
             if type(error).__name__ in _INTERRUPTS:
-                span.set_attribute("langgraph.interrupted", True)
+                span.set_attribute(semconv.LANGGRAPH_INTERRUPTED, True)
                 span.add_event("interrupt", {"type": type(error).__name__})
                 root = self._root_span(run.parent)
                 if root is not None and root.is_recording():
-                    root.set_attribute("langgraph.interrupted", True)
+                    root.set_attribute(semconv.LANGGRAPH_INTERRUPTED, True)
             elif isinstance(error, (KeyboardInterrupt,)) or type(error).__name__ == "CancelledError":
                 span.set_attribute(semconv.CANCELLED, True)
             else:
@@ -159,20 +159,20 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
                 semconv.GEN_AI_CONVERSATION_ID: str(conversation),
             }
             if type(inputs).__name__ == "Command":
-                attrs["langgraph.resumed"] = True  # the same conversation id as the interrupted run
+                attrs[semconv.LANGGRAPH_RESUMED] = True  # the same conversation id as the interrupted run
             self._start(run_id, parent_run_id, f"invoke_agent {name}", SpanKind.INTERNAL, attrs)
         elif tags and _HIDDEN_TAG in tags:
             self._skip(run_id, parent_run_id)
         elif node is not None and name == node:
-            attrs = {"langgraph.node": node, "langgraph.step": int(metadata.get("langgraph_step", -1))}
+            attrs = {semconv.LANGGRAPH_NODE: node, semconv.LANGGRAPH_STEP: int(metadata.get("langgraph_step", -1))}
             self._start(run_id, parent_run_id, str(node), SpanKind.INTERNAL, attrs)
         else:
-            self._start(run_id, parent_run_id, str(name), SpanKind.INTERNAL, {"langchain.run.type": "chain"})
+            self._start(run_id, parent_run_id, str(name), SpanKind.INTERNAL, {semconv.LANGCHAIN_RUN_TYPE: "chain"})
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         run = self._runs.get(run_id)
         if run is not None and run.span is not None and isinstance(outputs, dict) and "__interrupt__" in outputs:
-            run.span.set_attribute("langgraph.interrupted", True)
+            run.span.set_attribute(semconv.LANGGRAPH_INTERRUPTED, True)
         self._end(run_id)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:

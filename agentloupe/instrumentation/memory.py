@@ -23,20 +23,13 @@ from typing import Any
 import psutil
 from opentelemetry.trace import Span, SpanKind
 
+from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.loopmonitor import own_work
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
 
-RSS = "agentloupe.memory.process_rss_bytes"
-RSS_DELTA = "agentloupe.memory.process_rss_delta_bytes"
-TRACED_DELTA = "agentloupe.memory.process_traced_delta_bytes"
-TRACED_PEAK = "agentloupe.memory.process_traced_peak_bytes"
-TRACED_CURRENT = "agentloupe.memory.process_traced_bytes"
-TOP_ALLOCATIONS_EVENT = "memory.top_allocations"
-SAMPLE_EVENT = "memory.sample"
-
 DEFAULT_THRESHOLD_BYTES = 1 << 20
 #: Spans big enough to be worth a snapshot at their start (snapshots cost ms).
-SNAPSHOT_SPANS = ("loupe ", "invoke_agent", "execute_tool", "tools/call")
+SNAPSHOT_SPANS = (semconv.CLI_SPAN_PREFIX, semconv.OP_INVOKE_AGENT, semconv.OP_EXECUTE_TOOL, semconv.SPAN_TOOLS_CALL)
 _IGNORED_FILES = (
     tracemalloc.__file__,
     "<frozen importlib._bootstrap>",
@@ -164,15 +157,15 @@ class MemoryProbe:
             tracing = self.use_tracemalloc and tracemalloc.is_tracing()
             current = self._roll_peak() if tracing else 0
             entry = self._open.pop(span.get_span_context().span_id, None)
-        span.set_attribute(RSS, rss)
+        span.set_attribute(semconv.MEMORY_RSS, rss)
         if entry is None:
             return
-        span.set_attribute(RSS_DELTA, rss - entry.rss)
+        span.set_attribute(semconv.MEMORY_RSS_DELTA, rss - entry.rss)
         if not tracing:
             return
         delta = current - entry.traced
-        span.set_attribute(TRACED_DELTA, delta)
-        span.set_attribute(TRACED_PEAK, max(entry.peak, current))
+        span.set_attribute(semconv.MEMORY_TRACED_DELTA, delta)
+        span.set_attribute(semconv.MEMORY_TRACED_PEAK, max(entry.peak, current))
         name = getattr(span, "name", "")
         if (
             delta >= self.threshold_bytes
@@ -193,7 +186,7 @@ class MemoryProbe:
             self._baseline, self._generation = snapshot, self._generation + 1
         if sites:
             span.add_event(
-                TOP_ALLOCATIONS_EVENT,
+                semconv.EVENT_TOP_ALLOCATIONS,
                 {"sites": _sites_text(sites), "note": "process-wide, since the previous snapshot"},
             )
 
@@ -235,5 +228,12 @@ class LeakTracker:
         sample = Sample(len(self.samples), traced, self._process.memory_info().rss, sites)
         self.samples.append(sample)
         if span is not None:
-            span.add_event(SAMPLE_EVENT, {TRACED_CURRENT: traced, RSS: sample.rss_bytes, "sites": _sites_text(sites)})
+            span.add_event(
+                semconv.EVENT_MEMORY_SAMPLE,
+                {
+                    semconv.MEMORY_TRACED_CURRENT: traced,
+                    semconv.MEMORY_RSS: sample.rss_bytes,
+                    "sites": _sites_text(sites),
+                },
+            )
         return sample

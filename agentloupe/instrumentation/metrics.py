@@ -1,4 +1,5 @@
 """The metric instruments agentloupe emits, created on first use from the global meter.
+from agentloupe.instrumentation import semconv
 
 Names and units follow the OpenTelemetry GenAI and MCP conventions; the
 ``agentloupe.*`` ones are ours. Created lazily so that a meter provider
@@ -10,6 +11,8 @@ from __future__ import annotations
 from functools import cache
 
 from opentelemetry import metrics
+
+from agentloupe.instrumentation import semconv
 
 # Buckets for sub-second operations: the SDK's defaults start at 5 (seconds,
 # here), which would put every MCP call in the first bucket.
@@ -120,8 +123,8 @@ def register_process_gauges() -> None:
     def traced(options: object):
         if tracemalloc.is_tracing():
             current, peak = tracemalloc.get_traced_memory()
-            yield metrics.Observation(current, {"agentloupe.tracemalloc.state": "current"})
-            yield metrics.Observation(peak, {"agentloupe.tracemalloc.state": "peak"})
+            yield metrics.Observation(current, {semconv.TRACEMALLOC_STATE: "current"})
+            yield metrics.Observation(peak, {semconv.TRACEMALLOC_STATE: "peak"})
 
     meter = _meter()
     meter.create_observable_gauge(

@@ -1,9 +1,17 @@
-"""Attribute and span names used by agentloupe.
+"""Attribute, event and span names used by agentloupe: every name in one place.
 
 Names follow the OpenTelemetry GenAI and MCP semantic conventions; the few
 that are ours carry the ``agentloupe.`` prefix. Import these constants instead
-of spelling the strings, so a rename is one change.
+of spelling the strings, so a rename is one change. (Metric names live with
+their instruments in ``metrics.py``.)
 """
+
+from opentelemetry.semconv.attributes import (
+    client_attributes,
+    error_attributes,
+    network_attributes,
+    server_attributes,
+)
 
 # GenAI conventions
 GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
@@ -25,6 +33,7 @@ GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
 OP_CHAT = "chat"
 OP_EXECUTE_TOOL = "execute_tool"
 OP_INVOKE_AGENT = "invoke_agent"
+GEN_AI_TOKEN_TYPE = "gen_ai.token.type"
 
 # MCP conventions
 MCP_METHOD_NAME = "mcp.method.name"
@@ -33,13 +42,14 @@ MCP_PROTOCOL_VERSION = "mcp.protocol.version"
 JSONRPC_REQUEST_ID = "jsonrpc.request.id"
 RPC_JSONRPC_ERROR_CODE = "rpc.jsonrpc.error_code"
 
-# General conventions
-ERROR_TYPE = "error.type"
-NETWORK_TRANSPORT = "network.transport"
-SERVER_ADDRESS = "server.address"
-SERVER_PORT = "server.port"
-CLIENT_ADDRESS = "client.address"
-CLIENT_PORT = "client.port"
+# General conventions: the stable ones from OpenTelemetry's own package
+ERROR_TYPE = error_attributes.ERROR_TYPE
+NETWORK_TRANSPORT = network_attributes.NETWORK_TRANSPORT
+SERVER_ADDRESS = server_attributes.SERVER_ADDRESS
+SERVER_PORT = server_attributes.SERVER_PORT
+CLIENT_ADDRESS = client_attributes.CLIENT_ADDRESS
+CLIENT_PORT = client_attributes.CLIENT_PORT
+# (process.* is still incubating there)
 PROCESS_PID = "process.pid"
 PROCESS_EXIT_CODE = "process.exit.code"
 
@@ -60,3 +70,51 @@ PROCESS_COMMAND_ARGS = "process.command_args"
 SPAN_RUN = "loupe run"
 SPAN_CALL = "loupe call"
 SPAN_EXEC = "loupe exec"
+
+# LangGraph / LangChain runs
+LANGGRAPH_NODE = "langgraph.node"
+LANGGRAPH_STEP = "langgraph.step"
+LANGGRAPH_INTERRUPTED = "langgraph.interrupted"
+LANGGRAPH_RESUMED = "langgraph.resumed"
+LANGCHAIN_RUN_TYPE = "langchain.run.type"
+
+# runs and tools
+RUN_ITERATION = "agentloupe.run.iteration"
+RUN_INPUT = "agentloupe.run.input"
+SERVERS_STOPPED = "agentloupe.servers.stopped"
+TOOL_OUTPUT_TRUNCATED_CHARS = "agentloupe.tool.output_truncated_chars"
+STOP_ORPHANS_KILLED = "agentloupe.stop.orphans_killed"
+
+# memory (process-wide during the span: spans run concurrently)
+MEMORY_RSS = "agentloupe.memory.process_rss_bytes"
+MEMORY_RSS_DELTA = "agentloupe.memory.process_rss_delta_bytes"
+MEMORY_TRACED_DELTA = "agentloupe.memory.process_traced_delta_bytes"
+MEMORY_TRACED_PEAK = "agentloupe.memory.process_traced_peak_bytes"
+MEMORY_TRACED_CURRENT = "agentloupe.memory.process_traced_bytes"
+TRACEMALLOC_STATE = "agentloupe.tracemalloc.state"
+EVENT_TOP_ALLOCATIONS = "memory.top_allocations"
+EVENT_MEMORY_SAMPLE = "memory.sample"
+
+# the watchdog: hangs, loop blocks, GC pauses
+EVENT_HANG = "hang"
+HANG_KIND = "agentloupe.hang.kind"
+HANG_ACTION = "agentloupe.hang.action"
+HANG_DEADLINE_S = "agentloupe.hang.deadline_s"
+HANG_STUCK_AT = "agentloupe.hang.stuck_at"
+HANG_AWAIT_CHAIN = "agentloupe.hang.await_chain"
+HANG_LOOP_THREAD = "agentloupe.hang.loop_thread"
+LOOP_BLOCKED_MS = "agentloupe.loop.blocked_ms"
+LOOP_BLOCKING_LINE = "agentloupe.loop.blocking_line"
+LOOP_STACK = "agentloupe.loop.stack"
+LOOP_SOURCE = "agentloupe.loop.source"
+BLOCK_SOURCE = "agentloupe.block.source"
+GC_PAUSE_MS = "agentloupe.gc.pause_ms"
+GC_GENERATION = "agentloupe.gc.generation"
+GC_COLLECTED = "agentloupe.gc.collected"
+
+# span names
+SPAN_SERVE_START = "loupe serve start"
+SPAN_SERVE_RUN = "loupe serve run"
+SPAN_SHUTDOWN = "shutdown"
+SPAN_TOOLS_CALL = "tools/call"
+CLI_SPAN_PREFIX = "loupe "

@@ -105,7 +105,7 @@ def traced(
     Exceptions set ERROR with ``error.type`` (the class name, or ``timeout``);
     cancellation is recorded as a state (``agentloupe.cancelled``), not an error.
 
-    >>> with traced("start_server math", attributes={"agentloupe.server.name": "math"}):
+    >>> with traced("start_server math", attributes={semconv.SERVER_NAME: "math"}):
     ...     pass
     """
     with get_tracer(tracer_provider).start_as_current_span(

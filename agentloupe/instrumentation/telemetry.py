@@ -27,7 +27,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from agentloupe.instrumentation import content
+from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.logs import configure_logging, set_otel_logger
 from agentloupe.instrumentation.tracefiles import (
     JsonLinesSpanExporter,
@@ -183,7 +183,7 @@ def _resource(service_name: str | None, instance_id: str) -> tuple[Resource, str
     attributes: dict[str, Any] = {
         "service.version": __version__,
         "service.instance.id": instance_id,
-        "process.pid": os.getpid(),
+        semconv.PROCESS_PID: os.getpid(),
     }
     if service_name:
         attributes["service.name"] = service_name

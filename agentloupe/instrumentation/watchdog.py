@@ -25,7 +25,7 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
-from agentloupe.instrumentation import metrics
+from agentloupe.instrumentation import metrics, semconv
 from agentloupe.instrumentation.loopmonitor import LoopBlock, LoopMonitor
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
 from agentloupe.instrumentation.stacks import all_stacks, await_chain, thread_stack
@@ -237,17 +237,17 @@ class HangWatchdog:
         cancel = entry.scope is not None and (self.config.policy == "cancel" or entry.kind in ALWAYS_CANCEL)
         stuck_at = _stuck_line(chain)
         attributes: dict[str, Any] = {
-            "agentloupe.hang.kind": entry.kind,
-            "agentloupe.hang.deadline_s": entry.seconds,
-            "agentloupe.hang.await_chain": chain or ["(no task)"],
-            "agentloupe.hang.stuck_at": stuck_at,
-            "agentloupe.hang.loop_thread": loop_stack[-3:] or ["(idle)"],
-            "agentloupe.hang.action": "cancel" if cancel else "report",
+            semconv.HANG_KIND: entry.kind,
+            semconv.HANG_DEADLINE_S: entry.seconds,
+            semconv.HANG_AWAIT_CHAIN: chain or ["(no task)"],
+            semconv.HANG_STUCK_AT: stuck_at,
+            semconv.HANG_LOOP_THREAD: loop_stack[-3:] or ["(idle)"],
+            semconv.HANG_ACTION: "cancel" if cancel else "report",
         }
         self.hangs.append(attributes)
         if entry.span is not None and entry.span.is_recording():
             entry.span.add_event("hang", attributes)
-        metrics.hangs_detected().add(1, {"agentloupe.hang.kind": entry.kind})
+        metrics.hangs_detected().add(1, {semconv.HANG_KIND: entry.kind})
         with _in_span(entry.span):
             log.warning(
                 "hang_detected",
@@ -255,7 +255,7 @@ class HangWatchdog:
                 deadline_s=entry.seconds,
                 stuck_at=stuck_at,
                 await_chain=chain,
-                action=attributes["agentloupe.hang.action"],
+                action=attributes[semconv.HANG_ACTION],
             )
         if cancel and entry.scope is not None and self._loop is not None and not self._loop.is_closed():
             entry.cancelled = True
@@ -307,10 +307,10 @@ class HangWatchdog:
             span.add_event(
                 "loop_blocked",
                 {
-                    "agentloupe.loop.blocked_ms": round(block.blocked_s * 1000, 1),
-                    "agentloupe.loop.blocking_line": block.line,
-                    "agentloupe.loop.stack": block.stack[-12:] or ["?"],
-                    "agentloupe.loop.source": block.source,
+                    semconv.LOOP_BLOCKED_MS: round(block.blocked_s * 1000, 1),
+                    semconv.LOOP_BLOCKING_LINE: block.line,
+                    semconv.LOOP_STACK: block.stack[-12:] or ["?"],
+                    semconv.LOOP_SOURCE: block.source,
                 },
             )
 
@@ -330,21 +330,21 @@ class HangWatchdog:
 
     def _report_gc_pause(self, seconds: float, generation: int, collected: int) -> None:
         """In the loop thread (a GC callback): the span that paid for it is current."""
-        metrics.gc_pauses().record(seconds, {"agentloupe.gc.generation": generation})
+        metrics.gc_pauses().record(seconds, {semconv.GC_GENERATION: generation})
         span = trace.get_current_span()
         if span.is_recording():
             span.add_event(
                 "gc_pause",
                 {
-                    "agentloupe.gc.pause_ms": round(seconds * 1000, 1),
-                    "agentloupe.gc.generation": generation,
-                    "agentloupe.gc.collected": collected,
+                    semconv.GC_PAUSE_MS: round(seconds * 1000, 1),
+                    semconv.GC_GENERATION: generation,
+                    semconv.GC_COLLECTED: collected,
                 },
             )
 
     def _log_block(self, block: LoopBlock, span: Span | None = None) -> None:
         self.blocks.append(block)
-        metrics.event_loop_blocks().add(1, {"agentloupe.block.source": block.source})
+        metrics.event_loop_blocks().add(1, {semconv.BLOCK_SOURCE: block.source})
         with _in_span(span):
             log.warning(
                 "event_loop_blocked", blocked_ms=round(block.blocked_s * 1000, 1), line=block.line, source=block.source

@@ -68,7 +68,7 @@ def cap_output(result: Any, span: Any) -> Any:
         result.content = (
             result.content[:MAX_TOOL_OUTPUT_CHARS] + f"\n[agentloupe: output truncated, {cut} more characters]"
         )
-        span.set_attribute("agentloupe.tool.output_truncated_chars", cut)
+        span.set_attribute(semconv.TOOL_OUTPUT_TRUNCATED_CHARS, cut)
     return result
 
 

@@ -82,11 +82,11 @@ async def observed(settings: Settings) -> AsyncIterator[object]:
 
 
 async def shutdown_pool(pool: SessionPool) -> None:
-    with traced("shutdown") as span:
+    with traced(semconv.SPAN_SHUTDOWN) as span:
         with deadline("shutdown", span=span, cancellable=False):  # closes scopes opened before it
             pool.begin_close()
             await pool.close()
-        span.set_attribute("agentloupe.servers.stopped", len(pool.slots))
+        span.set_attribute(semconv.SERVERS_STOPPED, len(pool.slots))
 
 
 async def run_agent(settings: Settings, question: str) -> RunResult:
@@ -96,7 +96,7 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
         with traced(semconv.SPAN_RUN, attributes={semconv.RUN_ID: run_id}) as root:
             captured = content.render(question)
             if captured is not None:
-                root.set_attribute("agentloupe.run.input", captured)
+                root.set_attribute(semconv.RUN_INPUT, captured)
             model, info = load_model(settings.model)
             pool = SessionPool(settings, child_environment(settings))
             tracker = LeakTracker() if settings.repeat > 1 else None
@@ -125,7 +125,7 @@ async def invoke_once(
         semconv.GEN_AI_AGENT_NAME: AGENT_NAME,
         semconv.GEN_AI_CONVERSATION_ID: f"{run_id}/{iteration}" if settings.repeat > 1 else run_id,
         semconv.GEN_AI_REQUEST_MODEL: model_name,
-        "agentloupe.run.iteration": iteration,
+        semconv.RUN_ITERATION: iteration,
     }
     started = time.perf_counter()
     outcome: dict[str, str] = {}
@@ -241,7 +241,7 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
         if len(text) > MAX_TOOL_OUTPUT_CHARS:
             cut = len(text) - MAX_TOOL_OUTPUT_CHARS
             text = text[:MAX_TOOL_OUTPUT_CHARS] + f"\n[agentloupe: output truncated, {cut} more characters]"
-            root.set_attribute("agentloupe.tool.output_truncated_chars", cut)
+            root.set_attribute(semconv.TOOL_OUTPUT_TRUNCATED_CHARS, cut)
         if result.isError:
             mark_error(root, "tool_error", text[:500])
         return CallResult(text=text, is_error=bool(result.isError), trace_id=_trace_id())

@@ -64,7 +64,7 @@ class AgentService:
         try:
             async with observed(self.settings):
                 model, info = load_model(self.settings.model)
-                with traced("loupe serve start"):
+                with traced(semconv.SPAN_SERVE_START):
                     pool = SessionPool(self.settings, child_environment(self.settings))
                     await pool.open()
                 try:
@@ -109,7 +109,7 @@ class AgentService:
             # The caller's trace, extracted into an empty context (never an inherited one).
             parent = propagate.extract(dict(request.headers), context=Context())
             run_id = str(uuid.uuid4())
-            with traced("loupe serve run", attributes={semconv.RUN_ID: run_id}, context=parent) as span:
+            with traced(semconv.SPAN_SERVE_RUN, attributes={semconv.RUN_ID: run_id}, context=parent) as span:
                 answer = await invoke_once(self.graph, self.model_name, run_id, 0, question, self.settings, None)
                 trace_id = format(span.get_span_context().trace_id, "032x")
             return JSONResponse({"answer": answer, "trace_id": trace_id, "run_id": run_id})

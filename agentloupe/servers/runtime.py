@@ -27,7 +27,7 @@ import anyio
 import structlog
 from mcp.server.fastmcp import FastMCP
 
-from agentloupe.instrumentation import configure, instrument_mcp, shutdown
+from agentloupe.instrumentation import configure, instrument_mcp, semconv, shutdown
 from agentloupe.instrumentation.logs import configure_logging
 from agentloupe.instrumentation.memory import LeakTracker, MemoryProbe
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
@@ -130,7 +130,7 @@ class _SampleAfterToolCalls:
         pass
 
     def before_end(self, span) -> None:
-        if getattr(span, "name", "").startswith("tools/call "):
+        if getattr(span, "name", "").startswith(semconv.SPAN_TOOLS_CALL + " "):
             self.tracker.sample(span)
 
 

@@ -11,7 +11,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentloupe.instrumentation.memory import RSS, SAMPLE_EVENT, TRACED_CURRENT, Sample
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.memory import Sample
 
 
 @dataclass
@@ -95,7 +96,7 @@ def reports_from_spans(spans: list[Any], trace_id: str) -> list[LeakReport]:
         if span.trace_id != trace_id:
             continue
         for event in span.events:
-            if event["name"] == SAMPLE_EVENT:
+            if event["name"] == semconv.EVENT_MEMORY_SAMPLE:
                 by_service.setdefault(span.service, []).append((event["time_ns"], event["attributes"]))
     reports = []
     for service, events in sorted(by_service.items()):
@@ -103,8 +104,8 @@ def reports_from_spans(spans: list[Any], trace_id: str) -> list[LeakReport]:
         samples = [
             Sample(
                 index,
-                int(attributes.get(TRACED_CURRENT, 0)),
-                int(attributes.get(RSS, 0)),
+                int(attributes.get(semconv.MEMORY_TRACED_CURRENT, 0)),
+                int(attributes.get(semconv.MEMORY_RSS, 0)),
                 [site for text in attributes.get("sites", []) if (site := parse_site_text(text))],
             )
             for index, (_, attributes) in enumerate(events)

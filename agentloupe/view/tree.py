@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from agentloupe.instrumentation import semconv
 from agentloupe.view.traces import SpanRecord, TraceSummary, build_trees
 
 
@@ -27,11 +28,11 @@ def _line(span: SpanRecord, root_service: str) -> str:
         parts.append(f"ERROR {span.attributes.get('error.type', '')}".rstrip())
         if span.status_message:
             parts.append(f"({span.status_message[:80]})")
-    traced = span.attributes.get("agentloupe.memory.process_traced_delta_bytes")
+    traced = span.attributes.get(semconv.MEMORY_TRACED_DELTA)
     if traced is not None:
-        peak = span.attributes.get("agentloupe.memory.process_traced_peak_bytes", 0)
+        peak = span.attributes.get(semconv.MEMORY_TRACED_PEAK, 0)
         parts.append(f"mem {_size(traced)} (peak {_size(peak, signed=False)})")
-    if span.attributes.get("agentloupe.cancelled"):
+    if span.attributes.get(semconv.CANCELLED):
         parts.append("cancelled")
     for event in span.events:
         attributes = event["attributes"]
@@ -44,7 +45,7 @@ def _line(span: SpanRecord, root_service: str) -> str:
             )
         elif event["name"] == "gc_pause":
             parts.append(f"gc pause {attributes.get('agentloupe.gc.pause_ms', '?')} ms")
-        elif event["name"] == "memory.top_allocations":
+        elif event["name"] == semconv.EVENT_TOP_ALLOCATIONS:
             parts.append(f"top allocation: {_short(str((attributes.get('sites') or ['?'])[0]))}")
     return "  ".join(parts)
 

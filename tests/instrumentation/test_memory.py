@@ -5,7 +5,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agentloupe.instrumentation import memory
+from agentloupe.instrumentation import memory, semconv
 from agentloupe.instrumentation.spans import traced
 
 
@@ -25,8 +25,8 @@ def test_probe_records_process_wide_delta_and_top_sites(monkeypatch):
         probe.stop()
     assert not tracemalloc.is_tracing()
     [span] = exporter.get_finished_spans()
-    assert span.attributes[memory.TRACED_DELTA] >= 2 * 1024 * 1024
-    assert span.attributes[memory.TRACED_PEAK] >= span.attributes[memory.TRACED_DELTA]
-    assert memory.RSS in span.attributes
-    [event] = [e for e in span.events if e.name == memory.TOP_ALLOCATIONS_EVENT]
+    assert span.attributes[semconv.MEMORY_TRACED_DELTA] >= 2 * 1024 * 1024
+    assert span.attributes[semconv.MEMORY_TRACED_PEAK] >= span.attributes[semconv.MEMORY_TRACED_DELTA]
+    assert semconv.MEMORY_RSS in span.attributes
+    [event] = [e for e in span.events if e.name == semconv.EVENT_TOP_ALLOCATIONS]
     assert "test_memory.py" in event.attributes["sites"][0]

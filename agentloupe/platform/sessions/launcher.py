@@ -201,7 +201,7 @@ async def stop(server: ServerProcess, grace_s: float) -> None:
         _signal_group(process.pid, signal.SIGKILL)
         survivors = _kill_survivors(descendants)
         if survivors:
-            span.set_attribute("agentloupe.stop.orphans_killed", survivors)
+            span.set_attribute(semconv.STOP_ORPHANS_KILLED, survivors)
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
