@@ -64,34 +64,23 @@ async def watch(
     memory: bool = False,
     timeouts: dict[str, float] | None = None,
     on_hang: str = "report",
-    loop_threshold_ms: float = 100,
+    loop_threshold_s: float = 0.1,
 ) -> AsyncIterator[object]:
-    """The hang watchdog and the memory probe around any async code.
+    """The hang watchdog and the memory probe around any async code. Durations in seconds.
 
     >>> async with agentloupe.watch(memory=True):  # doctest: +SKIP
     ...     await graph.ainvoke({"messages": [...]})
     """
-    from agentloupe.instrumentation.memory import MemoryProbe
-    from agentloupe.instrumentation.watchdog import (
-        DEFAULT_TIMEOUTS,
-        HangWatchdog,
-        WatchdogConfig,
-    )
+    from agentloupe.instrumentation.processenv import check_policy
+    from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, WatchdogConfig, watching
 
-    if on_hang not in ("report", "cancel"):
-        raise ValueError(f"on_hang={on_hang!r}: use 'report' or 'cancel'")
-    probe = MemoryProbe(use_tracemalloc=memory)
-    probe.start()
     config = WatchdogConfig(
         timeouts={**DEFAULT_TIMEOUTS, **(timeouts or {})},
-        policy=on_hang,  # type: ignore[arg-type]
-        loop_threshold_s=loop_threshold_ms / 1000,
+        policy=check_policy(on_hang),
+        loop_threshold_s=loop_threshold_s,
     )
-    try:
-        async with HangWatchdog(config) as watchdog:
-            yield watchdog
-    finally:
-        probe.stop()
+    async with watching(config, memory=memory) as watchdog:
+        yield watchdog
 
 
 __all__ = [

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agentloupe.instrumentation.importhooks import when_imported
+from agentloupe.instrumentation.processenv import ChildSettings
 from agentloupe.instrumentation.stdio_children import instrument_stdio_children
 
 #: Environment carriers for a trace context handed to a child process.
@@ -78,19 +79,13 @@ def _watch_every_loop() -> None:
     if _original_runner_run is not None:
         return
     original = asyncio.Runner.run
-    memory = os.environ.get("AGENTLOUPE_MEMORY") == "1"
+    settings = ChildSettings.from_env()
 
     async def watched(coro: Coroutine[Any, Any, Any]) -> Any:
-        from agentloupe.instrumentation.memory import MemoryProbe
-        from agentloupe.instrumentation.watchdog import HangWatchdog, WatchdogConfig
+        from agentloupe.instrumentation.watchdog import WatchdogConfig, watching
 
-        probe = MemoryProbe(use_tracemalloc=memory)
-        probe.start()
-        try:
-            async with HangWatchdog(WatchdogConfig.from_env()):
-                return await coro
-        finally:
-            probe.stop()
+        async with watching(WatchdogConfig.from_settings(settings), memory=settings.memory):
+            return await coro
 
     def run(self: asyncio.Runner, coro: Any, *, context: Any = None) -> Any:
         if asyncio.iscoroutine(coro):

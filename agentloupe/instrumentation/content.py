@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
+
+from agentloupe.instrumentation.processenv import env_flag
 
 CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 MAX_CHARS = 4096
@@ -25,16 +26,15 @@ _SECRET_PATTERNS = [
 
 
 def set_capture(enabled: bool) -> None:
+    """Capture on or off in this process (child processes are told by ``Telemetry.child_environment``)."""
     global _override
     _override = enabled
-    if enabled:
-        os.environ[CAPTURE_ENV] = "true"
 
 
 def capture_enabled() -> bool:
     if _override is not None:
         return _override
-    return os.environ.get(CAPTURE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    return env_flag(CAPTURE_ENV) or False
 
 
 def redact(text: str) -> str:

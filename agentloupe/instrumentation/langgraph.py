@@ -28,6 +28,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from agentloupe.instrumentation import genai, node_context, semconv
 from agentloupe.instrumentation.spans import (
+    error_type_of,
     get_tracer,
     mark_error,
     record_exception,
@@ -126,7 +127,7 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
                 record_exception(span, error)
                 mark_error(
                     span,
-                    "timeout" if isinstance(error, TimeoutError) else type(error).__qualname__,
+                    error_type_of(error),
                     str(error)[:500] or None,
                 )
         span_ending(span)

@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.logs import configure_logging, set_otel_logger
+from agentloupe.instrumentation.processenv import env_flag
 from agentloupe.instrumentation.tracefiles import (
     JsonLinesSpanExporter,
     agentloupe_home,
@@ -42,10 +43,6 @@ DEFAULT_SHUTDOWN_BUDGET_S = 2.0
 #: Environment prefixes handed to child processes explicitly: MCP's stdio
 #: transport passes only a handful of variables (HOME, PATH, ...) by default.
 CHILD_ENV_PREFIXES = ("OTEL_", "AGENTLOUPE_")
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass
@@ -235,7 +232,7 @@ def configure(
             or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
             or None
         )
-        if _env_flag("OTEL_SDK_DISABLED"):
+        if env_flag("OTEL_SDK_DISABLED"):
             _current = Telemetry(
                 service_name=service_name or default_service_name,
                 endpoint=endpoint,

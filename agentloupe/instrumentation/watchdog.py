@@ -10,15 +10,14 @@ cancelled and fails with ``TimeoutError`` (``error.type=timeout``). The
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import structlog
@@ -27,12 +26,12 @@ from opentelemetry.trace import Span
 
 from agentloupe.instrumentation import metrics, semconv
 from agentloupe.instrumentation.loopmonitor import LoopBlock, LoopMonitor
+from agentloupe.instrumentation.processenv import ChildSettings, Policy
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
 from agentloupe.instrumentation.stacks import all_stacks, await_chain, thread_stack
 
 log = structlog.get_logger("agentloupe.watchdog")
 
-Policy = Literal["report", "cancel"]
 DEFAULT_TIMEOUTS: dict[str, float] = {
     "run": 300.0,
     "model": 120.0,
@@ -65,21 +64,13 @@ class WatchdogConfig:
     poll_s: float = 0.05
 
     @classmethod
-    def from_env(cls, *, policy: Policy | None = None) -> WatchdogConfig:
-        """What a parent process handed down: ``AGENTLOUPE_TIMEOUTS``, ``_ON_HANG``, ``_LOOP_THRESHOLD_MS``."""
-        timeouts = dict(DEFAULT_TIMEOUTS)
-        for item in filter(None, os.environ.get("AGENTLOUPE_TIMEOUTS", "").split(",")):
-            kind, _, value = item.partition("=")
-            try:
-                timeouts[kind.strip()] = float(value)
-            except ValueError:
-                log.warning("bad_timeout_ignored", item=item)
-        try:
-            threshold = float(os.environ.get("AGENTLOUPE_LOOP_THRESHOLD_MS", "100")) / 1000
-        except ValueError:
-            threshold = 0.1
-        chosen = policy or ("cancel" if os.environ.get("AGENTLOUPE_ON_HANG") == "cancel" else "report")
-        return cls(timeouts=timeouts, policy=chosen, loop_threshold_s=threshold)
+    def from_settings(cls, settings: ChildSettings, *, policy: Policy | None = None) -> WatchdogConfig:
+        """The watchdog a process runs with these settings (``ChildSettings.from_env()`` in a child)."""
+        return cls(
+            timeouts={**DEFAULT_TIMEOUTS, **settings.timeouts},
+            policy=policy or settings.on_hang,
+            loop_threshold_s=settings.loop_threshold_s,
+        )
 
 
 class _OpenSpans:
@@ -388,3 +379,17 @@ def deadline(
         return
     with watchdog.deadline(kind, span=span, seconds=seconds, cancellable=cancellable):
         yield
+
+
+@asynccontextmanager
+async def watching(config: WatchdogConfig, *, memory: bool = False) -> AsyncIterator[HangWatchdog]:
+    """The hang watchdog and the memory probe (tracemalloc with ``memory``) around a block of async code."""
+    from agentloupe.instrumentation.memory import MemoryProbe
+
+    probe = MemoryProbe(use_tracemalloc=memory)
+    probe.start()
+    try:
+        async with HangWatchdog(config) as watchdog:
+            yield watchdog
+    finally:
+        probe.stop()

@@ -1,4 +1,7 @@
-"""Settings, flowing one way: flags > environment (AGENTLOUPE_*, OTEL_*) > mcp.json.
+"""Settings, flowing one way: flags > environment (AGENTLOUPE_*) > mcp.json, resolved once.
+
+The ``OTEL_*`` variables are read in one place, ``instrumentation.telemetry``
+(a flag given here wins over them there).
 
 ``mcp.json`` uses the common ``{"mcpServers": {...}}`` format:
 
@@ -27,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from agentloupe.instrumentation.processenv import POLICIES, ChildSettings
+from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, WatchdogConfig
 from agentloupe.platform.errors import ConfigError
 
 Transport = Literal["stdio", "http"]
@@ -179,12 +184,12 @@ class Settings:
     servers: dict[str, ServerConfig] = field(default_factory=bundled_servers)
     config_path: Path | None = None
     otlp_endpoint: str | None = None
-    otlp_protocol: str | None = None
-    capture_content: bool = False
+    otlp_protocol: str | None = None  # None: OTEL_EXPORTER_OTLP_PROTOCOL, read by telemetry.configure()
+    capture_content: bool | None = None  # None: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT decides
     service_name: str | None = None
     print_tree: bool = True
     log_level: str = "WARNING"
-    server_start_timeout_s: float = 20.0
+    server_start_timeout_s: float | None = None  # flag or env; else each server's start_timeout, else 20 s
     server_stop_grace_s: float = 2.0
     telemetry_budget_s: float = 2.0
     recursion_limit: int = 25
@@ -195,17 +200,28 @@ class Settings:
     loop_threshold_s: float = 0.1
     prometheus_port: int | None = None
 
+    def child_settings(self) -> ChildSettings:
+        """What a launched server (or a program under ``loupe exec``) runs with: the same checks."""
+        return ChildSettings(
+            memory=self.memory,
+            leak_samples=self.memory and self.repeat > 1,
+            loop_threshold_s=self.loop_threshold_s,
+            on_hang=self.on_hang,  # type: ignore[arg-type]  # checked in load_settings
+            timeouts=self.timeouts,
+        )
+
     def server_environment(self) -> dict[str, str]:
-        """What a child process needs to run the same watchdog and memory checks (``WatchdogConfig.from_env``)."""
-        env = {
-            "AGENTLOUPE_MEMORY": "1" if self.memory else "0",
-            "AGENTLOUPE_LOOP_THRESHOLD_MS": str(int(self.loop_threshold_s * 1000)),
-            "AGENTLOUPE_LEAK_SAMPLES": "1" if self.memory and self.repeat > 1 else "0",
-            "AGENTLOUPE_ON_HANG": self.on_hang,
-        }
-        if self.timeouts:
-            env["AGENTLOUPE_TIMEOUTS"] = ",".join(f"{k}={v:g}" for k, v in self.timeouts.items())
-        return env
+        """The child's side of the contract: ``ChildSettings.from_env()`` reads it back."""
+        return self.child_settings().to_env()
+
+    def watchdog_config(self) -> WatchdogConfig:
+        return WatchdogConfig.from_settings(self.child_settings())
+
+    def start_timeout(self, server: ServerConfig) -> float:
+        """Flags and env (``--timeout server_start=S``, ``AGENTLOUPE_SERVER_START_TIMEOUT``) > mcp.json > 20 s."""
+        if self.server_start_timeout_s is not None:
+            return self.server_start_timeout_s
+        return server.start_timeout or DEFAULT_TIMEOUTS["server_start"]
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -214,13 +230,6 @@ class Settings:
 def _env(name: str) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else None
-
-
-def _env_bool(name: str) -> bool | None:
-    value = _env(name)
-    if value is None:
-        return None
-    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def _env_float(name: str) -> float | None:
@@ -259,8 +268,7 @@ def load_settings(
         parsed = urlparse(otlp)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ConfigError(f"--otlp {otlp!r}: expected a URL like http://localhost:4317")
-    capture_env = _env_bool("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
-    if on_hang is not None and on_hang not in ("report", "cancel"):
+    if on_hang is not None and on_hang not in POLICIES:
         raise ConfigError(f"--on-hang {on_hang!r}: use 'report' (default) or 'cancel'")
     if repeat is not None and repeat < 1:
         raise ConfigError(f"--repeat {repeat}: must be 1 or more")
@@ -269,21 +277,15 @@ def load_settings(
     if loop_threshold_ms is not None and loop_threshold_ms <= 0:
         raise ConfigError(f"--loop-threshold-ms {loop_threshold_ms:g}: must be greater than 0")
     parsed_timeouts = parse_duration_overrides(timeouts or [])
-    if "server_start" in parsed_timeouts:
-        servers = {
-            n: c if c.start_timeout else c.model_copy(update={"start_timeout": parsed_timeouts["server_start"]})
-            for n, c in servers.items()
-        }
     settings = Settings(servers=servers, config_path=config)
     return settings.with_overrides(
         model=model or _env("AGENTLOUPE_MODEL"),
         otlp_endpoint=otlp,
-        otlp_protocol=_env("OTEL_EXPORTER_OTLP_PROTOCOL"),
-        capture_content=capture_content if capture_content is not None else capture_env,
+        capture_content=capture_content,
         print_tree=print_tree,
         log_level=log_level or _env("AGENTLOUPE_LOG_LEVEL"),
         service_name=service_name,
-        server_start_timeout_s=_env_float("AGENTLOUPE_SERVER_START_TIMEOUT"),
+        server_start_timeout_s=parsed_timeouts.get("server_start") or _env_float("AGENTLOUPE_SERVER_START_TIMEOUT"),
         telemetry_budget_s=_env_float("AGENTLOUPE_TELEMETRY_BUDGET"),
         timeouts=parsed_timeouts or None,
         on_hang=on_hang,

@@ -57,18 +57,19 @@ def model_node(model: Runnable[Any, Any], info: ModelInfo) -> Callable[[Messages
 MAX_TOOL_OUTPUT_CHARS = 64 * 1024
 
 
+def truncate_output(text: str, span: Any) -> str:
+    """A tool output past the size cap, cut with a note (for the model, the terminal and the span)."""
+    if len(text) <= MAX_TOOL_OUTPUT_CHARS:
+        return text
+    cut = len(text) - MAX_TOOL_OUTPUT_CHARS
+    span.set_attribute(semconv.TOOL_OUTPUT_TRUNCATED_CHARS, cut)
+    return text[:MAX_TOOL_OUTPUT_CHARS] + f"\n[agentloupe: output truncated, {cut} more characters]"
+
+
 def cap_output(result: Any, span: Any) -> Any:
     """A tool result past the size cap is cut, with a note, for the model and in the span."""
-    if (
-        isinstance(result, ToolMessage)
-        and isinstance(result.content, str)
-        and len(result.content) > MAX_TOOL_OUTPUT_CHARS
-    ):
-        cut = len(result.content) - MAX_TOOL_OUTPUT_CHARS
-        result.content = (
-            result.content[:MAX_TOOL_OUTPUT_CHARS] + f"\n[agentloupe: output truncated, {cut} more characters]"
-        )
-        span.set_attribute(semconv.TOOL_OUTPUT_TRUNCATED_CHARS, cut)
+    if isinstance(result, ToolMessage) and isinstance(result.content, str):
+        result.content = truncate_output(result.content, span)
     return result
 
 

@@ -14,14 +14,14 @@ from langchain_core.messages import HumanMessage
 from mcp import types
 from opentelemetry import trace
 
-from agentloupe.instrumentation import content, metrics, semconv, watch
+from agentloupe.instrumentation import content, metrics, semconv
 from agentloupe.instrumentation.memory import LeakTracker
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
 from agentloupe.instrumentation.stdio_children import auto_environment
-from agentloupe.instrumentation.watchdog import deadline
+from agentloupe.instrumentation.watchdog import deadline, watching
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import ConfigError, ToolCallError, ToolNotFoundError
-from agentloupe.platform.graph import MAX_TOOL_OUTPUT_CHARS, build_graph
+from agentloupe.platform.graph import build_graph, truncate_output
 from agentloupe.platform.models import load_model
 from agentloupe.platform.sessions import SessionPool
 from agentloupe.platform.tools import local_tools
@@ -71,13 +71,8 @@ def child_environment(settings: Settings) -> dict[str, str]:
 
 @asynccontextmanager
 async def observed(settings: Settings) -> AsyncIterator[object]:
-    """The watchdog and the memory probe around a run (the library's ``watch()``)."""
-    async with watch(
-        memory=settings.memory,
-        timeouts=settings.timeouts,
-        on_hang=settings.on_hang,
-        loop_threshold_ms=settings.loop_threshold_s * 1000,
-    ) as watchdog:
+    """The watchdog and the memory probe around a run (what the library's ``watch()`` runs too)."""
+    async with watching(settings.watchdog_config(), memory=settings.memory) as watchdog:
         yield watchdog
 
 
@@ -139,7 +134,7 @@ async def invoke_once(
             if tracker is not None:
                 tracker.sample(span)
     except BaseException as exc:
-        outcome[semconv.ERROR_TYPE] = "timeout" if isinstance(exc, TimeoutError) else type(exc).__qualname__
+        outcome[semconv.ERROR_TYPE] = error_type_of(exc)
         raise
     finally:
         metrics.agent_run_duration().record(
@@ -238,10 +233,7 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
         text = "\n".join(
             item.text if isinstance(item, types.TextContent) else item.model_dump_json() for item in result.content
         )
-        if len(text) > MAX_TOOL_OUTPUT_CHARS:
-            cut = len(text) - MAX_TOOL_OUTPUT_CHARS
-            text = text[:MAX_TOOL_OUTPUT_CHARS] + f"\n[agentloupe: output truncated, {cut} more characters]"
-            root.set_attribute(semconv.TOOL_OUTPUT_TRUNCATED_CHARS, cut)
+        text = truncate_output(text, root)
         if result.isError:
             mark_error(root, "tool_error", text[:500])
         return CallResult(text=text, is_error=bool(result.isError), trace_id=_trace_id())

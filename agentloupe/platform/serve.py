@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from agentloupe._uvicorn import server_without_signal_handling
 from agentloupe.instrumentation import semconv, telemetry
 from agentloupe.instrumentation.spans import traced
 from agentloupe.platform.config import Settings
@@ -154,14 +155,6 @@ async def serve(settings: Settings, *, host: str, port: int, max_concurrent: int
     """Serve until SIGTERM/SIGINT, then drain the runs in flight and stop in order."""
     import uvicorn
 
-    class Server(uvicorn.Server):
-        # Our own signal handling: uvicorn's re-raises SIGTERM after a graceful stop,
-        # which would end a cleanly drained process with 143 instead of 0.
-        def capture_signals(self):
-            from contextlib import nullcontext
-
-            return nullcontext()
-
     service = AgentService(settings, max_concurrent)
     config = uvicorn.Config(
         build_app(service),
@@ -172,7 +165,7 @@ async def serve(settings: Settings, *, host: str, port: int, max_concurrent: int
         timeout_graceful_shutdown=int(drain_s),
         access_log=False,
     )
-    server = Server(config)
+    server = server_without_signal_handling(config)
     async with anyio.create_task_group() as tg:
 
         async def on_signal() -> None:

@@ -21,17 +21,18 @@ import os
 import socket
 import sys
 import threading
-from contextlib import contextmanager
 
 import anyio
 import structlog
 from mcp.server.fastmcp import FastMCP
 
+from agentloupe._uvicorn import server_without_signal_handling
 from agentloupe.instrumentation import configure, instrument_mcp, semconv, shutdown
 from agentloupe.instrumentation.logs import configure_logging
-from agentloupe.instrumentation.memory import LeakTracker, MemoryProbe
+from agentloupe.instrumentation.memory import LeakTracker
+from agentloupe.instrumentation.processenv import ChildSettings
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
-from agentloupe.instrumentation.watchdog import HangWatchdog, WatchdogConfig
+from agentloupe.instrumentation.watchdog import WatchdogConfig, watching
 
 log = structlog.get_logger("agentloupe.server")
 
@@ -65,13 +66,6 @@ def _watch_stdin_eof(on_eof) -> None:
 async def _serve_http(mcp: FastMCP, listen: socket.socket | None) -> None:
     import uvicorn  # only HTTP servers pay for it
 
-    class _Uvicorn(uvicorn.Server):
-        """uvicorn without its own signal handling: the runtime owns SIGTERM/SIGINT."""
-
-        @contextmanager
-        def capture_signals(self):
-            yield
-
     app = mcp.streamable_http_app()
     config = uvicorn.Config(
         app,
@@ -81,7 +75,7 @@ async def _serve_http(mcp: FastMCP, listen: socket.socket | None) -> None:
         lifespan="on",
         timeout_graceful_shutdown=1,
     )
-    server = _Uvicorn(config)
+    server = server_without_signal_handling(config)
     token = anyio.lowlevel.current_token()
 
     def stop() -> None:
@@ -136,21 +130,18 @@ class _SampleAfterToolCalls:
 
 async def _observed(serve_coro, *args) -> None:
     """The same watchdog and memory probe as the agent, inside the server's loop."""
-    memory = os.environ.get("AGENTLOUPE_MEMORY") == "1"
-    probe = MemoryProbe(use_tracemalloc=memory)
-    probe.start()
+    settings = ChildSettings.from_env()
     # Samples (a GC and a snapshot per tool call) only when the agent asked for a leak report.
-    sampler = _SampleAfterToolCalls() if memory and os.environ.get("AGENTLOUPE_LEAK_SAMPLES") == "1" else None
+    sampler = _SampleAfterToolCalls() if settings.memory and settings.leak_samples else None
     if sampler is not None:
         add_span_hook(sampler)
     try:
         # A server only reports; cancelling is the caller's decision (it sends notifications/cancelled).
-        async with HangWatchdog(WatchdogConfig.from_env(policy="report")):
+        async with watching(WatchdogConfig.from_settings(settings, policy="report"), memory=settings.memory):
             await serve_coro(*args)
     finally:
         if sampler is not None:
             remove_span_hook(sampler)
-        probe.stop()
 
 
 def parse_args(argv: list[str] | None, *, transport: str) -> argparse.Namespace:

@@ -69,3 +69,31 @@ def test_dashboard_is_valid(path):
 def test_dashboard_uids_are_unique():
     uids = [json.loads(p.read_text())["uid"] for p in (REPO / "dashboards").glob("*.json")]
     assert len(uids) == len(set(uids)) == 3
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "dashboards").glob("*.json")), ids=lambda p: p.stem)
+def test_dashboard_loads_into_grafanas_own_typed_models(path):
+    """Grafana's Python SDK (grafana-foundation-sdk) decodes each panel into its plugin's typed
+    options and each query into the Prometheus data query; encoding it again loses nothing we set."""
+    from grafana_foundation_sdk.cog import runtime
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.cog.plugins import register_default_plugins
+    from grafana_foundation_sdk.models import prometheus
+    from grafana_foundation_sdk.models.dashboard import Dashboard
+
+    register_default_plugins()
+    raw = json.loads(path.read_text())
+    dashboard = Dashboard.from_json(raw)
+    assert dashboard.uid == raw["uid"] and dashboard.title == raw["title"]
+    assert len(dashboard.panels) == len(raw["panels"])
+    for panel, raw_panel in zip(dashboard.panels, raw["panels"], strict=True):
+        config = runtime.panelcfg_config(panel.type_val)
+        assert config is not None, f"{panel.title}: Grafana knows no panel type {panel.type_val!r}"
+        assert type(panel.options).__module__.endswith(f".{panel.type_val}"), panel.title
+        assert [type(t) for t in panel.targets] == [prometheus.Dataquery] * len(raw_panel["targets"])
+        assert [t.expr for t in panel.targets] == [t["expr"] for t in raw_panel["targets"]]
+    again = json.loads(json.dumps(dashboard, cls=JSONEncoder))
+    assert [p["title"] for p in again["panels"]] == [p["title"] for p in raw["panels"]]
+    assert [t["datasource"]["uid"] for p in again["panels"] for t in p["targets"]] == [
+        t["datasource"]["uid"] for p in raw["panels"] for t in p["targets"]
+    ]

@@ -148,7 +148,7 @@ class SessionPool:
         """One life of the server process. True: the pool is closing; False: the server died."""
         config = slot.config
         attrs = {semconv.SERVER_NAME: config.name, semconv.SERVER_TRANSPORT: config.kind}
-        timeout = config.start_timeout or self.settings.server_start_timeout_s
+        timeout = self.settings.start_timeout(config)
         name = f"start_server {config.name}" if generation == 0 else f"restart_server {config.name}"
         # The deadline scope encloses everything the stack opens (task
         # groups must nest inside it); it is lifted once the server is ready.
