@@ -11,7 +11,6 @@ from typing import Any
 
 import anyio
 from langchain_core.messages import HumanMessage
-from mcp import types
 from opentelemetry import trace
 
 from agentloupe.instrumentation import content, metrics, semconv
@@ -24,6 +23,7 @@ from agentloupe.platform.errors import ConfigError, ToolCallError, ToolNotFoundE
 from agentloupe.platform.graph import build_graph, truncate_output
 from agentloupe.platform.models import load_model
 from agentloupe.platform.sessions import SessionPool
+from agentloupe.platform.sessions.mcpsdk import types
 from agentloupe.platform.tools import local_tools
 
 AGENT_NAME = "agentloupe"

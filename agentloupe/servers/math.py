@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from mcp.server.fastmcp.exceptions import ToolError
-
-from agentloupe.servers.runtime import new_server, serve
+from agentloupe.servers.runtime import ToolError, new_server, serve
 
 mcp = new_server("math", "Arithmetic on two numbers.")
 

@@ -25,6 +25,7 @@ import threading
 import anyio
 import structlog
 from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp.exceptions import ToolError
 
 from agentloupe._uvicorn import server_without_signal_handling
 from agentloupe.instrumentation import configure, instrument_mcp, semconv, shutdown
@@ -215,3 +216,6 @@ def new_server(name: str, instructions: str) -> FastMCP:
     # FastMCP passes log_level="INFO" itself, so FASTMCP_LOG_LEVEL does nothing.
     level = os.environ.get("AGENTLOUPE_LOG_LEVEL", "WARNING").upper()
     return FastMCP(name, instructions=instructions, log_level=level)  # type: ignore[arg-type]
+
+
+__all__ = ["FastMCP", "ToolError", "new_server", "serve"]

@@ -9,13 +9,12 @@ from typing import Any
 import anyio
 import httpx
 from langchain_core.tools import BaseTool
-from mcp import ClientSession, McpError, types
-from mcp.types import CONNECTION_CLOSED
 
 from agentloupe.platform.config import ServerConfig
 from agentloupe.platform.errors import ToolCallError
 from agentloupe.platform.sessions import launcher
 from agentloupe.platform.sessions.httpwatch import fail_pending
+from agentloupe.platform.sessions.mcpsdk import CONNECTION_CLOSED, ClientSession, McpError, types
 
 
 class PooledClientSession(ClientSession):

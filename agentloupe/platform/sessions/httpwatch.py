@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from mcp import types
-from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
+
+from agentloupe.platform.sessions.mcpsdk import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT, types
 
 GRACE_S = 0.2  # the answer, when there was one, reaches the session well within this
 

@@ -18,8 +18,6 @@ import httpx
 import structlog
 from langchain_core.tools import BaseTool
 from langchain_mcp_adapters.tools import load_mcp_tools
-from mcp import ClientSession, McpError
-from mcp.client.streamable_http import streamable_http_client
 from opentelemetry import context as otel_context
 
 from agentloupe.instrumentation import metrics, semconv
@@ -37,6 +35,7 @@ from agentloupe.platform.sessions.client import (
     SessionHandle,
 )
 from agentloupe.platform.sessions.httpwatch import watched_client
+from agentloupe.platform.sessions.mcpsdk import ClientSession, McpError, streamable_http_client
 from agentloupe.platform.sessions.stdio import stdio_streams
 
 log = structlog.get_logger("agentloupe.sessions")

@@ -14,8 +14,8 @@ import anyio
 import structlog
 from anyio.abc import Process
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
-from mcp import types
-from mcp.shared.message import SessionMessage
+
+from agentloupe.platform.sessions.mcpsdk import SessionMessage, types
 
 log = structlog.get_logger("agentloupe.stdio")
 MAX_LINE_BYTES = 8 * 1024 * 1024
