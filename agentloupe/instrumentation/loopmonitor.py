@@ -76,6 +76,16 @@ class LoopBlock:
     line: str
     source: str  # "heartbeat" or "c-level"
 
+    @classmethod
+    def from_stack(cls, blocked_s: float, stack: list[str]) -> LoopBlock:
+        """A block seen by the heartbeat, with the loop thread's formatted stack (innermost last)."""
+        return cls(blocked_s, stack, _innermost(stack), "heartbeat")
+
+    @classmethod
+    def from_dump(cls, blocked_s: float, dump: str) -> LoopBlock:
+        """A block inside C code, from faulthandler's dump (most recent call first)."""
+        return cls(blocked_s, dump.splitlines(), _outermost_first(dump), "c-level")
+
 
 def _parse_file_line(line: str) -> str | None:
     """``File "x.py", line 3 in f`` (faulthandler) or ``File "x.py", line 3, in f`` (traceback)."""

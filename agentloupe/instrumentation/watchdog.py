@@ -1,5 +1,8 @@
 """The hang watchdog: deadlines on every kind of operation, checked from a monitor thread.
 
+(Loop blocks and GC pauses are attributed to spans in ``blocks.py``; the stack
+walking is ``stacks.py``; the heartbeat is ``loopmonitor.py``.)
+
 Past its deadline an operation's span gets a ``hang`` event with the stuck
 task's await chain and what the loop thread is doing; a warning is logged,
 the hang counter rises, and with the ``cancel`` policy the operation is
@@ -25,6 +28,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from agentloupe.instrumentation import metrics, semconv
+from agentloupe.instrumentation.blocks import BlockReporter, in_span
 from agentloupe.instrumentation.loopmonitor import LoopBlock, LoopMonitor
 from agentloupe.instrumentation.processenv import ChildSettings, Policy
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
@@ -73,37 +77,6 @@ class WatchdogConfig:
         )
 
 
-class _OpenSpans:
-    """Which spans are open now: a loop block is recorded on the newest one.
-
-    The loop resumes (and may end that span) before the monitor thread can
-    report the block, so a span's end first settles any block pending on it.
-    """
-
-    # No lock: the loop thread must never wait on a monitor thread (a monitor thread
-    # descheduled while holding a lock blocked the loop for 170 ms, measured). Single
-    # dict operations are atomic under the GIL; the reader retries a torn iteration.
-
-    def __init__(self, watchdog: HangWatchdog) -> None:
-        self._spans: dict[int, Span] = {}
-        self._watchdog = watchdog
-
-    def on_start(self, span: Span) -> None:
-        self._spans[span.get_span_context().span_id] = span
-
-    def before_end(self, span: Span) -> None:
-        self._watchdog._settle_block(span)
-        self._spans.pop(span.get_span_context().span_id, None)
-
-    def newest(self) -> Span | None:
-        for _ in range(5):
-            try:
-                return next(reversed(list(self._spans.values())), None)
-            except RuntimeError:
-                continue
-        return None
-
-
 _active: HangWatchdog | None = None
 
 
@@ -122,13 +95,14 @@ class HangWatchdog:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id = 0
         self._monitor: LoopMonitor | None = None
-        self._open_spans = _OpenSpans(self)
-        self._pending: dict[str, Any] | None = None
-        self._pending_lock = threading.Lock()
+        self._reporter = BlockReporter(self.config.loop_threshold_s)
         self._signal_installed = False
         # Recent findings, bounded: the watchdog must not become a leak of its own.
         self.hangs: deque[dict[str, Any]] = deque(maxlen=100)
-        self.blocks: deque[LoopBlock] = deque(maxlen=100)
+
+    @property
+    def blocks(self) -> deque[LoopBlock]:
+        return self._reporter.blocks
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -143,7 +117,7 @@ class HangWatchdog:
         global _active
         self._loop = asyncio.get_running_loop()
         self._loop_thread_id = threading.get_ident()
-        add_span_hook(self._open_spans)
+        add_span_hook(self._reporter.open_spans)
         self._thread = threading.Thread(target=self._run, name="agentloupe-watchdog", daemon=True)
         self._thread.start()
         if self.config.loop_threshold_s > 0:
@@ -151,10 +125,11 @@ class HangWatchdog:
                 self._loop,
                 threshold_s=self.config.loop_threshold_s,
                 c_level_s=self.config.c_level_s,
-                on_block=self._report_block,
-                on_block_start=self._block_started,
+                on_block=self._reporter.block_over,
+                on_block_start=self._reporter.block_started,
             )
-            self._monitor.on_gc_pause = self._report_gc_pause
+            self._monitor.on_gc_pause = self._reporter.gc_pause
+            self._reporter.monitor = self._monitor
             self._monitor.start()
         try:
             self._loop.add_signal_handler(signal.SIGUSR1, self.dump_stacks)
@@ -173,7 +148,7 @@ class HangWatchdog:
         if self._signal_installed and self._loop is not None and not self._loop.is_closed():
             with suppress(RuntimeError, ValueError):
                 self._loop.remove_signal_handler(signal.SIGUSR1)
-        remove_span_hook(self._open_spans)
+        remove_span_hook(self._reporter.open_spans)
         if self._thread is not None:
             self._thread.join(timeout=1.0)
 
@@ -239,7 +214,7 @@ class HangWatchdog:
         if entry.span is not None and entry.span.is_recording():
             entry.span.add_event("hang", attributes)
         metrics.hangs_detected().add(1, {semconv.HANG_KIND: entry.kind})
-        with _in_span(entry.span):
+        with in_span(entry.span):
             log.warning(
                 "hang_detected",
                 kind=entry.kind,
@@ -252,104 +227,12 @@ class HangWatchdog:
             entry.cancelled = True
             self._loop.call_soon_threadsafe(entry.scope.cancel)
 
-    # -- loop blocks and dumps --------------------------------------------------
-
-    def _block_started(self, stack: list[str]) -> None:
-        """Monitor thread, loop still blocked: remember which span it blocks."""
-        with self._pending_lock:
-            self._pending = {
-                "span": self._open_spans.newest(),
-                "stack": stack,
-                "since": time.monotonic(),
-                "done": False,
-            }
-
-    def _settle_block(self, span: Span) -> None:
-        """Loop thread, a span ending: record a block that is over but not yet reported on it."""
-        monitor = self._monitor
-        if monitor is not None and monitor.c_level_s and (dump := monitor.read_dump()):
-            from agentloupe.instrumentation.loopmonitor import _outermost_first
-
-            block = LoopBlock(monitor.c_level_s, dump.splitlines(), _outermost_first(dump), "c-level")
-            self._add_block_event(span, block)
-            self._log_block(block, span)
-            return
-        with self._pending_lock:
-            pending = self._pending
-            if pending is None or pending["done"] or pending["span"] is not span:
-                return
-            pending["done"] = True
-        stack = pending["stack"]
-        from agentloupe.instrumentation.loopmonitor import _innermost
-
-        self._add_block_event(
-            span,
-            LoopBlock(
-                time.monotonic() - pending["since"] + self.config.loop_threshold_s,
-                stack,
-                _innermost(stack),
-                "heartbeat",
-            ),
-        )
-
-    @staticmethod
-    def _add_block_event(span: Span | None, block: LoopBlock) -> None:
-        if span is not None and span.is_recording():
-            span.add_event(
-                "loop_blocked",
-                {
-                    semconv.LOOP_BLOCKED_MS: round(block.blocked_s * 1000, 1),
-                    semconv.LOOP_BLOCKING_LINE: block.line,
-                    semconv.LOOP_STACK: block.stack[-12:] or ["?"],
-                    semconv.LOOP_SOURCE: block.source,
-                },
-            )
-
-    def _report_block(self, block: LoopBlock) -> None:
-        """Monitor thread, the block is over."""
-        with self._pending_lock:
-            pending, self._pending = self._pending, None
-        span = None
-        if block.source == "heartbeat" and pending is not None:
-            span = pending["span"]
-            if not pending["done"]:
-                self._add_block_event(span, block)
-        elif block.source == "c-level":
-            span = self._open_spans.newest()
-            self._add_block_event(span, block)
-        self._log_block(block, span)
-
-    def _report_gc_pause(self, seconds: float, generation: int, collected: int) -> None:
-        """In the loop thread (a GC callback): the span that paid for it is current."""
-        metrics.gc_pauses().record(seconds, {semconv.GC_GENERATION: generation})
-        span = trace.get_current_span()
-        if span.is_recording():
-            span.add_event(
-                "gc_pause",
-                {
-                    semconv.GC_PAUSE_MS: round(seconds * 1000, 1),
-                    semconv.GC_GENERATION: generation,
-                    semconv.GC_COLLECTED: collected,
-                },
-            )
-
-    def _log_block(self, block: LoopBlock, span: Span | None = None) -> None:
-        self.blocks.append(block)
-        metrics.event_loop_blocks().add(1, {semconv.BLOCK_SOURCE: block.source})
-        with _in_span(span):
-            log.warning(
-                "event_loop_blocked", blocked_ms=round(block.blocked_s * 1000, 1), line=block.line, source=block.source
-            )
+    # -- dumps ----------------------------------------------------------------
 
     def dump_stacks(self) -> str:
         text = all_stacks(self._loop)
         log.warning("stack_dump", stacks=text)
         return text
-
-
-def _in_span(span: Span | None) -> Any:
-    """Log from the monitor thread in the context of the span concerned (trace_id on the log)."""
-    return trace.use_span(span, end_on_exit=False) if span is not None else nullcontext()
 
 
 _MACHINERY = ("/asyncio/", "/anyio/", "/concurrent/futures/")
