@@ -118,3 +118,4 @@ SPAN_SERVE_RUN = "loupe serve run"
 SPAN_SHUTDOWN = "shutdown"
 SPAN_TOOLS_CALL = "tools/call"
 CLI_SPAN_PREFIX = "loupe "
+SPAN_OPEN = "agentloupe.span.open"  # written when a span starts; the end record replaces it

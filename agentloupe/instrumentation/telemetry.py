@@ -30,11 +30,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.logs import configure_logging, set_otel_logger
 from agentloupe.instrumentation.processenv import env_flag
-from agentloupe.instrumentation.tracefiles import (
-    JsonLinesSpanExporter,
-    agentloupe_home,
-    traces_dir,
-)
+from agentloupe.instrumentation.tracefiles import FileSpanProcessor, agentloupe_home, trace_file_for
 
 log = structlog.get_logger("agentloupe.telemetry")
 
@@ -248,13 +244,16 @@ def configure(
         export_timeout_s = export_timeout_s or max(shutdown_budget_s, 1.0)
         resolved_protocol: Protocol | None = None
         trace_file: Path | None = None
+        processor: SpanProcessor
         if endpoint:
             resolved_protocol = _resolve_protocol(endpoint, protocol)
             span_exporter = _span_exporter(endpoint, resolved_protocol, export_timeout_s)
+            processor = CountingBatchSpanProcessor(span_exporter, schedule_delay_millis=500)
         else:
-            trace_file = traces_dir() / f"{resolved_name}-{os.getpid()}.jsonl"
-            span_exporter = JsonLinesSpanExporter(trace_file)
-        processor = CountingBatchSpanProcessor(span_exporter, schedule_delay_millis=500)
+            # Trace files: each span written as it ends (no queue a crash could lose).
+            file = trace_file_for(resolved_name)
+            trace_file = file.path
+            processor = FileSpanProcessor(file)
 
         existing = trace.get_tracer_provider()
         owns = not isinstance(existing, TracerProvider)
@@ -420,5 +419,10 @@ def shutdown(budget_s: float | None = None) -> bool:
             "telemetry_spans_dropped",
             dropped=dropped,
             hint="the export queue was full: the collector was slow or down during a burst",
+        )
+    unwritten = sum(p.trace_file.failed for p in telemetry.processors if isinstance(p, FileSpanProcessor))
+    if unwritten:
+        log.warning(
+            "trace_file_writes_failed", spans=unwritten, path=str(telemetry.trace_file), hint="is the disk full?"
         )
     return ok

@@ -17,6 +17,7 @@ import anyio
 
 from agentloupe.instrumentation import instrument_mcp, telemetry
 from agentloupe.instrumentation.logs import configure_logging
+from agentloupe.instrumentation.tracefiles import prune_trace_files
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
 
@@ -73,6 +74,7 @@ async def _with_signals(work: Callable[[], Awaitable[T]], caught: list[int]) -> 
 
 def start_telemetry(settings: Settings) -> telemetry.Telemetry:
     configure_logging(level=settings.log_level)
+    prune_trace_files()  # storage stays bounded: the newest AGENTLOUPE_TRACES_KEEP traces
     setup = telemetry.configure(
         service_name=settings.service_name,
         otlp_endpoint=settings.otlp_endpoint,

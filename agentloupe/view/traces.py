@@ -7,13 +7,13 @@ The files are what ``instrumentation.tracefiles`` writes: one OTLP/JSON
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentloupe.instrumentation.tracefiles import traces_dir
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.tracefiles import FILE_NAME, traces_dir
 
 
 @dataclass
@@ -36,7 +36,12 @@ class SpanRecord:
 
     @property
     def duration_ms(self) -> float:
-        return (self.end_ns - self.start_ns) / 1e6
+        return (self.end_ns - self.start_ns) / 1e6 if not self.unfinished else 0.0
+
+    @property
+    def unfinished(self) -> bool:
+        """Started, never ended: its process died (or is still running) before the span's end."""
+        return self.end_ns == 0
 
     @property
     def is_error(self) -> bool:
@@ -61,13 +66,20 @@ def _attributes(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {item["key"]: _any_value(item.get("value", {})) for item in items}
 
 
+# OTLP/JSON writes enums as integers; protobuf's JSON mapping (older files) as names.
 _KIND_NAMES = {
     "SPAN_KIND_INTERNAL": "INTERNAL",
     "SPAN_KIND_SERVER": "SERVER",
     "SPAN_KIND_CLIENT": "CLIENT",
     "SPAN_KIND_PRODUCER": "PRODUCER",
     "SPAN_KIND_CONSUMER": "CONSUMER",
+    1: "INTERNAL",
+    2: "SERVER",
+    3: "CLIENT",
+    4: "PRODUCER",
+    5: "CONSUMER",
 }
+_STATUS_NAMES = {0: "STATUS_CODE_UNSET", 1: "STATUS_CODE_OK", 2: "STATUS_CODE_ERROR"}
 
 
 def parse_request(line: str) -> Iterator[SpanRecord]:
@@ -88,7 +100,7 @@ def parse_request(line: str) -> Iterator[SpanRecord]:
                     start_ns=int(span.get("startTimeUnixNano", 0)),
                     end_ns=int(span.get("endTimeUnixNano", 0)),
                     service=service,
-                    attributes=_attributes(span.get("attributes", [])),
+                    attributes=_attributes(a for a in span.get("attributes", []) if a.get("key") != semconv.SPAN_OPEN),
                     events=[
                         {
                             "name": event.get("name", ""),
@@ -97,22 +109,23 @@ def parse_request(line: str) -> Iterator[SpanRecord]:
                         }
                         for event in span.get("events", [])
                     ],
-                    status_code=status.get("code", "STATUS_CODE_UNSET"),
+                    status_code=_STATUS_NAMES.get(status.get("code"), status.get("code", "STATUS_CODE_UNSET")),
                     status_message=status.get("message", ""),
                 )
 
 
-_FILE_NAME = re.compile(r"^(?P<service>.+)-(?P<pid>\d+)\.jsonl$")
-
-
 def read_spans(directory: Path | None = None) -> list[SpanRecord]:
-    """Every span in every trace file under ``directory``; bad lines are skipped."""
+    """Every span in every trace file under ``directory`` (rotated ones too); bad lines are skipped.
+
+    A span is written when it starts and again when it ends: the end record wins,
+    and a span with only its start record (its process died) is kept, unfinished.
+    """
     directory = directory or traces_dir()
-    spans: list[SpanRecord] = []
+    spans: dict[tuple[str, str], SpanRecord] = {}
     if not directory.is_dir():
-        return spans
+        return []
     for path in sorted(directory.glob("*.jsonl")):
-        if not _FILE_NAME.match(path.name):
+        if not FILE_NAME.match(path.name):
             continue
         with open(path, encoding="utf-8", errors="replace") as handle:
             for line in handle:
@@ -120,10 +133,15 @@ def read_spans(directory: Path | None = None) -> list[SpanRecord]:
                 if not line:
                     continue
                 try:
-                    spans.extend(parse_request(line))
+                    records = list(parse_request(line))
                 except (ValueError, KeyError, TypeError):
                     continue
-    return spans
+                for record in records:
+                    key = (record.trace_id, record.span_id)
+                    if record.unfinished and key in spans:
+                        continue
+                    spans[key] = record
+    return list(spans.values())
 
 
 def build_trees(spans: Iterable[SpanRecord]) -> list[SpanRecord]:

@@ -19,7 +19,7 @@ def _size(number: float, *, signed: bool = True) -> str:
 
 
 def _line(span: SpanRecord, root_service: str) -> str:
-    parts = [span.name, f"{span.duration_ms:,.1f} ms"]
+    parts = [span.name, "unfinished (its process ended first)" if span.unfinished else f"{span.duration_ms:,.1f} ms"]
     if span.kind in ("CLIENT", "SERVER"):
         parts.append(span.kind.lower())
     if span.service != root_service:

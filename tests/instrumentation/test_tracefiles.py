@@ -2,17 +2,15 @@
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
-from agentloupe.instrumentation.tracefiles import JsonLinesSpanExporter
+from agentloupe.instrumentation.tracefiles import FileSpanProcessor, TraceFile
 from agentloupe.view.traces import build_trees, latest_trace_id, read_spans
 
 
 def test_round_trip(tmp_path):
-    exporter = JsonLinesSpanExporter(tmp_path / "svc-123.jsonl")
     provider = TracerProvider(resource=Resource.create({"service.name": "svc"}))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.add_span_processor(FileSpanProcessor(TraceFile(tmp_path / "svc-123.jsonl")))
     tracer = provider.get_tracer("t")
     with tracer.start_as_current_span("loupe run") as root:
         with tracer.start_as_current_span("tools/call add", kind=SpanKind.CLIENT, attributes={"n": 3, "ok": True}) as child:
@@ -35,3 +33,58 @@ def test_round_trip(tmp_path):
 def test_bad_lines_are_skipped(tmp_path):
     (tmp_path / "svc-1.jsonl").write_text("not json\n{\"resourceSpans\": 3}\n")
     assert read_spans(tmp_path) == []
+
+
+def _provider(path, **kwargs):
+    provider = TracerProvider(resource=Resource.create({"service.name": "svc"}))
+    provider.add_span_processor(FileSpanProcessor(TraceFile(path, **kwargs)))
+    return provider
+
+
+def test_a_span_is_in_the_file_the_moment_it_ends_and_an_open_one_reads_as_unfinished(tmp_path):
+    tracer = _provider(tmp_path / "svc-1.jsonl").get_tracer("t")
+    outer = tracer.start_span("still running")
+    tracer.start_span("done", context=None).end()
+    # no flush, no shutdown: what a process killed now would leave behind
+    spans = {s.name: s for s in read_spans(tmp_path)}
+    assert spans["done"].end_ns > 0 and not spans["done"].unfinished
+    assert spans["still running"].unfinished and spans["still running"].attributes == {}
+    outer.end()
+    assert not {s.name: s for s in read_spans(tmp_path)}["still running"].unfinished
+
+
+def test_a_file_past_its_size_is_rotated_and_every_rotation_is_read(tmp_path):
+    tracer = _provider(tmp_path / "svc-2.jsonl", max_bytes=4000, keep_rotated=2).get_tracer("t")
+    for i in range(60):
+        tracer.start_span(f"s{i}").end()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["svc-2.1.jsonl", "svc-2.2.jsonl", "svc-2.jsonl"]
+    assert all(p.stat().st_size <= 4000 + 1000 for p in tmp_path.iterdir())
+    kept = {s.name for s in read_spans(tmp_path)}
+    assert "s59" in kept and "s0" not in kept  # the newest kept, the oldest rotated away
+    assert len(kept) == len([s for s in read_spans(tmp_path)])
+
+
+def test_pruning_keeps_the_newest_traces_and_files_of_live_processes(tmp_path):
+    import os
+    import time
+
+    import psutil
+
+    from agentloupe.instrumentation.tracefiles import prune_trace_files
+
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    dead = 4_000_000  # above pid_max: no such process
+    assert not any(psutil.pid_exists(dead - i) for i in range(6))
+    for i in range(6):
+        path = traces / f"svc-{dead - i}.jsonl"
+        path.write_text('{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"%032x"}]}]}]}\n' % (i + 1))
+        os.utime(path, (time.time() - 100 + i, time.time() - 100 + i))
+    mine = traces / f"agent-{os.getpid()}.jsonl"  # a running process's file, oldest of all
+    mine.write_text('{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"%032x"}]}]}]}\n' % 99)
+    os.utime(mine, (time.time() - 1000, time.time() - 1000))
+    removed = prune_trace_files(tmp_path, keep_traces=2)
+    left = sorted(p.name for p in traces.iterdir())
+    assert left == sorted([f"svc-{dead - 5}.jsonl", f"svc-{dead - 4}.jsonl", mine.name])
+    assert len(removed) == 4
