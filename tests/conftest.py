@@ -42,6 +42,36 @@ def spans_in(home: Path) -> list[SpanRecord]:
     return read_spans(home / "traces")
 
 
+def assert_trace_complete(spans: list[SpanRecord], trace_id: str, *, servers_instrumented: bool = True) -> None:
+    """No span of the trace is missing: each one ended (an unfinished one was open when its process
+    died: trace files record starts), each parent is in the trace, and each MCP request that left an
+    instrumented client has its server span."""
+    mine = [s for s in spans if s.trace_id == trace_id]
+    assert mine, f"no spans in trace {trace_id}"
+    ids = {s.span_id for s in mine}
+    unfinished = [s.name for s in mine if s.unfinished]
+    assert not unfinished, f"spans never ended: {unfinished}"
+    orphans = [s.name for s in mine if s.parent_span_id and s.parent_span_id not in ids]
+    assert not orphans, f"spans whose parent is missing: {orphans}"
+    if servers_instrumented:
+        parents = {s.parent_span_id for s in mine if s.kind == "SERVER"}
+        lonely = [s.name for s in mine if s.kind == "CLIENT" and s.attributes.get("mcp.method.name") and s.span_id not in parents]
+        assert not lonely, f"MCP requests without their server span: {lonely}"
+
+
+def wait_for(condition, what: str, timeout: float = 60.0) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after a generous deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
+        time.sleep(0.05)
+
+
+def open_server_spans(home: Path, name: str) -> list[SpanRecord]:
+    """Server spans called ``name`` that have started and not ended yet (from their start records)."""
+    return [s for s in spans_in(home) if s.name == name and s.kind == "SERVER" and s.unfinished]
+
+
 def server_pids(spans: list[SpanRecord]) -> list[int]:
     return [s.attributes["process.pid"] for s in spans if s.name.startswith("start_server") and "process.pid" in s.attributes]
 
