@@ -74,8 +74,13 @@ LoopThresholdOption = Annotated[
 ]
 
 
+def one_line(message: str) -> str:
+    """A message as one line: a newline or other control character in a name is shown escaped."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in message)
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    print(f"loupe: error: {message}", file=sys.stderr)
+    print(f"loupe: error: {one_line(message)}", file=sys.stderr)
     raise typer.Exit(code)
 
 
@@ -84,8 +89,16 @@ def _execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signal
     outcome = lifecycle.execute(settings, work, own_signals=own_signals)
     if outcome.trace_file and settings.print_tree and not outcome.bad_input:
         _print_last_tree()
+    elif outcome.endpoint and outcome.spans_undelivered:
+        print(
+            f"loupe: {outcome.spans_undelivered} of {outcome.spans_ended} spans could not be delivered to"
+            f" {outcome.endpoint} ({outcome.protocol}) and are lost: is the collector up?",
+            file=sys.stderr,
+        )
     elif outcome.endpoint:
-        print(f"loupe: spans exported to {outcome.endpoint} ({outcome.protocol})", file=sys.stderr)
+        print(
+            f"loupe: {outcome.spans_ended} spans exported to {outcome.endpoint} ({outcome.protocol})", file=sys.stderr
+        )
     if outcome.message is not None and outcome.message.startswith("stopped by "):
         print(f"loupe: {outcome.message}", file=sys.stderr)
         raise typer.Exit(outcome.exit_code)
@@ -406,8 +419,24 @@ def show_trace(
 
 
 def main() -> None:
+    """``loupe``: every error a user can make is one ``loupe: error:`` line, typer's own included."""
+    # typer ships its own copy of click; its usage errors live there (no public name for them).
+    from typer._click import exceptions as click
+
     try:
-        app()
-    except ConfigError as exc:  # pragma: no cover - commands map their own errors
-        print(f"loupe: error: {exc}", file=sys.stderr)
+        code = app(standalone_mode=False, prog_name="loupe")
+    except click.NoArgsIsHelpError as exc:
+        exc.show()
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "loupe"
+        message = " ".join(exc.format_message().split())
+        print(f"loupe: error: {one_line(message)} (see: {command} --help)", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("loupe: stopped", file=sys.stderr)
+        sys.exit(130)
+    except ConfigError as exc:  # pragma: no cover - commands map their own errors
+        print(f"loupe: error: {one_line(str(exc))}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -17,10 +17,16 @@ command -v prometheus >/dev/null || missing+=(prometheus)
 command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  # The packages' services must not start at install (the tests start their own, on their own
+  # ports): Debian's policy-rc.d says so for this install only. Nothing already running is touched.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod +x "$policy"
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # the Debian package starts a Prometheus service on :9090; the tests start their own
-  $SUDO systemctl stop prometheus 2>/dev/null || $SUDO pkill -x prometheus 2>/dev/null || true
+  if [ -n "$policy" ]; then $SUDO rm -f "$policy"; fi
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -11,12 +11,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks.__main__ import SCENARIOS
 
 REPO = Path(__file__).resolve().parents[1]
 FIELDS = {"scenario", "figure", "median", "min", "max", "runs", "unit", "note"}
 
 
+@pytest.mark.timeout(1500)  # the whole quick suite, past pytest's default 300 s; the subprocess gets 1200 s
 def test_quick_run_produces_every_scenario(tmp_path):
     output = tmp_path / "results.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTLOUPE_"))}

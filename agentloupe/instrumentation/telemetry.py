@@ -15,6 +15,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -24,8 +25,8 @@ from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.logs import configure_logging, set_otel_logger
@@ -59,6 +60,8 @@ class Telemetry:
     processors: list[SpanProcessor] = field(default_factory=list)
     instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     named_by_default: bool = False  # no service name was given: a later configure() may name it
+    ended: int = 0  # after shutdown(), with an endpoint: spans that ended, and those the collector never got
+    undelivered: int = 0
     _shut_down: bool = False
 
     def child_environment(self) -> dict[str, str]:
@@ -107,23 +110,56 @@ def _resolve_protocol(endpoint: str, protocol: str | None) -> Protocol:
     return "http/protobuf" if endpoint.rstrip("/").endswith(":4318") else "grpc"
 
 
+class DeliveryCountingExporter(SpanExporter):
+    """The real exporter, counting the spans the collector took: what ended minus this was lost."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self.inner = inner
+        self.delivered = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self.inner.export(spans)
+        if result is SpanExportResult.SUCCESS:
+            self.delivered += len(spans)
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
 class CountingBatchSpanProcessor(BatchSpanProcessor):
-    """The SDK's batch processor, counting what it drops when its queue is full.
+    """The SDK's batch processor, counting what ended, what it drops when its queue is full,
+    and (through ``DeliveryCountingExporter``) what was delivered.
 
     The SDK drops silently (or with one warning per span): here each drop is counted
     (``agentloupe.telemetry.spans_dropped``) and reported once, at shutdown.
     """
 
-    dropped = 0
+    def __init__(self, exporter: SpanExporter, **kwargs: Any) -> None:
+        self.exporter = (
+            exporter if isinstance(exporter, DeliveryCountingExporter) else DeliveryCountingExporter(exporter)
+        )
+        super().__init__(self.exporter, **kwargs)
+        self.dropped = 0
+        self.ended = 0
+
+    @property
+    def undelivered(self) -> int:
+        return max(0, self.ended - self.exporter.delivered)
 
     def on_end(self, span: Any) -> None:
-        batch = getattr(self, "_batch_processor", None)
-        queue, limit = getattr(batch, "_queue", None), getattr(batch, "_max_queue_size", None)
-        if queue is not None and limit and len(queue) >= limit and span.context and span.context.trace_flags.sampled:
-            self.dropped += 1
-            from agentloupe.instrumentation.metrics import spans_dropped
+        if span.context and span.context.trace_flags.sampled:
+            self.ended += 1
+            batch = getattr(self, "_batch_processor", None)
+            queue, limit = getattr(batch, "_queue", None), getattr(batch, "_max_queue_size", None)
+            if queue is not None and limit and len(queue) >= limit:
+                self.dropped += 1
+                from agentloupe.instrumentation.metrics import spans_dropped
 
-            spans_dropped().add(1)
+                spans_dropped().add(1)
         super().on_end(span)
 
 
@@ -420,6 +456,18 @@ def shutdown(budget_s: float | None = None) -> bool:
             dropped=dropped,
             hint="the export queue was full: the collector was slow or down during a burst",
         )
+    batches = [p for p in telemetry.processors if isinstance(p, CountingBatchSpanProcessor)]
+    telemetry.undelivered = sum(p.undelivered for p in batches)
+    telemetry.ended = sum(p.ended for p in batches)
+    if telemetry.undelivered:
+        log.warning(
+            "telemetry_spans_not_delivered",
+            spans=telemetry.undelivered,
+            of=telemetry.ended,
+            endpoint=telemetry.endpoint,
+            hint="the collector was down, slow or refused them: they are lost",
+        )
+        ok = False
     unwritten = sum(p.trace_file.failed for p in telemetry.processors if isinstance(p, FileSpanProcessor))
     if unwritten:
         log.warning(

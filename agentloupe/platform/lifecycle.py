@@ -37,6 +37,8 @@ class Outcome(Generic[T]):
     endpoint: str | None
     protocol: str | None
     error: BaseException | None = None
+    spans_ended: int = 0  # with an endpoint: what this process sent, and what never arrived
+    spans_undelivered: int = 0
 
     @property
     def bad_input(self) -> bool:
@@ -103,6 +105,7 @@ def execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signals
         error = first_leaf(exc)
     telemetry.shutdown()
     outcome = Outcome(value, 0, None, setup.trace_file is not None, setup.endpoint, setup.protocol, error)
+    outcome.spans_ended, outcome.spans_undelivered = setup.ended, setup.undelivered
     if caught:
         outcome.exit_code = EXIT_SIGNALLED.get(signal.Signals(caught[0]), 1)
         outcome.message = f"stopped by {signal.Signals(caught[0]).name}"

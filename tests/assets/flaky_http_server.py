@@ -1,8 +1,11 @@
-"""An HTTP MCP server whose first tools/call fails at the HTTP level (500, 404, or a cut stream).
+"""An HTTP MCP server whose first tools/call fails at the HTTP level (500, 404, or a cut stream),
+or (``exit``) whose process dies in the middle of its first tools/call (once: ``FLAKY_STATE`` names
+a file that says it already did, so the restarted process serves).
 
-    python flaky_http_server.py --port N [--mode 500|404|cut]
+    python flaky_http_server.py --port N [--mode 500|404|cut|exit]
 """
 
+import os
 import sys
 
 import uvicorn
@@ -29,7 +32,12 @@ def flaky(app, mode: str):
             messages.append(message)
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        if b'"tools/call"' in body and failures_left[0] > 0:
+        if b'"tools/call"' in body and mode == "exit":
+            state = os.environ["FLAKY_STATE"]
+            if not os.path.exists(state):
+                open(state, "w").close()
+                os._exit(3)  # mid-call: the request is read, no answer will ever come
+        elif b'"tools/call"' in body and failures_left[0] > 0:
             failures_left[0] -= 1
             if mode in ("500", "404"):
                 status = int(mode)  # 404: "no such session", as after a server restart

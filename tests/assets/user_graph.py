@@ -88,6 +88,9 @@ async def main() -> None:
     elif mode == "stream":
         async for _ in graph.astream({"log": []}):
             pass
+    elif mode == "events":
+        async for _ in graph.astream_events({"log": []}, version="v2"):
+            pass
     elif mode == "interrupt":
         config = {"configurable": {"thread_id": "thread-42"}}
         first = await approval.ainvoke({"log": []}, config)

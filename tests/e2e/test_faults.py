@@ -258,6 +258,33 @@ def test_server_that_dies_mid_call_is_restarted(home):
     assert not [pid for pid in server_pids(spans) if alive(pid)]
 
 
+# 3a. the same for an HTTP server agentloupe launched
+def test_launched_http_server_that_dies_mid_call_is_restarted(home):
+    from tests.e2e.test_serve import Served
+
+    flaky = {
+        "command": sys.executable,
+        "args": [str(ASSETS / "flaky_http_server.py"), "--port", "{port}", "--mode", "exit"],
+        "url": "http://127.0.0.1:{port}/mcp",
+        "env": {"FLAKY_STATE": str(home / "crashed-once")},
+    }
+    served = Served(home, "--config", str(_config(home, flaky=flaky)))
+    try:
+        served.wait_ready()
+        crashed = httpx.post(f"{served.base}/v1/runs", json={"input": "call echo with text one"}, timeout=60)
+        assert crashed.status_code == 200, crashed.text
+        assert 'echo(text="one") failed' in crashed.json()["answer"] and "flaky" in crashed.json()["answer"]
+        wait_for(lambda: any(s.name == "restart_server flaky" for s in spans_in(home)), "the restart")
+        after = httpx.post(f"{served.base}/v1/runs", json={"input": "call echo with text two"}, timeout=60)
+        assert after.status_code == 200 and 'echo(text="two") = two' in after.json()["answer"], after.text
+    finally:
+        assert served.stop() == 0
+    spans = spans_in(home)
+    exited = next(s for s in spans if s.name == "server_exited flaky")
+    assert exited.is_error and exited.attributes["process.exit.code"] == 3
+    assert not [pid for pid in server_pids(spans) if alive(pid)]
+
+
 # 3b. HTTP-level failures on a server that stays up
 @pytest.mark.parametrize("mode", ["500", "404", "cut"])
 def test_http_failure_fails_the_call_and_the_next_call_works(home, mode):

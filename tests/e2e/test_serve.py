@@ -16,8 +16,10 @@ from tests.conftest import (
     ASSETS,
     alive,
     loupe_env,
+    open_server_spans,
     server_pids,
     spans_in,
+    wait_for,
     write_mcp_json,
 )
 
@@ -106,10 +108,20 @@ def test_full_gets_429(home, faults_config):
     served = Served(home, "--config", str(faults_config), "--max-concurrent", "2")
     try:
         served.wait_ready()
-        responses = asyncio.run(_post_many(served.base, [{"input": "call slow with ms 1500"}] * 6))
-        codes = sorted(r.status_code for r in responses)
-        assert codes.count(200) == 2 and codes.count(429) == 4, codes
-        busy = next(r for r in responses if r.status_code == 429)
+
+        async def scenario() -> tuple[list[httpx.Response], list[httpx.Response]]:
+            async with httpx.AsyncClient(timeout=60) as client:
+                slow = {"input": "call slow with ms 3000"}
+                first = [asyncio.create_task(client.post(f"{served.base}/v1/runs", json=slow)) for _ in range(2)]
+                # both slots taken: the two calls are running in the server (their spans have started)
+                await asyncio.to_thread(wait_for, lambda: len(open_server_spans(home, "tools/call slow")) == 2, "2 runs in flight")
+                more = [await client.post(f"{served.base}/v1/runs", json=slow) for _ in range(4)]
+                return await asyncio.gather(*first), more
+
+        accepted, refused = asyncio.run(scenario())
+        assert [r.status_code for r in accepted] == [200, 200]
+        assert [r.status_code for r in refused] == [429] * 4
+        busy = refused[0]
         assert busy.headers["Retry-After"] == "1" and "busy" in busy.json()["error"]
     finally:
         assert served.stop() == 0
@@ -149,7 +161,8 @@ def test_sigterm_drains_runs_in_flight_then_exits_cleanly(home, faults_config):
     async def scenario() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=60) as client:
             requests = [asyncio.create_task(client.post(f"{served.base}/v1/runs", json={"input": "call slow with ms 1500"})) for _ in range(3)]
-            await asyncio.sleep(0.5)  # the runs are in flight
+            # the three runs are in flight: their calls have started in the server
+            await asyncio.to_thread(wait_for, lambda: len(open_server_spans(home, "tools/call slow")) == 3, "3 runs in flight")
             served.process.send_signal(signal.SIGTERM)
             return await asyncio.gather(*requests)
 

@@ -54,10 +54,12 @@ def test_hung_run_with_cancel_policy_goes_on_to_an_answer(home):
 def test_loop_block_of_twice_the_threshold_is_caught_with_its_line(home):
     result = run_loupe(home, "call", "faults.block_loop", '{"ms": 200}')
     assert result.returncode == 0, result.stderr
-    blocks = _events(spans_in(home), "loop_blocked")
+    # what the block caused: one block on the server span that blocked (the agent's own process may
+    # see a block of its own on a busy machine: not what this test is about)
+    blocks = [(s, a) for s, a in _events(spans_in(home), "loop_blocked") if s.service == "agentloupe-faults"]
     assert len(blocks) == 1, blocks
     span, attributes = blocks[0]
-    assert span.service == "agentloupe-faults" and span.name == "tools/call block_loop"
+    assert span.name == "tools/call block_loop"
     assert attributes["agentloupe.loop.blocking_line"].endswith("in block_loop")
     assert "servers/faults.py" in attributes["agentloupe.loop.blocking_line"]
     assert attributes["agentloupe.loop.blocked_ms"] >= 150
@@ -86,8 +88,11 @@ def test_leak_report_puts_the_leaking_line_on_top(home):
     assert result.returncode == 0, result.stderr
     report = result.stderr[result.stderr.index("leak report"):]
     faults = report[report.index("agentloupe-faults:"):]
-    slope_kib = float(faults.split(":", 1)[1].split("KiB")[0].replace(",", "").strip())
-    assert 1900 < slope_kib < 2300  # 2 MiB per run, fitted
+    figures = faults.split(":", 1)[1]
+    slope_kib = float(figures.split("KiB")[0].replace(",", "").strip())
+    stderr_kib = float(figures.split("±", 1)[1].split("KiB")[0].replace(",", "").strip())
+    # 2 MiB per run, fitted: within three standard errors of the fit (and never off by half)
+    assert abs(slope_kib - 2048) <= max(3 * stderr_kib, 150) and abs(slope_kib - 2048) < 1024, figures
     first_site = faults.splitlines()[1].strip()
     assert first_site.startswith(os.path.join("agentloupe", "servers", "faults.py")) or "servers/faults.py" in first_site
 

@@ -29,7 +29,7 @@ def _shape(span, depth=0):
         yield from _shape(child, depth + 1)
 
 
-@pytest.mark.parametrize("mode", ["invoke", "stream"])
+@pytest.mark.parametrize("mode", ["invoke", "stream", "events"])
 def test_user_graph_nests_nodes_branches_model_tool_and_subgraph(home, mode):
     _run(home, "user_graph.py", mode)
     spans, roots = _tree(home)
@@ -93,7 +93,10 @@ def test_examples_run(home, example):
     result = subprocess.run([sys.executable, str(script)], env=loupe_env(home), capture_output=True, text=True, timeout=120, cwd=home)
     assert result.returncode == 0, result.stderr
     spans = read_spans(home / "traces")
-    assert spans
+    if example == "langgraph_agent.py":
+        assert result.stdout.strip() == "Hello from the example agent."
+        [root] = build_trees(spans)
+        assert sorted(_shape(root)) == [(0, "invoke_agent example"), (1, "respond"), (2, "chat GenericFakeChatModel")]
     if example == "watch_hang.py":
         [span] = spans
         assert any(e["name"] == "hang" and "wait_for_a_reply_that_never_comes" in e["attributes"]["agentloupe.hang.stuck_at"] for e in span.events)

@@ -38,9 +38,13 @@ async def test_report_policy_keeps_waiting():
     assert len(watchdog.hangs) == 1 and watchdog.hangs[0]["agentloupe.hang.action"] == "report"
 
 
-async def test_no_watchdog_no_op():
-    with deadline("tool", seconds=0.01):
+async def test_without_a_watchdog_a_deadline_changes_nothing():
+    assert active() is None
+    finished = False
+    with deadline("tool", seconds=0.01):  # passed five times over: no hang recorded, nothing cancelled
         await asyncio.sleep(0.05)
+        finished = True
+    assert finished and active() is None
 
 
 async def test_monitor_threads_stop():

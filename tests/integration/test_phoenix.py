@@ -11,6 +11,8 @@ import time
 import httpx
 import pytest
 
+pytestmark = pytest.mark.phoenix  # `pytest -m "not phoenix"` skips the real-backend tests
+
 from tests.conftest import QUESTION, run_loupe
 
 
