@@ -67,20 +67,22 @@ class OfflinePlanner(BaseChatModel):
         for step in the_plan.steps:
             if step.id in results:
                 continue
-            if step.needs is not None:
-                source = results.get(step.needs)
-                if source is None:
-                    continue
-                if source.status == "error":
-                    results[step.id] = ToolMessage(
-                        content=f"skipped: {step.needs} failed", tool_call_id=step.id, status="error"
-                    )
-                    continue
-                _fill_from(step, source)
+            sources = {param: results.get(source) for param, source in step.inputs.items()}
+            if any(source is None for source in sources.values()):
+                continue  # waits for a call of this turn
+            failed = [
+                step.inputs[p] for p, source in sources.items() if source is not None and source.status == "error"
+            ]
+            if failed:
+                results[step.id] = ToolMessage(
+                    content=f"skipped: {', '.join(failed)} failed", tool_call_id=step.id, status="error"
+                )
+                continue
+            _fill_from(step, self._specs(), results)
             pending.append({"name": step.tool, "args": step.args, "id": step.id, "type": "tool_call"})
         if pending:
             return _result(AIMessage(content="", tool_calls=pending), "tool_calls")
-        return _result(AIMessage(content=_answer(the_plan, results)), "stop")
+        return _result(AIMessage(content=_answer(the_plan, results, self._specs())), "stop")
 
     async def _agenerate(
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
@@ -103,18 +105,32 @@ def _text(content: Any) -> str:
     return str(content)
 
 
-def _fill_from(step: planner.Step, source: ToolMessage) -> None:
-    """A dependent step takes its missing argument from the result it waited for."""
-    if step.fill_param is not None:
-        step.args = {**step.args, step.fill_param: _text(source.content)}
+def _fill_from(step: planner.Step, specs: list[planner.ToolSpec], results: dict[str, ToolMessage]) -> None:
+    """A dependent step takes its arguments from the results it waited for (a number for a number)."""
+    spec = next((s for s in specs if s.name == step.tool), None)
+    for param, source_id in step.inputs.items():
+        source = results.get(source_id)
+        if source is None:
+            continue
+        value: Any = _text(source.content)
+        kind = spec.properties.get(param, {}).get("type") if spec else None
+        if kind in ("number", "integer"):
+            try:
+                number = float(value)
+                value = int(number) if number.is_integer() else number
+            except ValueError:
+                pass
+        step.args = {**step.args, param: value}
+    if spec is not None:  # shown in the tool's own parameter order
+        order = list(spec.properties)
+        step.args = dict(sorted(step.args.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
 
-def _answer(the_plan: planner.Plan, results: dict[str, ToolMessage]) -> str:
+def _answer(the_plan: planner.Plan, results: dict[str, ToolMessage], specs: list[planner.ToolSpec]) -> str:
     lines = []
     for step in the_plan.steps:
         message = results.get(step.id)
-        if step.needs is not None and (source := results.get(step.needs)) is not None:
-            _fill_from(step, source)
+        _fill_from(step, specs, results)
         args = ", ".join(f"{k}={json.dumps(v) if isinstance(v, str) else v}" for k, v in step.args.items())
         call = f"{step.tool}({args})"
         if message is None:
@@ -123,11 +139,12 @@ def _answer(the_plan: planner.Plan, results: dict[str, ToolMessage]) -> str:
             lines.append(f"- {call} failed: {_text(message.content)}")
         else:
             lines.append(f"- {call} = {_text(message.content)}")
-    for note in the_plan.unmapped:
-        lines.append(f"- could not answer {note}")
-    if not lines:
+    refused = [f"- could not answer {note}" for note in the_plan.unmapped]
+    if not lines and not refused:
         return "I found nothing in the request that the available tools can do."
-    return "Results (offline planner, not an LLM):\n" + "\n".join(lines)
+    if not lines:
+        return "Not answered (offline planner, not an LLM):\n" + "\n".join(refused)
+    return "Results (offline planner, not an LLM):\n" + "\n".join(lines + refused)
 
 
 def is_object_reference(spec: str) -> bool:

@@ -90,9 +90,9 @@ def test_leak_report_puts_the_leaking_line_on_top(home):
     faults = report[report.index("agentloupe-faults:"):]
     figures = faults.split(":", 1)[1]
     slope_kib = float(figures.split("KiB")[0].replace(",", "").strip())
-    stderr_kib = float(figures.split("±", 1)[1].split("KiB")[0].replace(",", "").strip())
-    # 2 MiB per run, fitted: within three standard errors of the fit (and never off by half)
-    assert abs(slope_kib - 2048) <= max(3 * stderr_kib, 150) and abs(slope_kib - 2048) < 1024, figures
+    # What was caused: 2 MiB kept per call is found (the fit may add what else a busy process grew
+    # by, never take from it), and the line that keeps it comes first.
+    assert 1800 <= slope_kib <= 3072, figures
     first_site = faults.splitlines()[1].strip()
     assert first_site.startswith(os.path.join("agentloupe", "servers", "faults.py")) or "servers/faults.py" in first_site
 

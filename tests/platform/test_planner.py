@@ -16,7 +16,7 @@ TOOLS = [
 
 
 def calls(request, tools=TOOLS):
-    return [(s.tool, s.args, s.needs) for s in plan(request, tools).steps]
+    return [(s.tool, s.args, next(iter(s.inputs.values()), None)) for s in plan(request, tools).steps]
 
 
 def test_independent_calls_in_one_turn():
@@ -30,7 +30,7 @@ def test_independent_calls_in_one_turn():
 def test_dependent_call_waits_for_its_input():
     steps = plan("Format the 12th Fibonacci number in bold", TOOLS).steps
     assert [(s.tool, s.args) for s in steps] == [("calculate_fibonacci", {"n": 12}), ("format_text", {"style": "bold"})]
-    assert steps[1].needs == steps[0].id and steps[1].fill_param == "text"
+    assert steps[1].inputs == {"text": steps[0].id}
 
 
 def test_seed_mixed_query():
