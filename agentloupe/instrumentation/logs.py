@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -75,29 +77,69 @@ def _severity(level: str) -> Any:
     return SeverityNumber(_SEVERITY.get(level, 9))
 
 
+_SIGNAL_OF_LOGGER = (("metric_exporter", "metrics"), ("_log_exporter", "logs"), ("trace_exporter", "traces"))
+_UNSUPPORTED = re.compile(r"code: (404|405)\b|StatusCode\.UNIMPLEMENTED")
+#: Called with "metrics" or "logs" when the endpoint says it does not take that signal.
+_on_unsupported: list[Callable[[str], None]] = []
+
+
+def on_unsupported_signal(handler: Callable[[str], None]) -> None:
+    """``handler(signal)`` when an endpoint rejects a whole signal as unsupported (HTTP 404/405, UNIMPLEMENTED)."""
+    _on_unsupported.append(handler)
+
+
+def _signal(record: logging.LogRecord, message: str) -> str:
+    for part, signal in _SIGNAL_OF_LOGGER:
+        if part in record.name:
+            return signal
+    found = re.search(r"exporting (traces|metrics|logs)|export (?:span|metrics|logs)", message)
+    if found:
+        word = found.group(1) or found.group(0).split()[-1]
+        return {"span": "traces"}.get(word, word)
+    return "telemetry"
+
+
 class ExportFailureOnce(logging.Filter):
     """The OpenTelemetry exporters log every failed batch: with the collector down that is a
-    flood. The first one becomes one clear line; the rest are not printed."""
+    flood. The first failure of each signal becomes one clear line naming the signal; the rest
+    are not printed. A signal the endpoint does not take at all (a traces-only backend such as
+    Jaeger or Phoenix answers 404 to metrics) is switched off, with one line saying so."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._seen = False
+        self._seen: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.name.startswith("opentelemetry."):
             return True
         if record.levelno < logging.WARNING:
             return False
-        if self._seen:
-            return False
-        self._seen = True
         original = record.getMessage()
-        record.msg = (
-            "telemetry export is failing (%s); the agent runs on, spans that cannot be sent are "
-            "dropped and counted. Is the collector running at OTEL_EXPORTER_OTLP_ENDPOINT / --otlp? "
-            "(further export errors are not printed)"
+        signal = _signal(record, original)
+        if signal in self._seen:
+            return False
+        self._seen.add(signal)
+        unsupported = _UNSUPPORTED.search(original)
+        if unsupported and signal in ("metrics", "logs"):
+            for handler in _on_unsupported:
+                handler(signal)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = (
+                "the OTLP endpoint does not take %s (%s): %s are no longer exported from this process "
+                "(OTEL_%s_EXPORTER=none skips them from the start); traces are not affected"
+            )
+            record.args = (signal, unsupported.group(0), signal, signal.upper())
+            return True
+        what = (
+            "spans that cannot be sent are counted and reported at exit"
+            if signal == "traces"
+            else f"{signal} that cannot be sent are lost"
         )
-        record.args = (original[:300],)
+        record.msg = (
+            "telemetry export of %s is failing (%s); the agent runs on, %s. Is the collector running at "
+            "OTEL_EXPORTER_OTLP_ENDPOINT / --otlp? (further %s export errors are not printed)"
+        )
+        record.args = (signal, original[:300], what, signal)
         return True
 
 

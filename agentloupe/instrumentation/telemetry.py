@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from agentloupe.instrumentation import content, semconv
-from agentloupe.instrumentation.logs import configure_logging, set_otel_logger
+from agentloupe.instrumentation.logs import configure_logging, on_unsupported_signal, set_otel_logger
 from agentloupe.instrumentation.processenv import env_flag
 from agentloupe.instrumentation.tracefiles import FileSpanProcessor, agentloupe_home, trace_file_for
 
@@ -188,6 +188,27 @@ def _metric_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
     return HttpMetricExporter(endpoint=endpoint.rstrip("/") + "/v1/metrics", timeout=timeout_s)
 
 
+_switchable: dict[str, Any] = {}  # the metric and log exporters, off if the endpoint rejects their signal
+
+
+def _switch_off(signal: str) -> None:
+    """The endpoint does not take ``signal``: its exporter answers success without sending from now on."""
+    exporter = _switchable.get(signal)
+    if exporter is None:
+        return
+    if signal == "metrics":
+        from opentelemetry.sdk.metrics.export import MetricExportResult
+
+        exporter.export = lambda *args, **kwargs: MetricExportResult.SUCCESS
+    else:
+        from opentelemetry.sdk._logs._internal.export import LogRecordExportResult
+
+        exporter.export = lambda *args, **kwargs: LogRecordExportResult.SUCCESS
+
+
+on_unsupported_signal(_switch_off)
+
+
 def _logger_provider(resource: Resource, endpoint: str, protocol: Protocol, timeout_s: float) -> Any:
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
@@ -201,6 +222,7 @@ def _logger_provider(resource: Resource, endpoint: str, protocol: Protocol, time
         from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
 
         exporter = HttpLogExporter(endpoint=endpoint.rstrip("/") + "/v1/logs", timeout=timeout_s)
+    _switchable["logs"] = exporter
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     provider.add_log_record_processor(BatchLogRecordProcessor(exporter, schedule_delay_millis=500))
     return provider
@@ -309,12 +331,9 @@ def configure(
         readers: list[Any] = []
         metrics_wanted = os.environ.get("OTEL_METRICS_EXPORTER", "otlp").strip().lower() != "none"
         if endpoint and resolved_protocol and metrics_wanted:
-            readers.append(
-                PeriodicExportingMetricReader(
-                    _metric_exporter(endpoint, resolved_protocol, export_timeout_s),
-                    export_interval_millis=5000,
-                )
-            )
+            metric_exporter = _metric_exporter(endpoint, resolved_protocol, export_timeout_s)
+            _switchable["metrics"] = metric_exporter
+            readers.append(PeriodicExportingMetricReader(metric_exporter, export_interval_millis=5000))
         if prometheus_port is None and (port_env := os.environ.get("AGENTLOUPE_PROMETHEUS_PORT")):
             prometheus_port = int(port_env)
         prometheus = None

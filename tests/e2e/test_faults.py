@@ -5,6 +5,7 @@ Each scenario runs real processes (or a real peer on 127.0.0.1), bounded in time
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -174,9 +175,35 @@ def test_collector_down_costs_one_warning_and_a_bounded_shutdown(home, kind):
     assert result.returncode == 0, result.stderr
     assert "= 62" in result.stdout
     assert took < 25  # the run, plus a 2 s flush budget in each process
-    warnings = [l for l in result.stderr.splitlines() if "telemetry export is failing" in l or "telemetry_flush_over_budget" in l]
-    assert 1 <= len(warnings) <= 2, result.stderr
+    failing = [line for line in result.stderr.splitlines() if "telemetry export of" in line]
+    assert failing, result.stderr
+    for signal in ("traces", "metrics", "logs"):  # one line per signal at most, naming it
+        assert len([line for line in failing if f"export of {signal} is failing" in line]) <= 1, result.stderr
+    assert "spans could not be delivered" in result.stderr  # and the user is told what was lost
     assert result.stderr.count("Failed to export") <= 1
+
+
+# 7b. a backend that takes traces but not metrics or logs (Jaeger, Phoenix)
+def test_a_traces_only_backend_gets_traces_and_one_line_about_metrics(home):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    backend = subprocess.Popen([sys.executable, str(ASSETS / "traces_only_backend.py"), str(port)])
+    try:
+        wait_for(lambda: subprocess.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{port}"]).returncode == 0, "the backend")
+        result = run_loupe(home, "call", "--otlp", f"http://127.0.0.1:{port}", "math.add", '{"a": 1, "b": 2}',
+                           OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf")
+    finally:
+        backend.kill()
+        backend.wait(10)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3"
+    unsupported = [line for line in result.stderr.splitlines() if "does not take metrics" in line]
+    assert len(unsupported) == 1 and "404" in unsupported[0], result.stderr
+    assert "is failing" not in result.stderr and "could not be delivered" not in result.stderr
+    assert re.search(r"loupe: \d+ spans exported to http://127.0.0.1:\d+ \(http/protobuf\)", result.stderr)
 
 
 # 9. secrets in a prompt, tool arguments and an error message
