@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -77,6 +78,15 @@ LoopThresholdOption = Annotated[
 def one_line(message: str) -> str:
     """A message as one line: a newline or other control character in a name is shown escaped."""
     return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in message)
+
+
+def tool_error_line(text: str) -> str:
+    """A tool's error as one line: FastMCP's prefix dropped, a pydantic dump reduced to field: message."""
+    text = re.sub(r"^Error executing tool \S+: ", "", text.strip())
+    if (dump := re.match(r"\d+ validation errors? for \w+\n(.*)", text, re.S)) is not None:
+        problems = re.findall(r"^(\S[^\n]*)\n\s+([^\n\[]+)", dump.group(1), re.M)
+        return "; ".join(f"{field}: {message.strip().rstrip(',')}" for field, message in problems) or text
+    return " ".join(text.split())
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -218,14 +228,22 @@ def run(
     else:
         if input_json is not None:
             _fail("--input needs --graph: the bundled agent takes a QUESTION", 2)
-        if question is None or not question.strip():
+        if question is None:
             _fail('QUESTION is missing: loupe run "What is 2 + 3?"', 2)
+        if not question.strip():
+            _fail('QUESTION is empty: ask something, e.g. loupe run "What is 2 + 3?"', 2)
         result = _execute(settings, lambda: run_agent(settings, question))
     if result is not None:
         print(result.answer)
         print(f"trace_id={result.trace_id}", file=sys.stderr)
-        if settings.repeat > 1:
+        if settings.repeat > 1 and settings.memory:
             print(leak_report(result.trace_id), file=sys.stderr)
+        elif settings.repeat > 1:
+            print(
+                f"leak report: none: no leak check was made ({settings.repeat} runs without --memory records no"
+                " memory samples; add --memory for the growth per run and the sites that keep growing)",
+                file=sys.stderr,
+            )
 
 
 @app.command(
@@ -324,10 +342,11 @@ def call(
         _fail(str(exc), exc.exit_code)
     result = _execute(settings, lambda: call_tool(settings, target, parsed))
     if result is not None:
+        if result.is_error:
+            why = tool_error_line(result.text)
+            _fail(f"tool {target.partition('.')[2]} failed: {why} (trace_id={result.trace_id})", 1)
         print(result.text)
         print(f"trace_id={result.trace_id}", file=sys.stderr)
-        if result.is_error:
-            raise typer.Exit(1)
 
 
 @app.command()

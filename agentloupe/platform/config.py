@@ -14,6 +14,7 @@ The ``OTEL_*`` variables are read in one place, ``instrumentation.telemetry``
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field, replace
@@ -156,6 +157,7 @@ def load_mcp_json(path: Path) -> dict[str, ServerConfig]:
 
 
 TIMEOUT_KINDS = ("run", "model", "tool", "mcp", "server_start", "shutdown")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def parse_duration_overrides(items: list[str]) -> dict[str, float]:
@@ -166,12 +168,16 @@ def parse_duration_overrides(items: list[str]) -> dict[str, float]:
         if kind and "=" in item and kind not in TIMEOUT_KINDS:
             raise ConfigError(f"--timeout {item!r}: unknown kind {kind!r}; kinds are {', '.join(TIMEOUT_KINDS)}")
         key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--timeout {item!r}: expected KIND=SECONDS, e.g. tool=30")
         try:
             seconds = float(value)
         except ValueError:
-            seconds = -1
-        if not sep or not key or seconds <= 0:
-            raise ConfigError(f"--timeout {item!r}: expected KIND=SECONDS, e.g. tool=30")
+            raise ConfigError(f"--timeout {item!r}: {value!r} is not a number of seconds") from None
+        if not math.isfinite(seconds):
+            raise ConfigError(f"--timeout {item!r}: a deadline must be a finite number of seconds")
+        if seconds <= 0:
+            raise ConfigError(f"--timeout {item!r}: a deadline must be greater than 0 seconds")
         result[key.strip()] = seconds
     return result
 
@@ -240,8 +246,8 @@ def _env_float(name: str) -> float | None:
         parsed = float(value)
     except ValueError:
         raise ConfigError(f"{name}={value!r}: expected a number of seconds") from None
-    if parsed <= 0:
-        raise ConfigError(f"{name}={value!r}: must be greater than 0")
+    if not math.isfinite(parsed) or parsed <= 0:
+        raise ConfigError(f"{name}={value!r}: must be a finite number greater than 0")
     return parsed
 
 
@@ -274,8 +280,10 @@ def load_settings(
         raise ConfigError(f"--repeat {repeat}: must be 1 or more")
     if prometheus_port is not None and not 0 <= prometheus_port <= 65535:
         raise ConfigError(f"--prometheus-port {prometheus_port}: must be 0-65535 (0: a free port)")
-    if loop_threshold_ms is not None and loop_threshold_ms <= 0:
-        raise ConfigError(f"--loop-threshold-ms {loop_threshold_ms:g}: must be greater than 0")
+    if log_level is not None and log_level.upper() not in LOG_LEVELS:
+        raise ConfigError(f"--log-level {log_level!r}: use one of {', '.join(LOG_LEVELS)}")
+    if loop_threshold_ms is not None and not (math.isfinite(loop_threshold_ms) and loop_threshold_ms > 0):
+        raise ConfigError(f"--loop-threshold-ms {loop_threshold_ms:g}: must be a finite number greater than 0")
     parsed_timeouts = parse_duration_overrides(timeouts or [])
     settings = Settings(servers=servers, config_path=config)
     return settings.with_overrides(
@@ -283,7 +291,7 @@ def load_settings(
         otlp_endpoint=otlp,
         capture_content=capture_content,
         print_tree=print_tree,
-        log_level=log_level or _env("AGENTLOUPE_LOG_LEVEL"),
+        log_level=(log_level or _env("AGENTLOUPE_LOG_LEVEL") or "").upper() or None,
         service_name=service_name,
         server_start_timeout_s=parsed_timeouts.get("server_start") or _env_float("AGENTLOUPE_SERVER_START_TIMEOUT"),
         telemetry_budget_s=_env_float("AGENTLOUPE_TELEMETRY_BUDGET"),

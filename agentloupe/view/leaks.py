@@ -22,11 +22,33 @@ class LeakReport:
     slope_bytes_per_run: float
     slope_stderr: float
     growing_sites: list[dict[str, Any]] = field(default_factory=list)
+    warmup_left_out: bool = False
+
+    #: Growth per run below this is "flat": allocator noise, caches filling once.
+    FLAT_BYTES_PER_RUN = 16 * 1024
+
+    @property
+    def verdict(self) -> str:
+        """growing, flat, or too noisy to tell: the slope against three standard errors of the fit."""
+        low = self.slope_bytes_per_run - 3 * self.slope_stderr
+        high = self.slope_bytes_per_run + 3 * self.slope_stderr
+        if self.runs < 3:
+            return "too few runs to tell (use --repeat 5 or more)"
+        if low > self.FLAT_BYTES_PER_RUN:
+            return f"growing: at least {low / 1024:,.1f} KiB per run (the slope less three standard errors)"
+        if high < self.FLAT_BYTES_PER_RUN:
+            flat = self.FLAT_BYTES_PER_RUN // 1024
+            return f"flat: under {flat} KiB per run even at the slope plus three standard errors"
+        return (
+            f"too noisy to tell: somewhere between {low / 1024:+,.1f} and {high / 1024:+,.1f} KiB per run"
+            " (more runs narrow it)"
+        )
 
     def render(self) -> str:
+        warmup = "; run 1 left out as warm-up" if self.warmup_left_out else ""
         lines = [
             f"{self.service}: {self.slope_bytes_per_run / 1024:+,.1f} KiB per run "
-            f"(± {self.slope_stderr / 1024:,.1f} KiB, least-squares over {self.runs} runs)"
+            f"(± {self.slope_stderr / 1024:,.1f} KiB, least-squares over {self.runs} runs{warmup})"
         ]
         if not self.growing_sites:
             lines.append("  no allocation site grew run after run")
@@ -35,6 +57,7 @@ class LeakReport:
                 f"  {site['site']}  +{site['bytes_per_run'] / 1024:,.1f} KiB per run,"
                 f" grew in {site['grew_in']}/{site['intervals']} runs"
             )
+        lines.append(f"  verdict: {self.verdict}")
         return "\n".join(lines)
 
 
@@ -111,5 +134,7 @@ def reports_from_spans(spans: list[Any], trace_id: str) -> list[LeakReport]:
             for index, (_, attributes) in enumerate(events)
         ]
         warmup = 1 if len(samples) > 2 else 0
-        reports.append(build_report(service, samples[warmup:]))
+        report = build_report(service, samples[warmup:])
+        report.warmup_left_out = bool(warmup)
+        reports.append(report)
     return reports

@@ -104,3 +104,40 @@ def test_unknown_flag_is_a_usage_error(home):
     result = run_loupe(home, "run", "--frobnicate", "hi")
     assert result.returncode == 2
     assert "No such option" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_arguments_that_fail_validation_are_one_line_naming_each_field(home):
+    result = run_loupe(home, "call", "--no-tree", "math.divide", '{"a": "x", "b": "y"}')
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("loupe: error: tool divide failed: a: Input should be a valid number")
+    assert "; b: Input should be a valid number" in line and "pydantic.dev" not in line
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--timeout", "tool=nan", "q"], "finite"),
+        (["--timeout", "tool=inf", "q"], "finite"),
+        (["--timeout", "tool=-1", "q"], "greater than 0"),
+        (["--timeout", "tool=soon", "q"], "'soon' is not a number"),
+        (["--log-level", "LOUD", "q"], "DEBUG, INFO, WARNING, ERROR"),
+        (["--loop-threshold-ms", "nan", "q"], "finite"),
+        ([""], "QUESTION is empty"),
+        (["--repeat", "many", "q"], "--repeat"),
+        (["--frobnicate", "q"], "No such option: --frobnicate"),
+    ],
+)
+def test_bad_flag_values_say_why_in_one_line(home, args, needle):
+    result = run_loupe(home, "run", *args)
+    assert result.returncode == 2
+    _one_clear_line(result, needle)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (home / "traces").exists()  # refused before anything started
+
+
+def test_repeat_without_memory_says_no_leak_check_was_made(home):
+    result = run_loupe(home, "run", "--repeat", "2", "--no-tree", "what is 1 + 1")
+    assert result.returncode == 0, result.stderr
+    assert "no leak check was made" in result.stderr and "add --memory" in result.stderr
+    assert "KiB per run" not in result.stderr
