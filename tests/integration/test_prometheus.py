@@ -23,7 +23,7 @@ from tests.conftest import run_loupe
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARDS = sorted((REPO / "dashboards").glob("*.json"))
-WORKLOAD = "What is 25 + 37, divide 1 by 0, the weather in Tokyo, call block_loop with ms 150, call hang"
+WORKLOAD = "What is 25 + 37, divide 1 by 0, the weather in Tokyo, call block_loop with ms 400, call hang"
 
 
 def _panel_queries():
