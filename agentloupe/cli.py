@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,6 +19,15 @@ from agentloupe.platform.errors import AgentloupeError, ConfigError
 from agentloupe.view.traces import latest_trace_id, read_spans, trace_summaries
 from agentloupe.view.tree import render_tree
 
+
+def _version(value: bool) -> None:
+    if value:
+        from agentloupe._version import __version__
+
+        print(f"loupe (agentloupe) {__version__}")
+        raise typer.Exit(0)
+
+
 app = typer.Typer(
     name="loupe",
     help="Run an MCP + LangGraph agent with every layer traced.",
@@ -27,6 +37,16 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """See inside your LangGraph agent and its MCP servers: traces, memory checks, hangs."""
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -400,6 +420,20 @@ def serve(
         lambda: serve_agent(settings, host=host, port=port, max_concurrent=max_concurrent, drain_s=drain),
         own_signals=True,
     )
+
+
+@app.command("tools")
+def show_tools(config: ConfigOption = None, log_level: LogOption = None) -> None:
+    """List every tool `loupe call` and the planner can use: the local tools and each server's, with parameters."""
+    from agentloupe.platform.catalog import list_tools, render
+    from agentloupe.platform.runner import child_environment
+
+    settings = _settings(config=config, log_level=log_level, print_tree=False)
+    servers = _execute(settings, lambda: list_tools(settings, child_environment(settings)))
+    print(render(servers, width=max(80, shutil.get_terminal_size((100, 24)).columns)))
+    failed = [s.name for s in servers if s.error]
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command("trace")

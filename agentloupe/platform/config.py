@@ -148,6 +148,8 @@ def load_mcp_json(path: Path) -> dict[str, ServerConfig]:
         raise ConfigError(_format_validation(exc, str(path))) from None
     servers = {}
     for name, server in parsed.mcpServers.items():
+        if name == "local":
+            raise ConfigError(f"{path}: the server name 'local' is taken by agentloupe's own tools: rename it")
         if not name or "." in name or not name.isprintable() or name.strip() != name:
             raise ConfigError(
                 f"{path}: server name {name!r} must be non-empty, printable, without '.' or surrounding spaces"

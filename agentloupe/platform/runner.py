@@ -13,7 +13,7 @@ import anyio
 from langchain_core.messages import HumanMessage
 from opentelemetry import trace
 
-from agentloupe.instrumentation import content, metrics, semconv
+from agentloupe.instrumentation import content, genai, metrics, semconv
 from agentloupe.instrumentation.memory import LeakTracker
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
 from agentloupe.instrumentation.stdio_children import auto_environment
@@ -24,7 +24,7 @@ from agentloupe.platform.graph import build_graph, truncate_output
 from agentloupe.platform.models import load_model
 from agentloupe.platform.sessions import SessionPool
 from agentloupe.platform.sessions.mcpsdk import types
-from agentloupe.platform.tools import local_tools
+from agentloupe.platform.tools import LOCAL_SERVER, local_tools
 
 AGENT_NAME = "agentloupe"
 
@@ -197,6 +197,11 @@ def parse_target(settings: Settings, target: str) -> tuple[str, str]:
     server, sep, tool = target.partition(".")
     if not sep or not server or not tool:
         raise ConfigError(f"{target!r}: name the tool as SERVER.TOOL, e.g. math.add")
+    if server == LOCAL_SERVER:
+        names = sorted(t.name for t in local_tools())
+        if tool not in names:
+            raise ToolNotFoundError(f"there is no local tool {tool!r}: the local tools are {', '.join(names)}")
+        return server, tool
     if server not in settings.servers:
         known = ", ".join(sorted(settings.servers)) or "none"
         raise ToolNotFoundError(f"unknown server {server!r}: configured servers are {known}")
@@ -207,7 +212,27 @@ async def call_tool(settings: Settings, target: str, arguments: dict[str, Any]) 
     """Call one tool of one configured server, traced like a run: the quickest way to debug a tool."""
     server, tool = parse_target(settings, target)
     async with observed(settings):
+        if server == LOCAL_SERVER:
+            return await _call_local(tool, arguments)
         return await _call_tool(settings, server, tool, arguments)
+
+
+async def _call_local(name: str, arguments: dict[str, Any]) -> CallResult:
+    """One of the agent's own tools, with the span it has in a run (``execute_tool {name}``)."""
+    tool = next(t for t in local_tools() if t.name == name)
+    with traced(semconv.SPAN_CALL, attributes={semconv.SERVER_NAME: LOCAL_SERVER, semconv.GEN_AI_TOOL_NAME: name}):
+        with traced(f"execute_tool {name}", attributes=genai.tool_attributes(name, "loupe-call", "local")) as span:
+            call = {"type": "tool_call", "name": name, "args": arguments, "id": "loupe-call"}
+            try:
+                message = await tool.ainvoke(call)
+                text, failed = str(message.content), getattr(message, "status", "success") == "error"
+            except Exception as exc:  # arguments the tool's schema refuses
+                text, failed = str(exc), True
+            text = truncate_output(text, span)
+            if failed:
+                mark_error(span, "tool_error", text[:500])
+                mark_error(trace.get_current_span(), "tool_error", text[:500])
+        return CallResult(text=text, is_error=failed, trace_id=_trace_id())
 
 
 async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict[str, Any]) -> CallResult:

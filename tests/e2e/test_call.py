@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import run_loupe, spans_in
+from tests.conftest import alive, run_loupe, server_pids, spans_in
 
 
 def test_call_prints_the_result_and_traces_both_sides(home):
@@ -36,3 +36,30 @@ def test_division_by_zero_is_a_tool_error(home):
         span = next(s for s in spans if s.name == "tools/call divide" and s.kind == kind)
         assert span.is_error and span.attributes["error.type"] == "tool_error"
     assert "Traceback" not in result.stderr
+
+
+def test_tools_lists_every_server_and_the_local_tools_with_parameters(home):
+    result = run_loupe(home, "tools")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("local  ") and "faults  stdio, not started by loupe run" in result.stdout
+    assert any(line.startswith("  math.power(base: number, exponent: number)") for line in lines)
+    assert any(line.startswith("  weather.get_forecast(city: string, days: integer = 3)") for line in lines)
+    assert any(line.startswith("  local.current_time(timezone: string = 'UTC')") for line in lines)
+    assert all(len(line) <= 100 for line in lines)
+    assert not [pid for pid in server_pids(spans_in(home)) if alive(pid)]
+
+
+def test_a_local_tool_is_called_like_a_server_tool(home):
+    result = run_loupe(home, "call", "local.calculate_fibonacci", '{"n": 12}')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "144"
+    [root] = [s for s in spans_in(home) if s.name == "loupe call"]
+    assert [s.name for s in spans_in(home) if s.parent_span_id == root.span_id] == ["execute_tool calculate_fibonacci"]
+    bad = run_loupe(home, "call", "local.nope", "{}")
+    assert bad.returncode == 2 and "the local tools are calculate_fibonacci, current_time, format_text" in bad.stderr
+
+
+def test_version(home):
+    result = run_loupe(home, "--version")
+    assert result.returncode == 0 and result.stdout.strip() == "loupe (agentloupe) 0.1.0"
