@@ -17,6 +17,7 @@ signal.signal(signal.SIGUSR1, signal.SIG_IGN)
 
 import argparse
 import ipaddress
+import logging
 import os
 import socket
 import sys
@@ -212,10 +213,26 @@ def serve(mcp: FastMCP, *, transport: str, service_name: str, argv: list[str] | 
         shutdown()
 
 
+class _SessionEndIsNotAnError(logging.Filter):
+    """mcp 1.30 logs "Error in standalone SSE writer" with a ClosedResourceError traceback every
+    time a client ends its session cleanly (the session's streams are closed under the writer).
+    That is the normal end of a session, not an error: it is not logged. Other errors still are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (
+            record.getMessage().startswith("Error in standalone SSE writer")
+            and isinstance(error, anyio.ClosedResourceError | anyio.BrokenResourceError)
+        )
+
+
 def new_server(name: str, instructions: str) -> FastMCP:
     # FastMCP passes log_level="INFO" itself, so FASTMCP_LOG_LEVEL does nothing.
     level = os.environ.get("AGENTLOUPE_LOG_LEVEL", "WARNING").upper()
-    return FastMCP(name, instructions=instructions, log_level=level)  # type: ignore[arg-type]
+    server = FastMCP(name, instructions=instructions, log_level=level)  # type: ignore[arg-type]
+    # FastMCP configured its handlers just now: filter there, so the record never reaches a handler
+    logging.getLogger("mcp.server.streamable_http").addFilter(_SessionEndIsNotAnError())
+    return server
 
 
 __all__ = ["FastMCP", "ToolError", "new_server", "serve"]

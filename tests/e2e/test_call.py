@@ -63,3 +63,10 @@ def test_a_local_tool_is_called_like_a_server_tool(home):
 def test_version(home):
     result = run_loupe(home, "--version")
     assert result.returncode == 0 and result.stdout.strip() == "loupe (agentloupe) 0.1.0"
+
+
+def test_the_weather_server_validates_its_arguments(home):
+    days = run_loupe(home, "call", "--no-tree", "weather.get_forecast", '{"city": "Oslo", "days": -1}')
+    assert days.returncode == 1 and "days=-1: a forecast covers 1 to 7 days" in days.stderr
+    empty = run_loupe(home, "call", "--no-tree", "weather.get_weather", '{"city": "  "}')
+    assert empty.returncode == 1 and "city is empty" in empty.stderr

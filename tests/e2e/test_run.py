@@ -113,3 +113,11 @@ def test_trace_files_are_otlp_json(run):
     span = request["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
     assert len(span["traceId"]) == 32 and int(span["traceId"], 16)
     assert len(span["spanId"]) == 16
+
+
+def test_a_clean_run_leaves_no_error_in_the_server_logs(run):
+    home, _, _ = run
+    logs = {path.name: path.read_text() for path in (home / "logs").glob("*.log")}
+    assert {name.split("-")[0] for name in logs} == {"math", "weather"}
+    for name, text in logs.items():
+        assert "ERROR" not in text and "Traceback" not in text, f"{name}:\n{text[:2000]}"
