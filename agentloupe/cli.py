@@ -116,7 +116,9 @@ def _fail(message: str, code: int) -> NoReturn:
 
 def _execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signals: bool = False) -> T:
     """Run a command's work (``lifecycle.execute``); show the tree; turn the outcome into an exit."""
-    outcome = lifecycle.execute(settings, work, own_signals=own_signals)
+    outcome = lifecycle.execute(
+        settings, work, own_signals=own_signals, say=lambda line: print(f"loupe: {line}", file=sys.stderr, flush=True)
+    )
     if outcome.trace_file and settings.print_tree and not outcome.bad_input:
         _print_last_tree()
     elif outcome.endpoint and outcome.spans_undelivered:
@@ -409,11 +411,6 @@ def serve(
         timeouts=timeout,
         on_hang=on_hang,
         prometheus_port=prometheus_port,
-    )
-    print(
-        f"loupe: serving on http://{host}:{port} (POST /v1/runs, GET /healthz, GET /readyz)",
-        file=sys.stderr,
-        flush=True,
     )
     _execute(
         settings,

@@ -2,7 +2,7 @@
 
 The CLI hands ``execute()`` the work of a command; what comes back says what
 happened, as a user would be told it: a value, or an exit code with a one-line
-message. Nothing here prints or knows about typer.
+message. Nothing here prints (``say`` does, for the caller) or knows about typer.
 """
 
 from __future__ import annotations
@@ -89,13 +89,28 @@ def start_telemetry(settings: Settings) -> telemetry.Telemetry:
     return setup
 
 
-def execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signals: bool = False) -> Outcome[T]:
+def _linger_s() -> float:
+    try:
+        return float(os.environ.get("AGENTLOUPE_PROMETHEUS_LINGER", "15"))
+    except ValueError:
+        return 15.0
+
+
+def execute(
+    settings: Settings,
+    work: Callable[[], Awaitable[T]],
+    *,
+    own_signals: bool = False,
+    say: Callable[[str], None] = lambda line: None,
+) -> Outcome[T]:
     """Run ``work`` with telemetry on, under signal handling; flush within budget; map errors to exits.
 
     ``own_signals``: ``work`` handles SIGTERM/SIGINT itself (``loupe serve`` drains first,
     ``loupe exec`` passes them on).
     """
     setup = start_telemetry(settings)
+    if setup.prometheus is not None:
+        say(f"metrics for Prometheus at http://127.0.0.1:{setup.prometheus.port}/metrics")
     caught: list[int] = []
     value: T | None = None
     error: BaseException | None = None
@@ -103,6 +118,11 @@ def execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signals
         value = anyio.run(work) if own_signals else anyio.run(_with_signals, work, caught)
     except BaseException as exc:
         error = first_leaf(exc)
+    if setup.prometheus is not None and _linger_s() > 0:
+        say(
+            f"waiting up to {_linger_s():g} s for Prometheus to scrape the last figures"
+            " (AGENTLOUPE_PROMETHEUS_LINGER=0 skips the wait)"
+        )
     telemetry.shutdown()
     outcome = Outcome(value, 0, None, setup.trace_file is not None, setup.endpoint, setup.protocol, error)
     outcome.spans_ended, outcome.spans_undelivered = setup.ended, setup.undelivered

@@ -12,7 +12,10 @@ runs in flight finish, then closes sessions and stops servers in order.
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
+import sys
 import uuid
 from contextlib import asynccontextmanager
 from typing import Any
@@ -151,10 +154,28 @@ def build_app(service: AgentService) -> Starlette:
     )
 
 
+class ServeError(AgentloupeError):
+    """The service cannot start (its port is taken)."""
+
+
 async def serve(settings: Settings, *, host: str, port: int, max_concurrent: int, drain_s: float) -> None:
-    """Serve until SIGTERM/SIGINT, then drain the runs in flight and stop in order."""
+    """Serve until SIGTERM/SIGINT, then drain the runs in flight and stop in order.
+
+    The port is bound first: a busy one is one clear error before anything starts.
+    """
     import uvicorn
 
+    try:
+        listen = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        raise ServeError(f"cannot listen on {host}:{port}: {why} (another process has it? choose --port)") from None
+    bound = listen.getsockname()[1]
+    print(
+        f"loupe: serving on http://{host}:{bound} (POST /v1/runs, GET /healthz, GET /readyz)",
+        file=sys.stderr,
+        flush=True,
+    )
     service = AgentService(settings, max_concurrent)
     config = uvicorn.Config(
         build_app(service),
@@ -176,5 +197,5 @@ async def serve(settings: Settings, *, host: str, port: int, max_concurrent: int
                     return
 
         tg.start_soon(on_signal)
-        await server.serve()
+        await server.serve(sockets=[listen])
         tg.cancel_scope.cancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -141,3 +142,39 @@ def test_repeat_without_memory_says_no_leak_check_was_made(home):
     assert result.returncode == 0, result.stderr
     assert "no leak check was made" in result.stderr and "add --memory" in result.stderr
     assert "KiB per run" not in result.stderr
+
+
+def test_an_unreachable_http_server_is_named_with_its_url(home):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = write_mcp_json(home / "mcp.json", {"remote": {"url": f"http://127.0.0.1:{port}/mcp"}})
+    result = run_loupe(home, "call", "--no-tree", "--config", str(config), "remote.anything", "{}")
+    assert result.returncode == 1
+    _one_clear_line(result, "MCP server 'remote' failed to start", f"http://127.0.0.1:{port}/mcp", "is the server running")
+    assert "ConnectError" not in result.stderr.split("(All connection")[0]
+
+
+def test_serve_on_a_busy_port_is_one_line_and_starts_nothing(home):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = run_loupe(home, "serve", "--port", str(port), timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"loupe: error: cannot listen on 127.0.0.1:{port}: address already in use (another process has it? choose --port)"
+    ]
+    assert not [s for s in spans_in(home) if s.name.startswith("start_server")]
+
+
+def test_prometheus_port_zero_says_where_and_why_it_waits(home):
+    result = run_loupe(home, "call", "--no-tree", "--prometheus-port", "0", "math.add", '{"a": 1, "b": 2}',
+                       AGENTLOUPE_PROMETHEUS_LINGER="0.5")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^loupe: metrics for Prometheus at http://127\.0\.0\.1:\d+/metrics$", result.stderr, re.M)
+    assert "waiting up to 0.5 s for Prometheus to scrape the last figures" in result.stderr

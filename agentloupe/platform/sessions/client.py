@@ -128,3 +128,4 @@ class ServerSlot:
     process: launcher.ServerProcess | None = None
     error: BaseException | None = None
     ready_s: float | None = None
+    url: str | None = None  # an HTTP server's endpoint, once known

@@ -26,7 +26,7 @@ from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.watchdog import active as watchdog_active
 from agentloupe.instrumentation.watchdog import deadline as watchdog_deadline
 from agentloupe.platform.config import Settings
-from agentloupe.platform.errors import ServerStartError
+from agentloupe.platform.errors import AgentloupeError, ServerStartError
 from agentloupe.platform.sessions import launcher
 from agentloupe.platform.sessions.client import (
     MAX_RESTARTS,
@@ -39,6 +39,23 @@ from agentloupe.platform.sessions.mcpsdk import ClientSession, McpError, streama
 from agentloupe.platform.sessions.stdio import stdio_streams
 
 log = structlog.get_logger("agentloupe.sessions")
+
+
+def _start_failure(exc: BaseException, slot: ServerSlot) -> str | None:
+    """What went wrong starting ``slot``'s session, for the user; None for what is not a start failure."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        if any(isinstance(e, AgentloupeError) for e in exc.exceptions):
+            return None  # already said, better
+        exc = exc.exceptions[0]
+    if isinstance(exc, McpError):
+        return exc.error.message
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) and slot.url and slot.process is None:
+        return f"cannot connect to {slot.url} ({exc}): is the server running there? check 'url' in your mcp.json"
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"{slot.url} answered HTTP {exc.response.status_code}: is it an MCP streamable-HTTP endpoint?"
+    if isinstance(exc, httpx.HTTPError | OSError | anyio.BrokenResourceError | anyio.ClosedResourceError):
+        return str(exc) or type(exc).__name__
+    return None
 
 
 async def _wait_for_port(url: str, process: launcher.ServerProcess | None, name: str) -> None:
@@ -144,6 +161,16 @@ class SessionPool:
             slot.available.set()  # waiters fail fast on a missing session instead of hanging
 
     async def _generation(self, slot: ServerSlot, generation: int) -> bool:
+        """One life of the server's session; a failure to start becomes a ServerStartError naming it."""
+        try:
+            return await self._session_life(slot, generation)
+        except Exception as exc:  # an HTTP transport fails in its own task group: the error comes out here
+            reason = None if slot.ready.is_set() else _start_failure(exc, slot)
+            if reason is None:
+                raise
+            raise await self._start_error(slot, reason) from None
+
+    async def _session_life(self, slot: ServerSlot, generation: int) -> bool:
         """One life of the server process. True: the pool is closing; False: the server died."""
         config = slot.config
         attrs = {semconv.SERVER_NAME: config.name, semconv.SERVER_TRANSPORT: config.kind}
@@ -164,10 +191,11 @@ class SessionPool:
                         if deadline.cancel_called:
                             mark_error(span, "timeout", f"not ready within {timeout:g}s")
                         raise
-                    except McpError as exc:
-                        raise await self._start_error(slot, exc.error.message) from None
-                    except (httpx.HTTPError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-                        raise await self._start_error(slot, str(exc) or type(exc).__name__) from None
+                    except Exception as exc:  # the transports raise inside task groups: look at the leaf
+                        reason = _start_failure(exc, slot)
+                        if reason is None:
+                            raise
+                        raise await self._start_error(slot, reason) from None
                     deadline.deadline = math.inf
                     slot.ready_s = time.perf_counter() - started
                     span.set_attribute(semconv.SERVER_READY_MS, round(slot.ready_s * 1000, 2))
@@ -274,6 +302,7 @@ class SessionPool:
         else:
             port = slot.process.port if slot.process else None
             url = (config.url or "").replace("{port}", str(port))
+            slot.url = url
             if slot.process is not None:
                 await _wait_for_port(url, slot.process, config.name)
             parsed = urlparse(url)
