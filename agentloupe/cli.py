@@ -37,6 +37,7 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
+SERVE_TOKEN_ENV = "AGENTLOUPE_SERVE_TOKEN"
 
 
 @app.callback()
@@ -383,6 +384,15 @@ def serve(
     drain: Annotated[
         float, typer.Option("--drain-seconds", min=0, help="on SIGTERM, how long runs in flight may take to finish")
     ] = 30,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file", help="file holding the bearer token /v1/runs requires (default: AGENTLOUPE_SERVE_TOKEN)"
+        ),
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="serve a non-loopback address without a token (anyone may run the agent)")
+    ] = False,
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="'offline' (default) or an init_chat_model spec")
     ] = None,
@@ -395,7 +405,19 @@ def serve(
     on_hang: OnHangOption = None,
     prometheus_port: PrometheusOption = None,
 ) -> None:
-    """Serve the agent over HTTP: POST /v1/runs, GET /healthz, GET /readyz."""
+    """Serve the agent over HTTP: POST /v1/runs (bearer token), GET /healthz, GET /readyz."""
+    from agentloupe._httpauth import TokenError, is_loopback, read_token
+
+    try:
+        token = read_token(token_file=token_file, env_var=SERVE_TOKEN_ENV)
+    except TokenError as exc:
+        _fail(str(exc), 2)
+    if token is None and not no_auth and not is_loopback(host):
+        _fail(
+            f"refusing to serve on {host} without a token: anyone who reaches the port could run every tool;"
+            f" set {SERVE_TOKEN_ENV} or --token-file (e.g. a mounted Secret), or pass --no-auth to mean it",
+            2,
+        )
     from agentloupe.platform.runner import preload
     from agentloupe.platform.serve import serve as serve_agent
 
@@ -414,7 +436,7 @@ def serve(
     )
     _execute(
         settings,
-        lambda: serve_agent(settings, host=host, port=port, max_concurrent=max_concurrent, drain_s=drain),
+        lambda: serve_agent(settings, host=host, port=port, max_concurrent=max_concurrent, drain_s=drain, token=token),
         own_signals=True,
     )
 

@@ -114,6 +114,8 @@ async def invoke_once(
     question: str,
     settings: Settings,
     tracker: LeakTracker | None,
+    *,
+    run_timeout_s: float | None = None,
 ) -> str:
     attrs = {
         semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
@@ -126,7 +128,7 @@ async def invoke_once(
     outcome: dict[str, str] = {}
     try:
         with traced(f"invoke_agent {AGENT_NAME}", attributes=attrs) as span:
-            with deadline("run", span=span):
+            with deadline("run", span=span, seconds=run_timeout_s):
                 state = await graph.ainvoke(
                     {"messages": [HumanMessage(question)]},
                     config={"recursion_limit": settings.recursion_limit},

@@ -29,12 +29,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from agentloupe._httpauth import require_bearer
 from agentloupe._uvicorn import server_without_signal_handling
 from agentloupe.instrumentation import semconv, telemetry
 from agentloupe.instrumentation.spans import traced
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
 from agentloupe.platform.graph import build_graph
+from agentloupe.platform.lifecycle import first_leaf
 from agentloupe.platform.models import load_model
 from agentloupe.platform.runner import (
     child_environment,
@@ -101,6 +103,11 @@ class AgentService:
             return JSONResponse({"error": 'missing "input": send {"input": "What is 2 + 3?"}'}, status_code=400)
         if len(question) > MAX_INPUT_CHARS:
             return JSONResponse({"error": f'"input" is longer than {MAX_INPUT_CHARS} characters'}, status_code=413)
+        longest = self.settings.watchdog_config().timeouts["run"]
+        requested = body.get("timeout_s", longest)
+        if isinstance(requested, bool) or not isinstance(requested, int | float) or not 0 < requested < float("inf"):
+            return JSONResponse({"error": '"timeout_s" must be a number of seconds greater than 0'}, status_code=400)
+        run_timeout_s = min(float(requested), longest)  # the caller may ask for less, never for more
         try:
             self.limit.acquire_nowait()
         except anyio.WouldBlock:
@@ -113,9 +120,37 @@ class AgentService:
             # The caller's trace, extracted into an empty context (never an inherited one).
             parent = propagate.extract(dict(request.headers), context=Context())
             run_id = str(uuid.uuid4())
-            with traced(semconv.SPAN_SERVE_RUN, attributes={semconv.RUN_ID: run_id}, context=parent) as span:
-                answer = await invoke_once(self.graph, self.model_name, run_id, 0, question, self.settings, None)
+            attrs = {semconv.RUN_ID: run_id, semconv.RUN_TIMEOUT_S: run_timeout_s}
+            answer: str | None = None
+            with traced(semconv.SPAN_SERVE_RUN, attributes=attrs, context=parent) as span:
+                try:
+                    async with anyio.create_task_group() as tg:
+
+                        async def cancel_if_the_client_leaves() -> None:
+                            while (await request.receive())["type"] != "http.disconnect":
+                                pass
+                            span.set_attribute(semconv.CANCELLED, True)
+                            span.add_event("client_disconnected", {"reason": "the client closed the connection"})
+                            log.warning("serve_run_cancelled", run_id=run_id, reason="client disconnected")
+                            tg.cancel_scope.cancel()
+
+                        tg.start_soon(cancel_if_the_client_leaves)
+                        answer = await invoke_once(
+                            self.graph,
+                            self.model_name,
+                            run_id,
+                            0,
+                            question,
+                            self.settings,
+                            None,
+                            run_timeout_s=run_timeout_s,
+                        )
+                        tg.cancel_scope.cancel()
+                except BaseExceptionGroup as group:  # the run's own error, out of the task group
+                    raise first_leaf(group) from None
                 trace_id = format(span.get_span_context().trace_id, "032x")
+            if answer is None:  # nobody is left to read it
+                return JSONResponse({"error": "the client disconnected; the run was cancelled"}, status_code=499)
             return JSONResponse({"answer": answer, "trace_id": trace_id, "run_id": run_id})
         except AgentloupeError as exc:
             return JSONResponse({"error": str(exc)}, status_code=500)
@@ -158,7 +193,9 @@ class ServeError(AgentloupeError):
     """The service cannot start (its port is taken)."""
 
 
-async def serve(settings: Settings, *, host: str, port: int, max_concurrent: int, drain_s: float) -> None:
+async def serve(
+    settings: Settings, *, host: str, port: int, max_concurrent: int, drain_s: float, token: str | None = None
+) -> None:
     """Serve until SIGTERM/SIGINT, then drain the runs in flight and stop in order.
 
     The port is bound first: a busy one is one clear error before anything starts.
@@ -177,8 +214,11 @@ async def serve(settings: Settings, *, host: str, port: int, max_concurrent: int
         flush=True,
     )
     service = AgentService(settings, max_concurrent)
+    app: Any = build_app(service)
+    if token is not None:  # the probes stay open: a kubelet has no token
+        app = require_bearer(app, token, open_paths=("/healthz", "/readyz"))
     config = uvicorn.Config(
-        build_app(service),
+        app,
         host=host,
         port=port,
         log_level="warning",

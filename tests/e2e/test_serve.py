@@ -25,13 +25,13 @@ from tests.conftest import (
 
 
 class Served:
-    def __init__(self, home, *args: str) -> None:
+    def __init__(self, home, *args: str, **env: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.home = home
         self.process = subprocess.Popen(
             [sys.executable, "-m", "agentloupe", "serve", "--port", str(self.port), *args],
-            env=loupe_env(home), cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=loupe_env(home, **env), cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.readiness: list[int] = []
 
@@ -173,3 +173,89 @@ def test_sigterm_drains_runs_in_flight_then_exits_cleanly(home, faults_config):
     spans = spans_in(home)
     assert not [pid for pid in server_pids(spans) if alive(pid)]
     assert any(s.name == "shutdown" for s in spans)
+
+
+TOKEN = "s3cr3t-serve-token-0123456789abcdef"
+
+
+def test_runs_need_the_bearer_token_and_probes_do_not(home):
+    served = Served(home, AGENTLOUPE_SERVE_TOKEN=TOKEN)
+    run = {"input": "What is 2 + 3?"}
+    try:
+        served.wait_ready()  # /readyz answered without a token
+        assert httpx.get(f"{served.base}/healthz").status_code == 200
+        missing = httpx.post(f"{served.base}/v1/runs", json=run)
+        assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer")
+        wrong = httpx.post(f"{served.base}/v1/runs", json=run, headers={"Authorization": "Bearer not-it"})
+        assert wrong.status_code == 401
+        right = httpx.post(f"{served.base}/v1/runs", json=run, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+        assert right.status_code == 200 and "= 5" in right.json()["answer"]
+        html = home / "trace.html"
+        trace = subprocess.run([sys.executable, "-m", "agentloupe", "trace", "--html", str(html)],
+                               env=loupe_env(home), cwd=home, capture_output=True, text=True, timeout=60)
+        assert trace.returncode == 0, trace.stderr
+    finally:
+        assert served.stop() == 0
+    stderr = served.process.stderr.read()
+    exported = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file()) + stderr.encode()
+    assert TOKEN.encode() not in exported  # trace files, server logs, the HTML page, the service's own log
+
+
+def test_a_token_file_is_read_like_a_mounted_secret(home):
+    secret = home / "token"
+    secret.write_text(TOKEN + "\n")
+    served = Served(home, "--token-file", str(secret))
+    try:
+        served.wait_ready()
+        assert httpx.post(f"{served.base}/v1/runs", json={"input": "hi"}).status_code == 401
+        ok = httpx.post(f"{served.base}/v1/runs", json={"input": "What is 2 + 3?"},
+                        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+        assert ok.status_code == 200
+    finally:
+        assert served.stop() == 0
+
+
+def test_a_non_loopback_bind_without_a_token_refuses_to_start(home):
+    refused = subprocess.run([sys.executable, "-m", "agentloupe", "serve", "--host", "0.0.0.0", "--port", "0"],
+                             env=loupe_env(home), cwd=home, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("loupe: error: refusing to serve on 0.0.0.0 without a token") and "--no-auth" in line
+    served = Served(home, "--host", "0.0.0.0", "--no-auth")
+    try:
+        served.wait_ready()  # said explicitly: it starts
+    finally:
+        assert served.stop() == 0
+
+
+def test_a_client_that_disconnects_cancels_its_run(home, faults_config):
+    served = Served(home, "--config", str(faults_config))
+    served.wait_ready()
+    try:
+        with pytest.raises(httpx.ReadTimeout):
+            # the client gives up (closes its connection) long before the 30 s call would end
+            httpx.post(f"{served.base}/v1/runs", json={"input": "call slow with ms 30000"}, timeout=3)
+        gone = time.monotonic()
+        wait_for(lambda: any(s.name == "loupe serve run" for s in spans_in(home)), "the run span to end", timeout=30)
+        ended = time.monotonic()
+    finally:
+        assert served.stop() == 0
+    run = next(s for s in spans_in(home) if s.name == "loupe serve run")
+    assert run.attributes["agentloupe.cancelled"] is True
+    assert any(e["name"] == "client_disconnected" for e in run.events)
+    assert ended - gone < 10  # cancelled soon after the client left, not after the 30 s call
+    assert run.duration_ms < 20_000
+
+
+def test_a_request_may_ask_for_a_shorter_deadline_not_a_longer_one(home, faults_config):
+    served = Served(home, "--config", str(faults_config), "--timeout", "run=20")
+    try:
+        served.wait_ready()
+        short = httpx.post(f"{served.base}/v1/runs", json={"input": "call slow with ms 5000", "timeout_s": 1}, timeout=60)
+        assert short.status_code == 504 and "deadline" in short.json()["error"]
+        bad = httpx.post(f"{served.base}/v1/runs", json={"input": "hi", "timeout_s": "soon"})
+        assert bad.status_code == 400
+    finally:
+        assert served.stop() == 0
+    runs = {s.attributes["agentloupe.run.timeout_s"] for s in spans_in(home) if s.name == "loupe serve run"}
+    assert runs == {1.0}
