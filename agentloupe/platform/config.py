@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,6 +51,7 @@ class ServerConfig(BaseModel):
     cwd: str | None = None
     url: str | None = None
     transport: Literal["stdio", "http", "streamable-http", "streamable_http"] | None = Field(default=None, alias="type")
+    headers: dict[str, str] = Field(default_factory=dict)  # sent to an HTTP server; ${env:NAME} expanded
     autostart: bool = True
     start_timeout: float | None = Field(default=None, gt=0)
     description: str | None = None
@@ -70,6 +72,8 @@ class ServerConfig(BaseModel):
             raise ValueError("needs 'command' (stdio or launched) or 'url' (HTTP)")
         if self.kind == "stdio" and not self.command:
             raise ValueError("a stdio server needs 'command'")
+        if self.headers and self.kind != "http":
+            raise ValueError("'headers' are for HTTP servers (a stdio server gets 'env')")
         return self
 
     @property
@@ -148,6 +152,8 @@ def load_mcp_json(path: Path) -> dict[str, ServerConfig]:
         raise ConfigError(_format_validation(exc, str(path))) from None
     servers = {}
     for name, server in parsed.mcpServers.items():
+        if server.headers:
+            server = server.model_copy(update={"headers": _expand_env(server.headers, f"{path}: mcpServers.{name}")})
         if name == "local":
             raise ConfigError(f"{path}: the server name 'local' is taken by agentloupe's own tools: rename it")
         if not name or "." in name or not name.isprintable() or name.strip() != name:
@@ -156,6 +162,21 @@ def load_mcp_json(path: Path) -> dict[str, ServerConfig]:
             )
         servers[name] = server.model_copy(update={"name": name})
     return servers
+
+
+_ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_env(values: dict[str, str], where: str) -> dict[str, str]:
+    """``${env:NAME}`` in each value, from the environment (the form other MCP clients use)."""
+
+    def expand(match: re.Match[str]) -> str:
+        value = os.environ.get(match.group(1))
+        if value is None:
+            raise ConfigError(f"{where}: headers use ${{env:{match.group(1)}}}, and {match.group(1)} is not set")
+        return value
+
+    return {key: _ENV_REFERENCE.sub(expand, value) for key, value in values.items()}
 
 
 TIMEOUT_KINDS = ("run", "model", "tool", "mcp", "server_start", "shutdown")

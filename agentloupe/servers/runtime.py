@@ -16,18 +16,20 @@ import signal
 signal.signal(signal.SIGUSR1, signal.SIG_IGN)
 
 import argparse
-import ipaddress
 import logging
 import os
 import socket
 import sys
 import threading
+from pathlib import Path
+from typing import Any
 
 import anyio
 import structlog
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 
+from agentloupe._httpauth import TokenError, is_loopback, read_token, require_bearer
 from agentloupe._uvicorn import server_without_signal_handling
 from agentloupe.instrumentation import configure, instrument_mcp, semconv, shutdown
 from agentloupe.instrumentation.logs import configure_logging
@@ -39,16 +41,8 @@ from agentloupe.instrumentation.watchdog import WatchdogConfig, watching
 log = structlog.get_logger("agentloupe.server")
 
 WATCH_STDIN_ENV = "AGENTLOUPE_WATCH_STDIN"
+MCP_TOKEN_ENV = "AGENTLOUPE_MCP_TOKEN"
 SERVER_FLUSH_BUDGET_S = 1.0
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _watch_stdin_eof(on_eof) -> None:
@@ -65,10 +59,12 @@ def _watch_stdin_eof(on_eof) -> None:
     threading.Thread(target=reader, name="agentloupe-stdin-watch", daemon=True).start()
 
 
-async def _serve_http(mcp: FastMCP, listen: socket.socket | None) -> None:
+async def _serve_http(mcp: FastMCP, listen: socket.socket | None, bearer: str | None = None) -> None:
     import uvicorn  # only HTTP servers pay for it
 
-    app = mcp.streamable_http_app()
+    app: Any = mcp.streamable_http_app()
+    if bearer is not None:
+        app = require_bearer(app, bearer)
     config = uvicorn.Config(
         app,
         host=mcp.settings.host,
@@ -159,6 +155,13 @@ def parse_args(argv: list[str] | None, *, transport: str) -> argparse.Namespace:
             help="Host header to accept (DNS-rebinding protection; '*' as port matches any); "
             "required to bind a non-loopback address; also AGENTLOUPE_ALLOWED_HOSTS",
         )
+        parser.add_argument(
+            "--token-file",
+            type=Path,
+            help=f"file with the bearer token every request must carry (else {MCP_TOKEN_ENV}); "
+            "required to bind a non-loopback address, unless --no-auth",
+        )
+        parser.add_argument("--no-auth", action="store_true", help="bind a non-loopback address without a token")
     return parser.parse_args(argv)
 
 
@@ -172,8 +175,21 @@ def serve(mcp: FastMCP, *, transport: str, service_name: str, argv: list[str] | 
     args = parse_args(argv, transport=transport)
     configure_logging(level=os.environ.get("AGENTLOUPE_LOG_LEVEL", "WARNING"))
     listen = None
+    token = None
     if transport == "http":
-        if not _is_loopback(args.host) and not args.allowed_host:
+        try:
+            token = read_token(token_file=args.token_file, env_var=MCP_TOKEN_ENV)
+        except TokenError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        if not is_loopback(args.host) and token is None and not args.no_auth:
+            print(
+                f"error: refusing to bind {args.host} without a token: set {MCP_TOKEN_ENV} or --token-file "
+                "(clients send it as Authorization: Bearer ...), or pass --no-auth to mean it",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)
+        if not is_loopback(args.host) and not args.allowed_host:
             print(
                 f"error: refusing to bind {args.host} without DNS-rebinding protection settings: "
                 "name the Host headers to accept with --allowed-host (e.g. weather-mcp:*), "
@@ -206,7 +222,7 @@ def serve(mcp: FastMCP, *, transport: str, service_name: str, argv: list[str] | 
         if transport == "stdio":
             anyio.run(_observed, _serve_stdio, mcp)
         else:
-            anyio.run(_observed, _serve_http, mcp, listen)
+            anyio.run(_observed, _serve_http, mcp, listen, token)
     except KeyboardInterrupt:
         pass
     finally:

@@ -254,7 +254,7 @@ def test_http_server_refuses_foreign_host_origin_and_oversized_bodies(weather_se
 
 
 def test_non_loopback_bind_without_security_settings_is_refused():
-    result = subprocess.run([sys.executable, "-m", "agentloupe.servers.weather", "--host", "0.0.0.0", "--port", "0"],
+    result = subprocess.run([sys.executable, "-m", "agentloupe.servers.weather", "--host", "0.0.0.0", "--port", "0", "--no-auth"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "refusing to bind 0.0.0.0" in result.stderr and "--allowed-host" in result.stderr

@@ -93,8 +93,8 @@ def _request_id(request: httpx.Request) -> int | str | None:
     return None
 
 
-def watched_client(server: str) -> tuple[httpx.AsyncClient, SseEndWatcher]:
-    """An httpx client with mcp's default timeouts, watching SSE responses end."""
+def watched_client(server: str, headers: dict[str, str] | None = None) -> tuple[httpx.AsyncClient, SseEndWatcher]:
+    """An httpx client with mcp's default timeouts and the server's headers, watching SSE responses end."""
     transport = SseEndWatcher(server)
     timeout = httpx.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT)
-    return httpx.AsyncClient(timeout=timeout, transport=transport), transport
+    return httpx.AsyncClient(timeout=timeout, transport=transport, headers=headers or {}), transport

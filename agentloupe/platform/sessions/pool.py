@@ -51,6 +51,11 @@ def _start_failure(exc: BaseException, slot: ServerSlot) -> str | None:
         return exc.error.message
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) and slot.url and slot.process is None:
         return f"cannot connect to {slot.url} ({exc}): is the server running there? check 'url' in your mcp.json"
+    if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in (401, 403):
+        return (
+            f"{slot.url} answered HTTP {exc.response.status_code} (it wants credentials): give them in mcp.json,"
+            ' e.g. "headers": {"Authorization": "Bearer ${env:MY_TOKEN}"}'
+        )
     if isinstance(exc, httpx.HTTPStatusError):
         return f"{slot.url} answered HTTP {exc.response.status_code}: is it an MCP streamable-HTTP endpoint?"
     if isinstance(exc, httpx.HTTPError | OSError | anyio.BrokenResourceError | anyio.ClosedResourceError):
@@ -307,7 +312,7 @@ class SessionPool:
                 await _wait_for_port(url, slot.process, config.name)
             parsed = urlparse(url)
             # Building an httpx client loads the CA bundle (~100 ms measured): off the loop.
-            client, watcher = await anyio.to_thread.run_sync(watched_client, config.name)
+            client, watcher = await anyio.to_thread.run_sync(watched_client, config.name, dict(config.headers))
             stack.push_async_callback(client.aclose)
             read, write, get_session_id = await stack.enter_async_context(
                 streamable_http_client(url, http_client=client)
