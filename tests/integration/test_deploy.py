@@ -71,3 +71,33 @@ def test_dockerfile_installs_the_package_and_serves():
         if line.startswith("COPY") and "--from" not in line:
             for source in line.split()[1:-1]:
                 assert (REPO / source).exists(), f"COPY {source}: not in the repo"
+
+
+def _matches(selector: dict, labels: dict) -> bool:
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+def test_every_deployment_is_selected_by_a_network_policy_and_runs_locked_down():
+    docs = [doc for _, doc in _documents()]
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    for deployment in (d for d in docs if d["kind"] == "Deployment"):
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        name = deployment["metadata"]["name"]
+        assert any(_matches(p["spec"]["podSelector"], labels) for p in policies), f"{name}: no NetworkPolicy"
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False, name
+
+
+def test_the_weather_server_takes_traffic_only_from_the_agent_and_tokens_come_from_the_secret():
+    docs = {(d["kind"], d["metadata"]["name"]): d for _, d in _documents()}
+    weather = docs[("NetworkPolicy", "weather-mcp")]["spec"]["ingress"]
+    assert [rule["from"] for rule in weather] == [[{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "agentloupe"}}}]]
+    env = {e["name"]: e for e in docs[("Deployment", "agentloupe")]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["AGENTLOUPE_SERVE_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "agentloupe-tokens", "key": "serve-token"}
+    weather_env = {e["name"]: e for e in docs[("Deployment", "weather-mcp")]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert weather_env["AGENTLOUPE_MCP_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "weather-token"
+    assert "${env:WEATHER_TOKEN}" in docs[("ConfigMap", "agentloupe-mcp")]["data"]["mcp.json"]
+    assert docs[("PodDisruptionBudget", "agentloupe")]["spec"]["minAvailable"] == 1
