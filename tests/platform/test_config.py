@@ -31,11 +31,18 @@ def test_flag_beats_env(monkeypatch):
 
 def test_env_config_path_and_file_contents(monkeypatch, tmp_path):
     path = tmp_path / "mcp.json"
-    path.write_text(json.dumps({"mcpServers": {"remote": {"url": "http://127.0.0.1:9/mcp"}, "local": {"command": "x", "args": ["a"], "env": {"K": "V"}}}}))
+    path.write_text(json.dumps({"mcpServers": {"remote": {"url": "http://127.0.0.1:9/mcp"}, "mine": {"command": "x", "args": ["a"], "env": {"K": "V"}}}}))
     monkeypatch.setenv("AGENTLOUPE_CONFIG", str(path))
     settings = load_settings()
     assert settings.servers["remote"].kind == "http" and not settings.servers["remote"].launched
-    assert settings.servers["local"].env == {"K": "V"} and settings.servers["local"].name == "local"
+    assert settings.servers["mine"].env == {"K": "V"} and settings.servers["mine"].name == "mine"
+
+
+def test_the_name_local_is_taken_by_agentloupes_own_tools(tmp_path):
+    path = tmp_path / "mcp.json"
+    path.write_text(json.dumps({"mcpServers": {"local": {"command": "x"}}}))
+    with pytest.raises(ConfigError, match="'local' is taken by agentloupe's own tools"):
+        load_mcp_json(path)
 
 
 def test_env_number_must_be_positive(monkeypatch):
