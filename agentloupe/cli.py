@@ -34,6 +34,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help: wrapped at the terminal's width (80 columns too) without cutting words
+    rich_markup_mode=None,
 )
 
 T = TypeVar("T")

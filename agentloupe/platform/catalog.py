@@ -18,6 +18,7 @@ from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
 from agentloupe.platform.sessions import SessionPool
 from agentloupe.platform.tools import LOCAL_SERVER, local_tools
+from agentloupe.view.tree import cut_at_word
 
 
 @dataclass
@@ -102,12 +103,6 @@ def render(servers: list[ServerTools], width: int = 100) -> str:
             lines.append(f"  (not available: {server.error})")
         for tool in server.tools:
             head = f"  {server.name}.{tool.name}({tool.parameters})"
-            lines.append(_fit(f"{head}  {tool.description}" if tool.description else head, width))
+            room = width - len(head) - 2
+            lines.append(f"{head}  {cut_at_word(tool.description, room)}" if tool.description and room > 10 else head)
     return "\n".join(lines)
-
-
-def _fit(line: str, width: int) -> str:
-    if len(line) <= width:
-        return line
-    cut = line[: width - 1].rsplit(" ", 1)[0]
-    return cut + "…"

@@ -35,10 +35,16 @@ header small{color:#9ca3af;margin-left:8px}
 #details{position:fixed;right:0;top:0;bottom:0;width:38%;overflow:auto;background:#fff;border-left:1px solid #ddd;padding:12px 16px;display:none}
 #details table{border-collapse:collapse;width:100%}#details td{border-bottom:1px solid #eee;padding:2px 4px;vertical-align:top;word-break:break-all}
 #details pre{white-space:pre-wrap;background:#f6f8fa;padding:6px}
+#close{position:absolute;right:10px;top:8px;border:0;background:none;font-size:20px;cursor:pointer;color:#555}
+#axis{display:grid;grid-template-columns:420px 1fr 90px;padding:4px 16px 0;color:#666;font-size:11px;position:sticky;top:0;background:#fff;border-bottom:1px solid #ddd}
+#ticks{position:relative;height:16px}
+.tick{position:absolute;top:0;border-left:1px solid #ccc;padding-left:3px;height:14px;white-space:nowrap}
+.unfinished .dur{color:#b45309}
 </style></head><body>
 <header><b>agentloupe</b> trace <code>__TITLE__</code><small id="summary"></small><div id="legend"></div></header>
+<div id="axis"><div>span</div><div id="ticks"></div><div class="dur">duration</div></div>
 <div id="rows"></div>
-<aside id="details"></aside>
+<aside id="details" aria-label="span details"></aside>
 <script type="application/json" id="trace-data">__DATA__</script>
 <script>
 (function(){
@@ -50,9 +56,20 @@ header small{color:#9ca3af;margin-left:8px}
   document.getElementById('summary').textContent = data.spans.length + ' spans, ' + data.services.length + ' processes, ' + data.total_ms.toFixed(1) + ' ms';
   var rows = document.getElementById('rows'), details = document.getElementById('details');
   function text(t){ return document.createTextNode(t); }
+  // the time axis: five ticks across the run, in ms since its first span started
+  var ticks = document.getElementById('ticks');
+  [0, 0.25, 0.5, 0.75, 1].forEach(function(f){ var t=document.createElement('div'); t.className='tick';
+    t.style.left=(f*100)+'%'; if(f===1){ t.style.left=''; t.style.right='0'; t.style.borderLeft='0'; t.style.borderRight='1px solid #ccc'; t.style.paddingRight='3px'; }
+    t.appendChild(text((f*data.total_ms).toFixed(f===0?0:1)+' ms')); ticks.appendChild(t); });
+  function hide(){ details.style.display='none'; details.innerHTML='';
+    Array.prototype.forEach.call(document.querySelectorAll('.span-row.sel'), function(r){ r.classList.remove('sel'); });
+    if(location.hash) history.replaceState(null, '', location.pathname + location.search); }
+  document.addEventListener('keydown', function(e){ if(e.key==='Escape') hide(); });
   function show(span, row){
     Array.prototype.forEach.call(document.querySelectorAll('.span-row.sel'), function(r){ r.classList.remove('sel'); });
     row.classList.add('sel'); details.style.display='block'; details.innerHTML='';
+    var close=document.createElement('button'); close.id='close'; close.title='close (Esc)'; close.setAttribute('aria-label','close');
+    close.appendChild(text('\u00d7')); close.addEventListener('click', hide); details.appendChild(close);
     var h=document.createElement('h3'); h.appendChild(text(span.name)); details.appendChild(h);
     var meta=document.createElement('p'); meta.appendChild(text(span.service+' · '+span.kind+' · '+span.duration_ms.toFixed(2)+' ms · '+span.status)); details.appendChild(meta);
     var table=document.createElement('table'); details.appendChild(table);
@@ -61,14 +78,14 @@ header small{color:#9ca3af;margin-left:8px}
       var pre=document.createElement('pre'); pre.appendChild(text(JSON.stringify(ev.attributes,null,2))); details.appendChild(pre); });
   }
   data.spans.forEach(function(span){
-    var row=document.createElement('div'); row.className='span-row'+(span.error?' err':''); row.dataset.spanId=span.span_id;
+    var row=document.createElement('div'); row.className='span-row'+(span.error?' err':'')+(span.unfinished?' unfinished':''); row.dataset.spanId=span.span_id;
     var name=document.createElement('div'); name.className='name'; name.style.paddingLeft=(span.depth*14)+'px';
     name.appendChild(text(span.name)); name.title=span.service;
     span.events.forEach(function(ev){ if(ev.name!=='cancelled'){ var m=document.createElement('span'); m.className='mark'; m.appendChild(text('● '+ev.name)); name.appendChild(m);} });
     var track=document.createElement('div'); track.className='track';
     var bar=document.createElement('div'); bar.className='bar'; bar.style.background=span.error?'#dc2626':services[span.service];
     bar.style.left=(100*span.offset_ms/data.total_ms)+'%'; bar.style.width=(100*span.duration_ms/data.total_ms)+'%'; track.appendChild(bar);
-    var dur=document.createElement('div'); dur.className='dur'; dur.appendChild(text(span.duration_ms.toFixed(1)+' ms'));
+    var dur=document.createElement('div'); dur.className='dur'; dur.appendChild(text(span.unfinished?'unfinished':span.duration_ms.toFixed(1)+' ms'));
     row.appendChild(name); row.appendChild(track); row.appendChild(dur);
     row.addEventListener('click', function(){ show(span,row); });
     rows.appendChild(row);
@@ -102,6 +119,7 @@ def render_html(spans: Iterable[SpanRecord], trace_id: str) -> str:
                 "offset_ms": (span.start_ns - start) / 1e6,
                 "duration_ms": span.duration_ms,
                 "error": span.is_error,
+                "unfinished": span.unfinished,
                 "status": span.status_code.removeprefix("STATUS_CODE_")
                 + (f": {span.status_message}" if span.status_message else ""),
                 "attributes": span.attributes,

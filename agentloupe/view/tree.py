@@ -27,7 +27,7 @@ def _line(span: SpanRecord, root_service: str) -> str:
     if span.is_error:
         parts.append(f"ERROR {span.attributes.get('error.type', '')}".rstrip())
         if span.status_message:
-            parts.append(f"({span.status_message[:80]})")
+            parts.append(f"({cut_at_word(span.status_message, 80)})")
     traced = span.attributes.get(semconv.MEMORY_TRACED_DELTA)
     if traced is not None:
         peak = span.attributes.get(semconv.MEMORY_TRACED_PEAK, 0)
@@ -48,6 +48,15 @@ def _line(span: SpanRecord, root_service: str) -> str:
         elif event["name"] == semconv.EVENT_TOP_ALLOCATIONS:
             parts.append(f"top allocation: {_short(str((attributes.get('sites') or ['?'])[0]))}")
     return "  ".join(parts)
+
+
+def cut_at_word(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, cut between words (an ellipsis says it was cut)."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0] if " " in text[: width - 1] else text[: width - 1]
+    return cut.rstrip(",;:") + "…"
 
 
 def _short(location: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import alive, run_loupe, server_pids, spans_in
 
 
@@ -70,3 +72,12 @@ def test_the_weather_server_validates_its_arguments(home):
     assert days.returncode == 1 and "days=-1: a forecast covers 1 to 7 days" in days.stderr
     empty = run_loupe(home, "call", "--no-tree", "weather.get_weather", '{"city": "  "}')
     assert empty.returncode == 1 and "city is empty" in empty.stderr
+
+
+@pytest.mark.parametrize("command", ["", "run", "call", "exec", "serve", "trace", "tools"])
+def test_help_fits_80_columns_without_cutting_words(home, command):
+    result = run_loupe(home, *([command] if command else []), "--help", COLUMNS="80")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines and all(len(line) <= 80 for line in lines), [line for line in lines if len(line) > 80]
+    assert "…" not in result.stdout

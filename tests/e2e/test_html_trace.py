@@ -65,3 +65,14 @@ def test_a_span_opens_with_its_attributes_and_events(page):
     details = dom[dom.index('id="details"'):]
     assert "agentloupe-faults" in details and "mcp.method.name" in details
     assert "event: loop_blocked" in details and "agentloupe.loop.blocking_line" in details
+    assert 'id="close"' in details and 'aria-label="close"' in details  # and it closes (button, Esc)
+
+
+def test_the_page_has_a_time_axis_in_ms(page):
+    home, path, spans = page
+    dom = _dump_dom(path.as_uri(), home / "profile-3")
+    axis = dom[dom.index('id="ticks"'):dom.index('id="rows"')]
+    labels = re.findall(r'class="tick"[^>]*>([\d.]+) ms<', axis)
+    assert len(labels) == 5 and float(labels[0]) == 0
+    total = (max(s.end_ns for s in spans) - min(s.start_ns for s in spans)) / 1e6
+    assert abs(float(labels[-1]) - total) < 1  # the last tick is the run's length
