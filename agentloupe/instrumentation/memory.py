@@ -14,10 +14,12 @@ fits the growth per run from the samples in the trace files).
 from __future__ import annotations
 
 import gc
+import linecache
 import os
 import threading
 import tracemalloc
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -30,23 +32,36 @@ from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
 DEFAULT_THRESHOLD_BYTES = 1 << 20
 #: Spans big enough to be worth a snapshot at their start (snapshots cost ms).
 SNAPSHOT_SPANS = (semconv.CLI_SPAN_PREFIX, semconv.OP_INVOKE_AGENT, semconv.OP_EXECUTE_TOOL, semconv.SPAN_TOOLS_CALL)
-_IGNORED_FILES = (
-    tracemalloc.__file__,
-    "<frozen importlib._bootstrap>",
-    "<frozen importlib._bootstrap_external>",
-    "<unknown>",
+_IGNORED_FILES = (tracemalloc.__file__, linecache.__file__, "<unknown>")
+#: agentloupe's own machinery (its bundled servers are application code: they are kept)
+_OWN_DIRS = tuple(
+    str(Path(__file__).resolve().parents[1] / part) + os.sep for part in ("instrumentation", "platform", "view")
 )
+ALL_SITES_ENV = "AGENTLOUPE_MEMORY_ALL_SITES"
+
+
+def _ignored(filename: str) -> bool:
+    """The import machinery, tracemalloc and linecache, and agentloupe's own code: not where a user's memory went."""
+    if os.environ.get(ALL_SITES_ENV) == "1":
+        return filename == tracemalloc.__file__
+    return (
+        filename in _IGNORED_FILES
+        or filename.startswith(("<frozen ", "<string>"))
+        or "/importlib/" in filename
+        or filename.startswith(_OWN_DIRS)
+    )
 
 
 def top_sites(new: tracemalloc.Snapshot, old: tracemalloc.Snapshot, limit: int = 5) -> list[dict[str, Any]]:
-    """The allocation sites that grew most between two snapshots (tracemalloc's own and ours skipped)."""
+    """The allocation sites that grew most between two snapshots: the user's code, not the import
+    machinery or agentloupe's own (``AGENTLOUPE_MEMORY_ALL_SITES=1`` keeps every site)."""
     sites = []
     # Skipping while walking the sorted stats is far cheaper than filter_traces() on both snapshots.
     for stat in new.compare_to(old, "lineno"):
         if stat.size_diff <= 0:
             break
         frame = stat.traceback[0]
-        if frame.filename in _IGNORED_FILES or frame.filename == __file__:
+        if _ignored(frame.filename):
             continue
         sites.append(
             {"site": f"{frame.filename}:{frame.lineno}", "size_bytes": stat.size_diff, "count": stat.count_diff}

@@ -30,3 +30,16 @@ def test_probe_records_process_wide_delta_and_top_sites(monkeypatch):
     assert semconv.MEMORY_RSS in span.attributes
     [event] = [e for e in span.events if e.name == semconv.EVENT_TOP_ALLOCATIONS]
     assert "test_memory.py" in event.attributes["sites"][0]
+
+
+def test_top_sites_leave_out_the_import_machinery_and_agentloupes_own_code(monkeypatch):
+    import linecache
+
+    import agentloupe.instrumentation.spans as own
+    import agentloupe.servers.faults as bundled_app
+
+    assert memory._ignored("<frozen importlib._bootstrap>") and memory._ignored(linecache.__file__)
+    assert memory._ignored(own.__file__)  # agentloupe's machinery
+    assert not memory._ignored(bundled_app.__file__) and not memory._ignored("/home/me/app/agent.py")
+    monkeypatch.setenv(memory.ALL_SITES_ENV, "1")
+    assert not memory._ignored(own.__file__)  # unless asked
