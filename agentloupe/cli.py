@@ -40,6 +40,8 @@ app = typer.Typer(
 
 T = TypeVar("T")
 SERVE_TOKEN_ENV = "AGENTLOUPE_SERVE_TOKEN"
+#: A run that answered without one of its (not "required") MCP servers.
+EXIT_DEGRADED = 3
 
 
 @app.callback()
@@ -261,6 +263,8 @@ def run(
     if result is not None:
         print(result.answer)
         print(f"trace_id={result.trace_id}", file=sys.stderr)
+        for name in result.missing:
+            print(f"loupe: warning: MCP server {name!r} was not available; the run went on without it", file=sys.stderr)
         if settings.repeat > 1 and settings.memory:
             print(leak_report(result.trace_id), file=sys.stderr)
         elif settings.repeat > 1:
@@ -269,6 +273,8 @@ def run(
                 " memory samples; add --memory for the growth per run and the sites that keep growing)",
                 file=sys.stderr,
             )
+        if result.missing:
+            raise typer.Exit(EXIT_DEGRADED)
 
 
 @app.command(

@@ -120,3 +120,4 @@ SPAN_TOOLS_CALL = "tools/call"
 CLI_SPAN_PREFIX = "loupe "
 SPAN_OPEN = "agentloupe.span.open"  # written when a span starts; the end record replaces it
 RUN_TIMEOUT_S = "agentloupe.run.timeout_s"
+SERVERS_MISSING = "agentloupe.servers.missing"

@@ -53,6 +53,9 @@ class ServerConfig(BaseModel):
     transport: Literal["stdio", "http", "streamable-http", "streamable_http"] | None = Field(default=None, alias="type")
     headers: dict[str, str] = Field(default_factory=dict)  # sent to an HTTP server; ${env:NAME} expanded
     autostart: bool = True
+    required: bool = False  # a run fails when it cannot start; otherwise the run goes on without it
+    breaker_failures: int = Field(default=5, ge=1)  # failed calls in a row that open the circuit breaker
+    breaker_cooldown_s: float = Field(default=30.0, gt=0)  # how long calls are refused before a trial
     start_timeout: float | None = Field(default=None, gt=0)
     description: str | None = None
 

@@ -22,9 +22,12 @@ class ConfigError(AgentloupeError):
 
 
 class ServerStartError(AgentloupeError):
-    def __init__(self, server: str, reason: str, stderr_tail: list[str] | None = None) -> None:
+    def __init__(
+        self, server: str, reason: str, stderr_tail: list[str] | None = None, *, retryable: bool = True
+    ) -> None:
         self.server = server
         self.reason = reason
+        self.retryable = retryable  # a missing command will not appear by trying again
         self.stderr_tail = stderr_tail or []
         tail = " | ".join(line.strip() for line in self.stderr_tail[-5:] if line.strip())
         message = f"MCP server '{server}' failed to start: {reason}"

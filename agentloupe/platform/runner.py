@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -48,6 +48,7 @@ class RunResult:
     answer: str
     trace_id: str
     run_id: str
+    missing: dict[str, str] = field(default_factory=dict)  # servers the run went on without, and why
 
 
 @dataclass
@@ -97,13 +98,16 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
             tracker = LeakTracker() if settings.repeat > 1 else None
             try:
                 await pool.open()
+                note_missing(root, pool.missing)
                 tools = local_tools() + pool.tools()
                 graph = build_graph(model, info, tools, pool.tool_servers())
                 for iteration in range(settings.repeat):
                     answer = await invoke_once(graph, info.name, run_id, iteration, question, settings, tracker)
             finally:
                 await shutdown_pool(pool)
-            return RunResult(answer=answer, trace_id=_trace_id(), run_id=run_id)
+            return RunResult(
+                answer=with_missing(answer, pool.missing), trace_id=_trace_id(), run_id=run_id, missing=pool.missing
+            )
 
 
 async def invoke_once(
@@ -166,6 +170,7 @@ async def run_graph(settings: Settings, ref: str, target: Any, state: dict[str, 
                 nonlocal pool
                 pool = SessionPool(settings, child_environment(settings))
                 await pool.open()
+                note_missing(root, pool.missing)
                 return pool.tools()
 
             tracker = LeakTracker() if settings.repeat > 1 else None
@@ -192,7 +197,25 @@ async def run_graph(settings: Settings, ref: str, target: Any, state: dict[str, 
             finally:
                 if pool is not None:
                     await shutdown_pool(pool)
-            return RunResult(answer=answer_of(final), trace_id=_trace_id(), run_id=run_id)
+            missing = pool.missing if pool is not None else {}
+            return RunResult(
+                answer=with_missing(answer_of(final), missing), trace_id=_trace_id(), run_id=run_id, missing=missing
+            )
+
+
+def note_missing(span: Any, missing: dict[str, str]) -> None:
+    """A degraded run: the servers it goes on without are on its root span (and ERROR start spans)."""
+    if missing:
+        span.set_attribute(semconv.SERVERS_MISSING, sorted(missing))
+        span.add_event("servers_missing", {name: why[:300] for name, why in missing.items()})
+
+
+def with_missing(answer: str, missing: dict[str, str]) -> str:
+    """The answer, saying which servers were missing (their tools were not there to use)."""
+    if not missing:
+        return answer
+    notes = "\n".join(f"- {why}" for why in missing.values())
+    return f"{answer}\n\nNot available in this run (their tools were not used):\n{notes}"
 
 
 def parse_target(settings: Settings, target: str) -> tuple[str, str]:

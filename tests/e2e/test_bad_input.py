@@ -68,7 +68,7 @@ def test_missing_config_file(home):
 
 
 def test_server_command_that_does_not_exist(home):
-    config = write_mcp_json(home / "mcp.json", {"ghost": {"command": "/nonexistent/mcp-server"}})
+    config = write_mcp_json(home / "mcp.json", {"ghost": {"command": "/nonexistent/mcp-server", "required": True}})
     _one_clear_line(run_loupe(home, "run", "--config", str(config), "hi"), "ghost", "not found")
 
 
@@ -77,7 +77,7 @@ def test_server_that_dies_at_start_names_itself_and_shows_stderr(home):
         home / "mcp.json",
         {
             "math": {"command": sys.executable, "args": ["-m", "agentloupe.servers.math"]},
-            "db": {"command": sys.executable, "args": [str(ASSETS / "crashing_server.py")]},
+            "db": {"command": sys.executable, "args": [str(ASSETS / "crashing_server.py")], "required": True},
         },
     )
     result = run_loupe(home, "run", "--config", str(config), "What is 2 + 3?")

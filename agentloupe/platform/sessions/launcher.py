@@ -133,10 +133,10 @@ async def launch(config: ServerConfig, telemetry_env: dict[str, str]) -> ServerP
         )
     except FileNotFoundError:
         raise ServerStartError(
-            config.name, f"command {config.command!r} not found: check 'command' in your mcp.json"
+            config.name, f"command {config.command!r} not found: check 'command' in your mcp.json", retryable=False
         ) from None
     except PermissionError:
-        raise ServerStartError(config.name, f"command {config.command!r} is not executable") from None
+        raise ServerStartError(config.name, f"command {config.command!r} is not executable", retryable=False) from None
     except OSError as exc:
         raise ServerStartError(config.name, f"cannot run {config.command!r}: {exc.strerror or exc}") from None
     log_path = agentloupe_home() / "logs" / f"{config.name}-{process.pid}.log"

@@ -39,13 +39,24 @@ from agentloupe.platform.sessions.mcpsdk import ClientSession, McpError, streama
 from agentloupe.platform.sessions.stdio import stdio_streams
 
 log = structlog.get_logger("agentloupe.sessions")
+START_RETRY_FIRST_DELAY_S = 0.25  # then 0.5: three attempts in all, inside the start deadline
+START_ATTEMPTS = 3
+
+
+def _ours(exc: BaseException) -> AgentloupeError | None:
+    """Our own error inside (nested) exception groups, if there is one: it already says what happened."""
+    if isinstance(exc, AgentloupeError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := _ours(inner)) is not None:
+                return found
+    return None
 
 
 def _start_failure(exc: BaseException, slot: ServerSlot) -> str | None:
     """What went wrong starting ``slot``'s session, for the user; None for what is not a start failure."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        if any(isinstance(e, AgentloupeError) for e in exc.exceptions):
-            return None  # already said, better
         exc = exc.exceptions[0]
     if isinstance(exc, McpError):
         return exc.error.message
@@ -90,9 +101,19 @@ class SessionPool:
     ...     tools = pool.tools()
     """
 
-    def __init__(self, settings: Settings, telemetry_env: dict[str, str], *, only: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        telemetry_env: dict[str, str],
+        *,
+        only: list[str] | None = None,
+        all_required: bool = False,
+    ) -> None:
         self.settings = settings
         self.telemetry_env = telemetry_env
+        # `loupe call` needs its one server; a run goes on without a server that is not "required"
+        self.all_required = all_required or only is not None
+        self.missing: dict[str, str] = {}  # server -> why it is not there (a degraded run)
         names = only if only is not None else [n for n, c in settings.servers.items() if c.autostart]
         self.slots = {name: ServerSlot(settings.servers[name]) for name in names}
         self._closing = anyio.Event()
@@ -121,8 +142,14 @@ class SessionPool:
             for slot in self.slots.values():
                 await slot.ready.wait()
             failed = [slot for slot in self.slots.values() if slot.error is not None]
-            if failed:
-                raise failed[0].error  # type: ignore[misc]
+            fatal = [slot for slot in failed if self.all_required or slot.config.required]
+            if fatal:
+                raise fatal[0].error  # type: ignore[misc]
+            for slot in failed:
+                self.missing[slot.config.name] = str(slot.error)
+                log.warning(
+                    "server_missing", server=slot.config.name, error=str(slot.error), action="going on without it"
+                )
         except BaseException:
             await self.close()
             raise
@@ -148,9 +175,25 @@ class SessionPool:
         """The owner task: start the server, hold its session, restart it if it dies, stop it."""
         config = slot.config
         generation = 0
+        # A first start that fails is tried again, with backoff, inside the server's start deadline.
+        start_by = anyio.current_time() + self.settings.start_timeout(config)
+        delay = START_RETRY_FIRST_DELAY_S
+        attempts = 1
         try:
             while True:
-                closing = await self._generation(slot, generation)
+                try:
+                    budget = start_by - anyio.current_time() if not slot.ready.is_set() else None
+                    closing = await self._generation(slot, generation, budget)
+                except ServerStartError as exc:
+                    left = start_by - anyio.current_time()
+                    tried_enough = attempts >= START_ATTEMPTS or left <= delay + 0.5
+                    if slot.ready.is_set() or not exc.retryable or tried_enough or self._closing.is_set():
+                        raise
+                    attempts += 1
+                    log.info("server_start_retry", server=config.name, error=str(exc), in_s=delay)
+                    await anyio.sleep(delay)
+                    delay *= 2
+                    continue
                 if closing or self._closing.is_set():
                     return
                 generation += 1
@@ -165,21 +208,26 @@ class SessionPool:
             slot.ready.set()
             slot.available.set()  # waiters fail fast on a missing session instead of hanging
 
-    async def _generation(self, slot: ServerSlot, generation: int) -> bool:
+    async def _generation(self, slot: ServerSlot, generation: int, budget_s: float | None = None) -> bool:
         """One life of the server's session; a failure to start becomes a ServerStartError naming it."""
         try:
-            return await self._session_life(slot, generation)
-        except Exception as exc:  # an HTTP transport fails in its own task group: the error comes out here
-            reason = None if slot.ready.is_set() else _start_failure(exc, slot)
+            return await self._session_life(slot, generation, budget_s)
+        except Exception as exc:  # a transport fails in its own task group: the error comes out here
+            if slot.ready.is_set():
+                raise
+            said = _ours(exc)
+            if said is not None:
+                raise said from None
+            reason = _start_failure(exc, slot)
             if reason is None:
                 raise
             raise await self._start_error(slot, reason) from None
 
-    async def _session_life(self, slot: ServerSlot, generation: int) -> bool:
+    async def _session_life(self, slot: ServerSlot, generation: int, budget_s: float | None = None) -> bool:
         """One life of the server process. True: the pool is closing; False: the server died."""
         config = slot.config
         attrs = {semconv.SERVER_NAME: config.name, semconv.SERVER_TRANSPORT: config.kind}
-        timeout = self.settings.start_timeout(config)
+        timeout = budget_s if budget_s is not None else self.settings.start_timeout(config)
         name = f"start_server {config.name}" if generation == 0 else f"restart_server {config.name}"
         # The deadline scope encloses everything the stack opens (task
         # groups must nest inside it); it is lifted once the server is ready.

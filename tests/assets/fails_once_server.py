@@ -1,0 +1,24 @@
+"""A stdio MCP server that dies at its first start (FAILS_ONCE_STATE names the file that remembers it)."""
+
+import os
+import sys
+
+state = os.environ["FAILS_ONCE_STATE"]
+if not os.path.exists(state):
+    open(state, "w").close()
+    print("first start: failing on purpose", file=sys.stderr)
+    sys.exit(1)
+
+from mcp.server.fastmcp import FastMCP  # noqa: E402
+
+mcp = FastMCP("once", log_level="WARNING")
+
+
+@mcp.tool()
+async def ping() -> str:
+    """Answer pong."""
+    return "pong"
+
+
+if __name__ == "__main__":
+    mcp.run("stdio")

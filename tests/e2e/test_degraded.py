@@ -1,0 +1,45 @@
+"""A run that survives a missing server; a server that fails at first is tried again."""
+
+from __future__ import annotations
+
+import sys
+
+from tests.conftest import ASSETS, run_loupe, spans_in, write_mcp_json
+
+MATH = {"command": sys.executable, "args": ["-m", "agentloupe.servers.math"]}
+
+
+def test_a_missing_server_leaves_a_degraded_run_that_still_answers(home):
+    config = write_mcp_json(home / "mcp.json", {"broken": {"command": "/no/such/binary"}, "math": MATH})
+    result = run_loupe(home, "run", "--config", str(config), "add 2 and 3")
+    assert result.returncode == 3, result.stderr  # degraded: answered, without a server
+    assert "add(a=2, b=3) = 5" in result.stdout
+    assert "Not available in this run" in result.stdout and "MCP server 'broken' failed to start" in result.stdout
+    assert "loupe: warning: MCP server 'broken' was not available" in result.stderr
+    spans = spans_in(home)
+    start = next(s for s in spans if s.name == "start_server broken")
+    assert start.is_error  # the tree shows the failed start
+    root = next(s for s in spans if s.name == "loupe run")
+    assert root.attributes["agentloupe.servers.missing"] == ["broken"]
+
+
+def test_a_required_server_that_is_missing_fails_the_run_in_one_line(home):
+    config = write_mcp_json(home / "mcp.json", {"broken": {"command": "/no/such/binary", "required": True}, "math": MATH})
+    result = run_loupe(home, "run", "--no-tree", "--config", str(config), "add 2 and 3")
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("loupe: error:")]
+    assert errors == ["loupe: error: MCP server 'broken' failed to start: command '/no/such/binary' not found: check 'command' in your mcp.json"]
+    assert result.stdout == ""
+
+
+def test_a_server_that_fails_its_first_start_is_tried_again(home):
+    config = write_mcp_json(home / "mcp.json", {
+        "once": {"command": sys.executable, "args": [str(ASSETS / "fails_once_server.py")],
+                 "env": {"FAILS_ONCE_STATE": str(home / "started-once")}},
+    })
+    result = run_loupe(home, "call", "--config", str(config), "once.ping", "{}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "pong"
+    starts = sorted((s for s in spans_in(home) if s.name == "start_server once"), key=lambda s: s.start_ns)
+    assert [s.is_error for s in starts] == [True, False]  # failed, waited, started
+    assert starts[1].start_ns - starts[0].end_ns >= 0.2e9  # with a backoff between
