@@ -64,6 +64,7 @@ class AgentService:
         self._stopped = anyio.Event()
         self.graph: Any = None
         self.model_name = ""
+        self.servers: dict[str, str] = {}  # server -> "ready", or why it is missing
 
     async def own_pool(self) -> None:
         """The pool's owner task: open, serve until asked to stop, close in order."""
@@ -73,6 +74,7 @@ class AgentService:
                 with traced(semconv.SPAN_SERVE_START):
                     pool = SessionPool(self.settings, child_environment(self.settings))
                     await pool.open()
+                self.servers = {name: pool.missing.get(name, "ready") for name in pool.slots}
                 try:
                     self.graph = build_graph(model, info, local_tools() + pool.tools(), pool.tool_servers())
                     self.model_name = info.name
@@ -169,7 +171,9 @@ def build_app(service: AgentService) -> Starlette:
             return JSONResponse({"status": "failed", "error": str(service.failed)}, status_code=503)
         configured = telemetry.current() is not None
         if service.ready.is_set() and configured:
-            return JSONResponse({"status": "ready"})
+            # a missing server that is not "required": still ready, and said so (degraded)
+            degraded = any(state != "ready" for state in service.servers.values())
+            return JSONResponse({"status": "degraded" if degraded else "ready", "servers": service.servers})
         return JSONResponse({"status": "starting"}, status_code=503)
 
     @asynccontextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from tests.conftest import ASSETS, run_loupe, spans_in, write_mcp_json
+from tests.conftest import ASSETS, run_loupe, spans_in, wait_for, write_mcp_json
 
 MATH = {"command": sys.executable, "args": ["-m", "agentloupe.servers.math"]}
 
@@ -43,3 +43,33 @@ def test_a_server_that_fails_its_first_start_is_tried_again(home):
     starts = sorted((s for s in spans_in(home) if s.name == "start_server once"), key=lambda s: s.start_ns)
     assert [s.is_error for s in starts] == [True, False]  # failed, waited, started
     assert starts[1].start_ns - starts[0].end_ns >= 0.2e9  # with a backoff between
+
+
+def test_serve_readiness_lists_each_server_and_a_degraded_one(home):
+    import httpx
+
+    from tests.e2e.test_serve import Served
+
+    config = write_mcp_json(home / "mcp.json", {"broken": {"command": "/no/such/binary"}, "math": MATH})
+    served = Served(home, "--config", str(config))
+    try:
+        served.wait_ready()
+        ready = httpx.get(f"{served.base}/readyz").json()
+        assert ready["status"] == "degraded" and ready["servers"]["math"] == "ready"
+        assert "failed to start" in ready["servers"]["broken"]
+    finally:
+        assert served.stop() == 0
+    required = write_mcp_json(home / "required.json", {"broken": {"command": "/no/such/binary", "required": True}})
+    failing = Served(home, "--config", str(required))
+
+    def reports_failed() -> bool:
+        try:
+            answer = httpx.get(f"{failing.base}/readyz", timeout=2)
+        except httpx.TransportError:
+            return False
+        return answer.status_code == 503 and answer.json()["status"] == "failed"
+
+    try:
+        wait_for(reports_failed, "readiness to report the required server's failure")
+    finally:
+        failing.stop()
