@@ -77,6 +77,10 @@ def server_restarts() -> metrics.Counter:
     return _counter("agentloupe.server.restarts", "{restart}", "MCP servers restarted after they exited")
 
 
+def breaker_transitions() -> metrics.Counter:
+    return _counter("agentloupe.breaker.transitions", "{transition}", "Circuit-breaker state changes, by new state")
+
+
 def tool_errors(meter_provider: MeterProvider | None = None) -> metrics.Counter:
     return _counter("agentloupe.tool.errors", "{error}", "Tool calls that ended in an error", meter_provider)
 

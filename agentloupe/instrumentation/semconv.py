@@ -121,3 +121,5 @@ CLI_SPAN_PREFIX = "loupe "
 SPAN_OPEN = "agentloupe.span.open"  # written when a span starts; the end record replaces it
 RUN_TIMEOUT_S = "agentloupe.run.timeout_s"
 SERVERS_MISSING = "agentloupe.servers.missing"
+BREAKER_STATE = "agentloupe.breaker.state"
+BREAKER_FROM = "agentloupe.breaker.previous_state"

@@ -73,3 +73,39 @@ def test_serve_readiness_lists_each_server_and_a_degraded_one(home):
         wait_for(reports_failed, "readiness to report the required server's failure")
     finally:
         failing.stop()
+
+
+def test_the_breaker_opens_on_a_failing_server_refuses_at_once_and_closes_after_a_good_trial(home):
+    import time
+
+    import httpx
+
+    from tests.e2e.test_serve import Served
+
+    faults = {"command": sys.executable, "args": ["-m", "agentloupe.servers.faults"], "breaker_failures": 2, "breaker_cooldown_s": 2}
+    config = write_mcp_json(home / "mcp.json", {"faults": faults})
+    served = Served(home, "--config", str(config), "--timeout", "tool=3", "--on-hang", "cancel")
+
+    def run(text: str) -> tuple[str, float]:
+        started = time.monotonic()
+        answer = httpx.post(f"{served.base}/v1/runs", json={"input": text}, timeout=60).json()["answer"]
+        return answer, time.monotonic() - started
+
+    try:
+        served.wait_ready()
+        for _ in range(2):  # each call waits its 3 s deadline, then fails
+            answer, took = run("call hang")
+            assert "hang() failed" in answer and took >= 3
+        refused, took = run("call slow with ms 10")
+        assert "is failing (2 calls in a row failed)" in refused and "circuit breaker" in refused
+        assert took < 2  # at once: not after the 3 s deadline
+        opened = time.monotonic()
+        wait_for(lambda: time.monotonic() - opened > 2.2, "the cool-down")
+        answer, _ = run("call slow with ms 10")
+        assert "slept 10 ms" in answer  # the trial call succeeded: closed again
+        answer, _ = run("call slow with ms 10")
+        assert "slept 10 ms" in answer
+    finally:
+        assert served.stop() == 0
+    events = [e["attributes"]["agentloupe.breaker.state"] for s in spans_in(home) for e in s.events if e["name"] == "circuit_breaker"]
+    assert events == ["open", "half_open", "closed"]

@@ -73,6 +73,8 @@ def _run_workload(process, home, base):
     servers = {
         name: {"command": sys.executable, "args": ["-m", f"agentloupe.servers.{name}"]} for name in ("math", "faults")
     }
+    # one timed-out hang opens the faults server's breaker: the breaker panel has its data
+    servers["faults"].update(breaker_failures=1, breaker_cooldown_s=1)
     servers["weather"] = {
         "command": sys.executable,
         "args": ["-m", "agentloupe.servers.weather", "--port", "{port}"],

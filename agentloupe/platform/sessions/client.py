@@ -13,6 +13,7 @@ from langchain_core.tools import BaseTool
 from agentloupe.platform.config import ServerConfig
 from agentloupe.platform.errors import ToolCallError
 from agentloupe.platform.sessions import launcher
+from agentloupe.platform.sessions.breaker import CircuitBreaker
 from agentloupe.platform.sessions.httpwatch import fail_pending
 from agentloupe.platform.sessions.mcpsdk import CONNECTION_CLOSED, ClientSession, McpError, types
 
@@ -96,6 +97,18 @@ class SessionHandle:
         return slot.session
 
     async def call_tool(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """The call, through the server's circuit breaker: a failure counts, a tool's own error result does not."""
+        breaker = self._slot.breaker
+        breaker.before_call()
+        try:
+            result = await self._call(name, *args, **kwargs)
+        except (ToolCallError, TimeoutError, McpError):
+            breaker.failed()
+            raise
+        breaker.succeeded()
+        return result
+
+    async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         session = await self._session()
         try:
             return await session.call_tool(name, *args, **kwargs)
@@ -129,3 +142,9 @@ class ServerSlot:
     error: BaseException | None = None
     ready_s: float | None = None
     url: str | None = None  # an HTTP server's endpoint, once known
+    breaker: CircuitBreaker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.breaker = CircuitBreaker(
+            self.config.name, failures=self.config.breaker_failures, cooldown_s=self.config.breaker_cooldown_s
+        )
