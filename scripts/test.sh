@@ -11,10 +11,12 @@ PYTHON="${PYTHON:-python3}"
 PHOENIX_VERSION="${PHOENIX_VERSION:-20.26.1}"
 
 # Debian packages the tests run for real: Prometheus (every dashboard query runs against it)
-# and Chromium (the HTML trace view is rendered headless).
+# Chromium (the HTML trace view is rendered headless) and nginx (a load balancer in front of
+# two MCP server replicas).
 missing=()
 command -v prometheus >/dev/null || missing+=(prometheus)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v nginx >/dev/null || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   # The packages' services must not start at install (the tests start their own, on their own

@@ -42,6 +42,7 @@ log = structlog.get_logger("agentloupe.server")
 
 WATCH_STDIN_ENV = "AGENTLOUPE_WATCH_STDIN"
 MCP_TOKEN_ENV = "AGENTLOUPE_MCP_TOKEN"
+STATELESS_ENV = "AGENTLOUPE_STATELESS_HTTP"
 SERVER_FLUSH_BUDGET_S = 1.0
 
 
@@ -162,6 +163,13 @@ def parse_args(argv: list[str] | None, *, transport: str) -> argparse.Namespace:
             "required to bind a non-loopback address, unless --no-auth",
         )
         parser.add_argument("--no-auth", action="store_true", help="bind a non-loopback address without a token")
+        parser.add_argument(
+            "--stateless",
+            action="store_true",
+            default=os.environ.get(STATELESS_ENV) == "1",
+            help="stateless streamable HTTP with JSON responses: any replica answers any request, so replicas "
+            f"can sit behind any load balancer (also {STATELESS_ENV}=1)",
+        )
     return parser.parse_args(argv)
 
 
@@ -198,6 +206,12 @@ def serve(mcp: FastMCP, *, transport: str, service_name: str, argv: list[str] | 
             )
             raise SystemExit(2)
         mcp.settings.host = args.host
+        if args.stateless:
+            # No session lives in one replica's memory: initialize, tools/list and every call may
+            # each reach a different replica. (Server-to-client requests and notifications need a
+            # session: the bundled tools send none.)
+            mcp.settings.stateless_http = True
+            mcp.settings.json_response = True
         if args.allowed_host:
             from mcp.server.transport_security import TransportSecuritySettings
 

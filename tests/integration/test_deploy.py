@@ -101,3 +101,10 @@ def test_the_weather_server_takes_traffic_only_from_the_agent_and_tokens_come_fr
     assert weather_env["AGENTLOUPE_MCP_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "weather-token"
     assert "${env:WEATHER_TOKEN}" in docs[("ConfigMap", "agentloupe-mcp")]["data"]["mcp.json"]
     assert docs[("PodDisruptionBudget", "agentloupe")]["spec"]["minAvailable"] == 1
+
+
+def test_the_replicated_http_server_runs_stateless():
+    docs = {(d["kind"], d["metadata"]["name"]): d for _, d in _documents()}
+    weather = docs[("Deployment", "weather-mcp")]
+    env = {e["name"]: e.get("value") for e in weather["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert weather["spec"]["replicas"] > 1 and env["AGENTLOUPE_STATELESS_HTTP"] == "1"

@@ -67,6 +67,11 @@ def _start_failure(exc: BaseException, slot: ServerSlot) -> str | None:
             f"{slot.url} answered HTTP {exc.response.status_code} (it wants credentials): give them in mcp.json,"
             ' e.g. "headers": {"Authorization": "Bearer ${env:MY_TOKEN}"}'
         )
+    if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 421:
+        return (
+            f"{slot.url} answered HTTP 421: the server does not accept this Host header (DNS-rebinding protection);"
+            " a proxy in between must pass the Host the server allows"
+        )
     if isinstance(exc, httpx.HTTPStatusError):
         return f"{slot.url} answered HTTP {exc.response.status_code}: is it an MCP streamable-HTTP endpoint?"
     if isinstance(exc, httpx.HTTPError | OSError | anyio.BrokenResourceError | anyio.ClosedResourceError):
