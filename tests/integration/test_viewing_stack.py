@@ -23,7 +23,7 @@ def test_compose_file_is_valid():
 
 def test_compose_images_are_pinned_and_mounts_exist():
     compose = yaml.safe_load((REPO / "compose.yaml").read_text())
-    assert {"otel-collector", "jaeger", "tempo", "prometheus", "grafana"} <= set(compose["services"])
+    assert {"otel-collector", "jaeger", "tempo", "prometheus", "grafana", "loki"} <= set(compose["services"])
     for name, service in compose["services"].items():
         image = service["image"]
         assert ":" in image and not image.endswith(":latest"), f"{name}: pin {image}"
@@ -97,3 +97,40 @@ def test_dashboard_loads_into_grafanas_own_typed_models(path):
     assert [t["datasource"]["uid"] for p in again["panels"] for t in p["targets"]] == [
         t["datasource"]["uid"] for p in raw["panels"] for t in p["targets"]
     ]
+
+
+def _major(image: str) -> int:
+    return int(image.rsplit(":", 1)[1].lstrip("v").split(".")[0])
+
+
+def test_the_stack_is_of_today_jaeger_v2_and_current_majors():
+    services = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
+    jaeger = services["jaeger"]
+    assert jaeger["image"].startswith("jaegertracing/jaeger:") and _major(jaeger["image"]) == 2  # not v1's all-in-one
+    assert "--config=/etc/jaeger/config.yaml" in jaeger["command"]
+    assert _major(services["prometheus"]["image"]) == 3 and _major(services["grafana"]["image"]) >= 12
+    assert _major(services["loki"]["image"]) == 3 and _major(services["tempo"]["image"]) == 2
+    collector = services["otel-collector"]["image"].rsplit(":", 1)[1]
+    k8s = [d for d in yaml.safe_load_all((REPO / "deploy/k8s/collector.yaml").read_text()) if d and d["kind"] == "Deployment"]
+    assert k8s[0]["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":" + collector)  # one version
+
+
+def test_jaeger_v2_config_wires_otlp_to_memory_storage_and_the_ui():
+    config = yaml.safe_load((REPO / "stack" / "jaeger.yaml").read_text())
+    service = config["service"]
+    for extension in service["extensions"]:
+        assert extension in config["extensions"], extension
+    for name, pipeline in service["pipelines"].items():
+        for kind in ("receivers", "processors", "exporters"):
+            for component in pipeline.get(kind, []):
+                assert component in config[kind], f"{name}: {component} is not defined under {kind}"
+    backends = config["extensions"]["jaeger_storage"]["backends"]
+    assert config["extensions"]["jaeger_query"]["storage"]["traces"] in backends
+    assert config["exporters"]["jaeger_storage_exporter"]["trace_storage"] in backends
+    assert all("memory" in backend for backend in backends.values())
+    assert config["extensions"]["jaeger_query"]["http"]["endpoint"].endswith(":16686")
+    otlp = config["receivers"]["otlp"]["protocols"]
+    assert otlp["grpc"]["endpoint"].endswith(":4317") and otlp["http"]["endpoint"].endswith(":4318")
+    # and the collector sends traces where Jaeger listens
+    collector = yaml.safe_load((REPO / "otel-collector.yaml").read_text())
+    assert collector["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
