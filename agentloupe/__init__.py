@@ -14,17 +14,21 @@ The whole public surface::
     agentloupe.shutdown()                            # bounded flush; also registered at exit
 """
 
+from typing import TYPE_CHECKING, Any
+
 from agentloupe._version import __version__
-from agentloupe.instrumentation import (
-    configure,
-    flush,
-    instrument_langgraph,
-    instrument_mcp,
-    shutdown,
-    uninstrument_langgraph,
-    uninstrument_mcp,
-    watch,
-)
+
+if TYPE_CHECKING:
+    from agentloupe.instrumentation import (
+        configure,
+        flush,
+        instrument_langgraph,
+        instrument_mcp,
+        shutdown,
+        uninstrument_langgraph,
+        uninstrument_mcp,
+        watch,
+    )
 
 __all__ = [
     "__version__",
@@ -37,3 +41,12 @@ __all__ = [
     "uninstrument_mcp",
     "watch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The public functions, imported on first use: `import agentloupe` (and `loupe --help`) stay cheap."""
+    if name in __all__:
+        from agentloupe import instrumentation
+
+        return getattr(instrumentation, name)
+    raise AttributeError(f"module 'agentloupe' has no attribute {name!r}")

@@ -1,3 +1,3 @@
-from agentloupe.cli import main
+from agentloupe.cli import entrypoint
 
-main()
+entrypoint()

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from agentloupe.instrumentation.tracefiles import traces_dir
-from agentloupe.platform import lifecycle
-from agentloupe.platform.config import Settings, load_settings
 from agentloupe.platform.errors import AgentloupeError, ConfigError
-from agentloupe.view.traces import latest_trace_id, read_spans, trace_summaries
-from agentloupe.view.tree import render_tree
+
+# The rest is imported by the command that needs it: `loupe --help` and a bad flag cost a
+# Python start and typer, not OpenTelemetry, MCP and LangGraph (the import time is measured).
+if TYPE_CHECKING:
+    from agentloupe.platform.config import Settings
 
 
 def _version(value: bool) -> None:
@@ -121,6 +123,8 @@ def _fail(message: str, code: int) -> NoReturn:
 
 def _execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signals: bool = False) -> T:
     """Run a command's work (``lifecycle.execute``); show the tree; turn the outcome into an exit."""
+    from agentloupe.platform import lifecycle
+
     outcome = lifecycle.execute(
         settings, work, own_signals=own_signals, say=lambda line: print(f"loupe: {line}", file=sys.stderr, flush=True)
     )
@@ -149,6 +153,7 @@ def _execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signal
 def leak_report(trace_id: str) -> str:
     """Growth per run of every process in the trace, from the memory samples in the trace files."""
     from agentloupe.view.leaks import reports_from_spans
+    from agentloupe.view.traces import read_spans
 
     reports = reports_from_spans(read_spans(), trace_id)
     if not reports:
@@ -157,6 +162,9 @@ def leak_report(trace_id: str) -> str:
 
 
 def _print_last_tree() -> None:
+    from agentloupe.view.traces import latest_trace_id, read_spans
+    from agentloupe.view.tree import render_tree
+
     spans = read_spans()
     trace_id = latest_trace_id(spans)
     if trace_id:
@@ -164,6 +172,8 @@ def _print_last_tree() -> None:
 
 
 def _settings(**kwargs: Any) -> Settings:
+    from agentloupe.platform.config import load_settings
+
     try:
         return load_settings(**kwargs)
     except AgentloupeError as exc:
@@ -346,9 +356,8 @@ def call(
     prometheus_port: PrometheusOption = None,
 ) -> None:
     """Call one tool of one MCP server, fully traced, and print its result."""
-    from agentloupe.platform.runner import call_tool, parse_target, preload
+    from agentloupe.platform.runner import call_tool, parse_target
 
-    preload()
     try:
         parsed = json.loads(arguments)
     except json.JSONDecodeError as exc:
@@ -475,6 +484,10 @@ def show_trace(
     limit: Annotated[int, typer.Option("--limit", min=1, help="with --list: how many")] = 20,
 ) -> None:
     """Print the tree of the trace that ended last (loupe run, loupe exec, your program), from every trace file."""
+    from agentloupe.instrumentation.tracefiles import traces_dir
+    from agentloupe.view.traces import latest_trace_id, read_spans, trace_summaries
+    from agentloupe.view.tree import render_tree
+
     spans = read_spans()
     if not spans:
         _fail(f"no trace files in {traces_dir()}: run `loupe run ...` first (without --otlp)", 1)
@@ -498,8 +511,9 @@ def show_trace(
     print(render_tree(spans, chosen))
 
 
-def main() -> None:
-    """``loupe``: every error a user can make is one ``loupe: error:`` line, typer's own included."""
+def exit_code() -> int:
+    """Run ``loupe`` on ``sys.argv``; the exit code. Every error a user can make is one
+    ``loupe: error:`` line, typer's own included."""
     # typer ships its own copy of click; its usage errors live there (no public name for them).
     from typer._click import exceptions as click
 
@@ -507,16 +521,35 @@ def main() -> None:
         code = app(standalone_mode=False, prog_name="loupe")
     except click.NoArgsIsHelpError as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "loupe"
         message = " ".join(exc.format_message().split())
         print(f"loupe: error: {one_line(message)} (see: {command} --help)", file=sys.stderr)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except typer.Abort:
         print("loupe: stopped", file=sys.stderr)
-        sys.exit(130)
+        return 130
     except ConfigError as exc:  # pragma: no cover - commands map their own errors
         print(f"loupe: error: {one_line(str(exc))}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+        return exc.exit_code
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    """``loupe`` in a process of its own: exits with the command's code."""
+    sys.exit(exit_code())
+
+
+def entrypoint() -> None:
+    """The ``loupe`` console script: like ``main``, and then straight out.
+
+    By the time a command returns, its servers are stopped and its telemetry flushed (within
+    budget); the interpreter's teardown of every module it imported (LangGraph, MCP,
+    OpenTelemetry) would add a tenth of a second to every command for nothing, measured.
+    """
+    code = exit_code()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(ValueError, OSError):
+            stream.flush()
+    os._exit(code)

@@ -9,17 +9,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentloupe.instrumentation.mcp_client import (
-    instrument_mcp_client,
-    uninstrument_mcp_client,
-)
-from agentloupe.instrumentation.mcp_server import (
-    instrument_mcp_server,
-    uninstrument_mcp_server,
-)
-from agentloupe.instrumentation.telemetry import configure, flush, shutdown
+if TYPE_CHECKING:
+    from agentloupe.instrumentation.telemetry import configure, flush, shutdown
 
 
 def instrument_mcp(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
@@ -29,12 +22,18 @@ def instrument_mcp(*, tracer_provider: Any = None, meter_provider: Any = None) -
     ``params._meta``; servers get a SERVER span per request, parented by it.
     ``tracer_provider``/``meter_provider``: None (default) means the global ones.
     """
+    from agentloupe.instrumentation.mcp_client import instrument_mcp_client
+    from agentloupe.instrumentation.mcp_server import instrument_mcp_server
+
     instrument_mcp_client(tracer_provider=tracer_provider, meter_provider=meter_provider)
     instrument_mcp_server(tracer_provider=tracer_provider, meter_provider=meter_provider)
 
 
 def uninstrument_mcp() -> None:
     """Undo ``instrument_mcp()``."""
+    from agentloupe.instrumentation.mcp_client import uninstrument_mcp_client
+    from agentloupe.instrumentation.mcp_server import uninstrument_mcp_server
+
     uninstrument_mcp_client()
     uninstrument_mcp_server()
 
@@ -93,3 +92,12 @@ __all__ = [
     "uninstrument_mcp",
     "watch",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``configure``, ``flush``, ``shutdown``: the telemetry module (the OpenTelemetry SDK) on first use."""
+    if name in ("configure", "flush", "shutdown"):
+        from agentloupe.instrumentation import telemetry
+
+        return getattr(telemetry, name)
+    raise AttributeError(f"module 'agentloupe.instrumentation' has no attribute {name!r}")

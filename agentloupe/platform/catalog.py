@@ -14,10 +14,10 @@ import anyio
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agentloupe.instrumentation.spans import traced
-from agentloupe.platform.config import Settings
+from agentloupe.platform.config import LOCAL_SERVER, Settings
 from agentloupe.platform.errors import AgentloupeError
 from agentloupe.platform.sessions import SessionPool
-from agentloupe.platform.tools import LOCAL_SERVER, local_tools
+from agentloupe.platform.tools import local_tools
 from agentloupe.view.tree import cut_at_word
 
 

@@ -37,6 +37,8 @@ from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, WatchdogConfig
 from agentloupe.platform.errors import ConfigError
 
 Transport = Literal["stdio", "http"]
+#: ``loupe call local.TOOL``: the name under which the agent's own tools are called (no server has it).
+LOCAL_SERVER = "local"
 
 
 class ServerConfig(BaseModel):
@@ -157,8 +159,8 @@ def load_mcp_json(path: Path) -> dict[str, ServerConfig]:
     for name, server in parsed.mcpServers.items():
         if server.headers:
             server = server.model_copy(update={"headers": _expand_env(server.headers, f"{path}: mcpServers.{name}")})
-        if name == "local":
-            raise ConfigError(f"{path}: the server name 'local' is taken by agentloupe's own tools: rename it")
+        if name == LOCAL_SERVER:
+            raise ConfigError(f"{path}: the server name '{LOCAL_SERVER}' is taken by agentloupe's own tools: rename it")
         if not name or "." in name or not name.isprintable() or name.strip() != name:
             raise ConfigError(
                 f"{path}: server name {name!r} must be non-empty, printable, without '.' or surrounding spaces"

@@ -26,6 +26,7 @@ from agentloupe.instrumentation.mcp_client import current_tool_call_id
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.watchdog import deadline
 from agentloupe.platform.models import ModelInfo
+from agentloupe.platform.output import truncate_output
 
 
 def model_node(model: Runnable[Any, Any], info: ModelInfo) -> Callable[[MessagesState], Awaitable[dict[str, Any]]]:
@@ -52,18 +53,6 @@ def model_node(model: Runnable[Any, Any], info: ModelInfo) -> Callable[[Messages
         return {"messages": [response]}
 
     return call_model
-
-
-MAX_TOOL_OUTPUT_CHARS = 64 * 1024
-
-
-def truncate_output(text: str, span: Any) -> str:
-    """A tool output past the size cap, cut with a note (for the model, the terminal and the span)."""
-    if len(text) <= MAX_TOOL_OUTPUT_CHARS:
-        return text
-    cut = len(text) - MAX_TOOL_OUTPUT_CHARS
-    span.set_attribute(semconv.TOOL_OUTPUT_TRUNCATED_CHARS, cut)
-    return text[:MAX_TOOL_OUTPUT_CHARS] + f"\n[agentloupe: output truncated, {cut} more characters]"
 
 
 def cap_output(result: Any, span: Any) -> Any:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from langchain_core.messages import HumanMessage
 from opentelemetry import trace
 
 from agentloupe.instrumentation import content, genai, metrics, semconv
@@ -18,13 +17,11 @@ from agentloupe.instrumentation.memory import LeakTracker
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
 from agentloupe.instrumentation.stdio_children import auto_environment
 from agentloupe.instrumentation.watchdog import deadline, watching
-from agentloupe.platform.config import Settings
+from agentloupe.platform.config import LOCAL_SERVER, Settings
 from agentloupe.platform.errors import ConfigError, ToolCallError, ToolNotFoundError
-from agentloupe.platform.graph import build_graph, truncate_output
-from agentloupe.platform.models import load_model
+from agentloupe.platform.output import truncate_output
 from agentloupe.platform.sessions import SessionPool
 from agentloupe.platform.sessions.mcpsdk import types
-from agentloupe.platform.tools import LOCAL_SERVER, local_tools
 
 AGENT_NAME = "agentloupe"
 
@@ -93,6 +90,10 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
             captured = content.render(question)
             if captured is not None:
                 root.set_attribute(semconv.RUN_INPUT, captured)
+            from agentloupe.platform.graph import build_graph  # LangGraph: only a run pays for it
+            from agentloupe.platform.models import load_model
+            from agentloupe.platform.tools import local_tools
+
             model, info = load_model(settings.model)
             pool = SessionPool(settings, child_environment(settings))
             tracker = LeakTracker() if settings.repeat > 1 else None
@@ -134,7 +135,7 @@ async def invoke_once(
         with traced(f"invoke_agent {AGENT_NAME}", attributes=attrs) as span:
             with deadline("run", span=span, seconds=run_timeout_s):
                 state = await graph.ainvoke(
-                    {"messages": [HumanMessage(question)]},
+                    {"messages": [("user", question)]},
                     config={"recursion_limit": settings.recursion_limit},
                 )
             if tracker is not None:
@@ -223,6 +224,8 @@ def parse_target(settings: Settings, target: str) -> tuple[str, str]:
     if not sep or not server or not tool:
         raise ConfigError(f"{target!r}: name the tool as SERVER.TOOL, e.g. math.add")
     if server == LOCAL_SERVER:
+        from agentloupe.platform.tools import local_tools
+
         names = sorted(t.name for t in local_tools())
         if tool not in names:
             raise ToolNotFoundError(f"there is no local tool {tool!r}: the local tools are {', '.join(names)}")
@@ -244,6 +247,8 @@ async def call_tool(settings: Settings, target: str, arguments: dict[str, Any]) 
 
 async def _call_local(name: str, arguments: dict[str, Any]) -> CallResult:
     """One of the agent's own tools, with the span it has in a run (``execute_tool {name}``)."""
+    from agentloupe.platform.tools import local_tools
+
     tool = next(t for t in local_tools() if t.name == name)
     with traced(semconv.SPAN_CALL, attributes={semconv.SERVER_NAME: LOCAL_SERVER, semconv.GEN_AI_TOOL_NAME: name}):
         with traced(f"execute_tool {name}", attributes=genai.tool_attributes(name, "loupe-call", "local")) as span:
@@ -262,11 +267,10 @@ async def _call_local(name: str, arguments: dict[str, Any]) -> CallResult:
 
 async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict[str, Any]) -> CallResult:
     with traced(semconv.SPAN_CALL, attributes={semconv.SERVER_NAME: server, semconv.GEN_AI_TOOL_NAME: tool}) as root:
-        pool = SessionPool(settings, child_environment(settings), only=[server])
+        pool = SessionPool(settings, child_environment(settings), only=[server], langchain_tools=False)
         try:
             await pool.open()
-            slot = pool.slots[server]
-            names = [t.name for t in slot.tools]
+            names = [t.name for t in (await pool.session(server).list_tools()).tools]
             if tool not in names:
                 raise ToolNotFoundError(
                     f"server {server!r} has no tool {tool!r}: it has {', '.join(sorted(names)) or 'no tools'}"

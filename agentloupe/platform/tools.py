@@ -54,9 +54,5 @@ for _tool in (calculate_fibonacci, format_text, current_time):
     _tool.handle_tool_error = True
 
 
-#: ``loupe call local.TOOL``: the name under which the agent's own tools are called.
-LOCAL_SERVER = "local"
-
-
 def local_tools() -> list[BaseTool]:
     return [calculate_fibonacci, format_text, current_time]

@@ -8,7 +8,6 @@ from typing import Any
 
 import anyio
 import httpx
-from langchain_core.tools import BaseTool
 
 from agentloupe.platform.config import ServerConfig
 from agentloupe.platform.errors import ToolCallError
@@ -137,7 +136,7 @@ class ServerSlot:
     ready: anyio.Event = field(default_factory=anyio.Event)
     available: anyio.Event = field(default_factory=anyio.Event)
     session: ClientSession | None = None
-    tools: list[BaseTool] = field(default_factory=list)
+    tools: list[Any] = field(default_factory=list)  # LangChain tools, when the pool loads them
     process: launcher.ServerProcess | None = None
     error: BaseException | None = None
     ready_s: float | None = None

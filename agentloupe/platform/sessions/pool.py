@@ -16,8 +16,6 @@ from urllib.parse import urlparse
 import anyio
 import httpx
 import structlog
-from langchain_core.tools import BaseTool
-from langchain_mcp_adapters.tools import load_mcp_tools
 from opentelemetry import context as otel_context
 
 from agentloupe.instrumentation import metrics, semconv
@@ -113,11 +111,14 @@ class SessionPool:
         *,
         only: list[str] | None = None,
         all_required: bool = False,
+        langchain_tools: bool = True,
     ) -> None:
         self.settings = settings
         self.telemetry_env = telemetry_env
         # `loupe call` needs its one server; a run goes on without a server that is not "required"
         self.all_required = all_required or only is not None
+        # `loupe call` talks to one session and needs no LangChain tools (nor their import time)
+        self.langchain_tools = langchain_tools
         self.missing: dict[str, str] = {}  # server -> why it is not there (a degraded run)
         names = only if only is not None else [n for n, c in settings.servers.items() if c.autostart]
         self.slots = {name: ServerSlot(settings.servers[name]) for name in names}
@@ -383,12 +384,15 @@ class SessionPool:
         annotate_session(session, **info)
         await session.initialize()
         slot.session = session
-        if not slot.tools:  # loaded once; after a restart the same tools follow the new session
+        if self.langchain_tools and not slot.tools:  # loaded once; after a restart they follow the new session
+            from langchain_mcp_adapters.tools import load_mcp_tools
+
             slot.tools = await load_mcp_tools(SessionHandle(slot), server_name=config.name)  # type: ignore[arg-type]
 
     # -- what callers use --------------------------------------------------
 
-    def tools(self) -> list[BaseTool]:
+    def tools(self) -> list[Any]:
+        """The LangChain tools of every started server (``langchain_core.tools.BaseTool``)."""
         return [tool for slot in self.slots.values() for tool in slot.tools]
 
     def tool_servers(self) -> dict[str, str]:
