@@ -230,9 +230,8 @@ def run(
     prometheus_port: PrometheusOption = None,
 ) -> None:
     """Run the agent (the bundled one, or yours with --graph) on QUESTION; print the answer and the trace."""
-    from agentloupe.platform.runner import preload, run_agent, run_graph
+    from agentloupe.platform.runner import run_agent, run_graph
 
-    preload()
     settings = _settings(
         config=config,
         model=model,
@@ -259,6 +258,9 @@ def run(
             target = load_graph_target(graph)
         except AgentloupeError as exc:
             _fail(str(exc), exc.exit_code)
+        from agentloupe.platform.runner import preload
+
+        preload()  # LangChain's lazy imports, before the loop (the user's graph imported LangGraph already)
         instrument_langgraph()
         instrument_stdio_children()
         result = _execute(settings, lambda: run_graph(settings, graph, target, state))

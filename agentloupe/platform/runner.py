@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -30,6 +31,15 @@ AGENT_NAME = "agentloupe"
 #: monitor rightly reports. Importing them before the loop starts keeps
 #: the first run's trace about the agent, not about import time.
 LAZY_IMPORTS = ("langchain_core.tracers.context", "langchain_core.tracers.langchain", "langchain_core.tracers.stdout")
+
+
+def import_the_agent() -> None:
+    """The modules a run needs beyond the sessions (LangGraph, LangChain); safe on any thread."""
+    import importlib
+
+    for name in (*LAZY_IMPORTS, "agentloupe.platform.graph", "agentloupe.platform.models", "agentloupe.platform.tools"):
+        with suppress(ImportError):
+            importlib.import_module(name)
 
 
 def preload() -> None:
@@ -90,15 +100,20 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
             captured = content.render(question)
             if captured is not None:
                 root.set_attribute(semconv.RUN_INPUT, captured)
-            from agentloupe.platform.graph import build_graph  # LangGraph: only a run pays for it
-            from agentloupe.platform.models import load_model
-            from agentloupe.platform.tools import local_tools
-
-            model, info = load_model(settings.model)
             pool = SessionPool(settings, child_environment(settings))
             tracker = LeakTracker() if settings.repeat > 1 else None
+            # LangGraph and LangChain take about a second to import: done on a thread while the
+            # servers boot (their own start is about as long), not before launching them.
+            importing = threading.Thread(target=import_the_agent, name="agentloupe-import", daemon=True)
+            importing.start()
             try:
                 await pool.open()
+                await anyio.to_thread.run_sync(importing.join)
+                from agentloupe.platform.graph import build_graph
+                from agentloupe.platform.models import load_model
+                from agentloupe.platform.tools import local_tools
+
+                model, info = load_model(settings.model)
                 note_missing(root, pool.missing)
                 tools = local_tools() + pool.tools()
                 graph = build_graph(model, info, tools, pool.tool_servers())

@@ -43,5 +43,8 @@ def test_every_span_is_either_exported_or_counted_as_dropped():
         tracer.start_span(f"s{i}").end()
     exporter.release.set()
     provider.shutdown()
-    assert processor.dropped > 0
-    assert exporter.exported + processor.dropped == 50
+    # exact: every span that ended was either delivered or is counted as not delivered
+    assert processor.ended == 50 and exporter.exported + processor.undelivered == 50
+    # the live drop count reads the queue just before the SDK does: the worker thread can take a
+    # batch in between, so it may be off by the odd span, never by the burst
+    assert processor.dropped > 0 and abs(processor.dropped - processor.undelivered) <= 2
