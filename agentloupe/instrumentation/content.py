@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -31,10 +32,18 @@ def set_capture(enabled: bool) -> None:
     _override = enabled
 
 
+_env_seen: tuple[str | None, bool] = (None, False)
+
+
 def capture_enabled() -> bool:
+    """``--capture-content``, else ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` (read per call: cheap)."""
+    global _env_seen
     if _override is not None:
         return _override
-    return env_flag(CAPTURE_ENV) or False
+    raw = os.environ.get(CAPTURE_ENV)
+    if raw != _env_seen[0]:
+        _env_seen = (raw, env_flag(CAPTURE_ENV) or False)
+    return _env_seen[1]
 
 
 def redact(text: str) -> str:

@@ -66,6 +66,14 @@ def _with_trace_context(request: types.ClientRequest) -> types.ClientRequest:
     caller_meta = getattr(params_model, "meta", None)
     if caller_meta is not None and "traceparent" in (caller_meta.model_extra or {}):
         return request
+    if params_model is not None:
+        # The common case (tools/call): copy the params with a new _meta, without validation (the
+        # caller's _meta was validated, the rest are our strings). A dump and a re-validation of
+        # the whole request cost more than the span itself (measured).
+        merged = carrier if caller_meta is None else {**carrier, **caller_meta.model_dump(exclude_none=True)}
+        new_meta = types.RequestParams.Meta.model_construct(**merged)
+        root = request.root.model_copy(update={"params": params_model.model_copy(update={"meta": new_meta})})
+        return types.ClientRequest.model_construct(root=root)
     data = request.root.model_dump(by_alias=True, mode="json", exclude_none=True)
     params = data.get("params") or {}
     meta = params.get("_meta") or {}
@@ -163,9 +171,10 @@ def _record_result(session: ClientSession, span: Any, root: Any, result: Any) ->
         info = annotate_session(session, protocol_version=str(result.protocolVersion))
         span.set_attribute(semconv.MCP_PROTOCOL_VERSION, info.protocol_version or "")
     elif isinstance(result, types.CallToolResult):
-        captured = content.render([c.model_dump(mode="json") for c in result.content])
-        if captured is not None:
-            span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, captured)
+        if content.capture_enabled():  # the dump costs more than the span: only when it is kept
+            captured = content.render([c.model_dump(mode="json") for c in result.content])
+            if captured is not None:
+                span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, captured)
         if result.isError:
             mark_error(span, "tool_error", _first_text(result))
             metrics.tool_errors(_patch.meter_provider).add(1, {semconv.GEN_AI_TOOL_NAME: root.params.name})
