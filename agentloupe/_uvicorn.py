@@ -7,8 +7,9 @@ drained process with 143 instead of 0, before its spans are flushed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 
@@ -17,8 +18,29 @@ def server_without_signal_handling(config: Any) -> Any:
     import uvicorn  # only the HTTP processes pay for it
 
     class Server(uvicorn.Server):
+        _wake: asyncio.Event | None = None
+
         @contextmanager
         def capture_signals(self) -> Iterator[None]:
             yield
+
+        # uvicorn looks at ``should_exit`` every 100 ms; a stop wakes its loop at once instead
+        @property
+        def should_exit(self) -> bool:
+            return self._should_exit
+
+        @should_exit.setter
+        def should_exit(self, value: bool) -> None:
+            self._should_exit = value
+            if value and self._wake is not None:
+                self._wake.set()
+
+        async def main_loop(self) -> None:
+            self._wake = asyncio.Event()
+            counter = 0
+            while not await self.on_tick(counter):
+                counter = (counter + 1) % 864000
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 0.1)
 
     return Server(config)

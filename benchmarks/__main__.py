@@ -11,11 +11,13 @@ import asyncio
 import platform
 from pathlib import Path
 
-from benchmarks import scenarios_mcp, scenarios_process
+from benchmarks import scenarios_commands, scenarios_library, scenarios_mcp, scenarios_process
 from benchmarks.fixtures import setup_telemetry
 from benchmarks.harness import Results
 
 SCENARIOS = (
+    "commands",
+    "instrument_mcp() on a plain ClientSession",
     "startup",
     "tool call, stdio",
     "tool call, HTTP",
@@ -30,6 +32,10 @@ SCENARIOS = (
 
 async def run_all(results: Results, quick: bool) -> None:
     n = 5 if quick else 20
+    print("commands", flush=True)
+    scenarios_commands.commands(results, 2 if quick else 7)
+    print("instrument_mcp() on a plain ClientSession", flush=True)
+    await scenarios_library.instrumented_client(results, 3 if quick else 15, 50 if quick else 200)
     print("startup", flush=True)
     await scenarios_mcp.startup(results, 3 if quick else 10)
     await scenarios_mcp.ready_only(results, 3 if quick else 10)

@@ -32,11 +32,6 @@ def servers(*names: str, **extra: ServerConfig) -> dict[str, ServerConfig]:
     return chosen
 
 
-def plain_math() -> ServerConfig:
-    """The math server with its telemetry off: the baseline for tracing overhead."""
-    return ServerConfig(name="math_plain", command=PYTHON, args=("-m", "agentloupe.servers.math"), env={"OTEL_SDK_DISABLED": "true"})
-
-
 @asynccontextmanager
 async def pool(configs: dict[str, ServerConfig]):
     settings = Settings(servers=configs)
