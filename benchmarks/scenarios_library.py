@@ -22,8 +22,10 @@ from mcp.server.fastmcp import FastMCP
 mcp = FastMCP("plain", log_level="WARNING")
 
 @mcp.tool()
-async def add(a: float, b: float) -> float:
-    return a + b
+async def add(a: float, b: float) -> int | float:
+    'Add two numbers: a + b.'
+    total = a + b
+    return int(total) if total.is_integer() else total
 
 mcp.run("stdio")
 """
