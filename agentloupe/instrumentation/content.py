@@ -61,3 +61,11 @@ def render(value: Any) -> str | None:
     if len(text) > MAX_CHARS:
         text = text[:MAX_CHARS] + f"...[truncated {len(text) - MAX_CHARS} chars]"
     return text
+
+
+def render_blocks(blocks: Any) -> str | None:
+    """MCP content blocks (a tool's result) rendered like ``render``; dumped only when capture is on
+    (the dump costs more than the span that would carry it)."""
+    if not capture_enabled():
+        return None
+    return render([block.model_dump(mode="json") for block in blocks])

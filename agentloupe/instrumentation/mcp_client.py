@@ -171,10 +171,9 @@ def _record_result(session: ClientSession, span: Any, root: Any, result: Any) ->
         info = annotate_session(session, protocol_version=str(result.protocolVersion))
         span.set_attribute(semconv.MCP_PROTOCOL_VERSION, info.protocol_version or "")
     elif isinstance(result, types.CallToolResult):
-        if content.capture_enabled():  # the dump costs more than the span: only when it is kept
-            captured = content.render([c.model_dump(mode="json") for c in result.content])
-            if captured is not None:
-                span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, captured)
+        captured = content.render_blocks(result.content)
+        if captured is not None:
+            span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, captured)
         if result.isError:
             mark_error(span, "tool_error", _first_text(result))
             metrics.tool_errors(_patch.meter_provider).add(1, {semconv.GEN_AI_TOOL_NAME: root.params.name})

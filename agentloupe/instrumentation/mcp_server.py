@@ -62,7 +62,7 @@ def _record_response(span: Any, response: Any) -> str | None:
         return str(response.code)
     result = getattr(response, "root", response)
     if isinstance(result, types.CallToolResult):
-        captured = content.render([c.model_dump(mode="json") for c in result.content])
+        captured = content.render_blocks(result.content)
         if captured is not None:
             span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, captured)
         if result.isError:

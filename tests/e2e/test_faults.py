@@ -237,6 +237,19 @@ def test_secrets_never_leave_unredacted(home, capture):
     assert "unknown style" in result.stdout  # the tool did fail with the key in its message
 
 
+@pytest.mark.parametrize("capture", [False, True])
+def test_mcp_tool_results_are_captured_on_both_sides_only_when_asked(home, capture):
+    result = run_loupe(home, "run", "What is 25 + 37?", *(["--capture-content"] if capture else []))
+    assert result.returncode == 0, result.stderr
+    calls = [s for s in spans_in(home) if s.name == "tools/call add"]
+    assert {s.kind for s in calls} == {"CLIENT", "SERVER"}
+    captured = {s.kind: s.attributes.get("gen_ai.tool.call.result") for s in calls}
+    if capture:
+        assert all(text is not None and "62" in text for text in captured.values()), captured
+    else:
+        assert set(captured.values()) == {None}
+
+
 # 10. the HTTP MCP server's own defences
 @pytest.fixture
 def weather_server():

@@ -22,3 +22,22 @@ def test_capture_is_size_capped(monkeypatch):
     monkeypatch.setattr(content, "_override", True)
     text = content.render("x" * 10_000)
     assert len(text) < content.MAX_CHARS + 100 and "truncated" in text
+
+
+class _Block:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.dumped = 0
+
+    def model_dump(self, mode: str) -> dict:
+        self.dumped += 1
+        return {"type": "text", "text": self.text}
+
+
+def test_result_blocks_are_dumped_only_when_captured(monkeypatch):
+    block = _Block(f"the key is {SECRET}")
+    monkeypatch.setattr(content, "_override", False)
+    assert content.render_blocks([block]) is None and block.dumped == 0
+    monkeypatch.setattr(content, "_override", True)
+    text = content.render_blocks([block])
+    assert block.dumped == 1 and '"type": "text"' in text and SECRET not in text and "[REDACTED" in text
