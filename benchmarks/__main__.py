@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import platform
+import sys
 from pathlib import Path
 
 from benchmarks import scenarios_commands, scenarios_library, scenarios_mcp, scenarios_process
@@ -59,6 +61,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller scale levels")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/latest.jsonl"), help="JSON lines output")
     args = parser.parse_args()
+    if importlib.util.find_spec("rotel") is None:  # the collector of the shutdown scenario
+        print("python -m benchmarks needs the bench extra: .venv/bin/pip install -e '.[bench]'", file=sys.stderr)
+        raise SystemExit(2)
     setup_telemetry()
     print(f"agentloupe benchmarks ({'quick' if args.quick else 'full'}) on {platform.machine()}, Python {platform.python_version()}, {__import__('os').cpu_count()} CPUs")
     results = Results()

@@ -67,7 +67,7 @@ async def instrumented_client(results: Results, rounds: int, calls: int) -> None
     uninstrument_mcp()  # the benchmark process instruments itself elsewhere: start plain
     compare = openllmetry_available()
     if not compare:
-        print(f"  OpenLLMetry comparison skipped: {OPENLLMETRY} is not installed (pip install -e '.[bench]')")
+        print(f"  OpenLLMetry comparison skipped: {OPENLLMETRY} is not installed (.venv/bin/pip install -e '.[bench]')")
     medians: dict[str, list[float]] = {"plain": [], "agentloupe": []} | ({"OpenLLMetry": []} if compare else {})
     params = StdioServerParameters(command=sys.executable, args=["-c", PLAIN_SERVER])
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
