@@ -15,27 +15,25 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
-from agentloupe.instrumentation import content, semconv
-from agentloupe.instrumentation.logs import configure_logging, on_unsupported_signal, set_otel_logger
+from agentloupe.instrumentation import content, otlp, semconv
+from agentloupe.instrumentation.logs import configure_logging, set_otel_logger
+from agentloupe.instrumentation.otlp import CountingBatchSpanProcessor, Protocol
 from agentloupe.instrumentation.processenv import env_flag
 from agentloupe.instrumentation.tracefiles import FileSpanProcessor, agentloupe_home, trace_file_for
 
 log = structlog.get_logger("agentloupe.telemetry")
 
-Protocol = Literal["grpc", "http/protobuf"]
 DEFAULT_SHUTDOWN_BUDGET_S = 2.0
 #: Environment prefixes handed to child processes explicitly: MCP's stdio
 #: transport passes only a handful of variables (HOME, PATH, ...) by default.
@@ -92,140 +90,6 @@ _lock = threading.Lock()
 
 def current() -> Telemetry | None:
     return _current
-
-
-def _resolve_protocol(endpoint: str, protocol: str | None) -> Protocol:
-    protocol = (
-        protocol
-        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-    )
-    if protocol in ("http/protobuf", "http"):
-        return "http/protobuf"
-    if protocol == "grpc":
-        return "grpc"
-    if protocol:
-        raise ValueError(f"unsupported OTLP protocol {protocol!r}: use 'grpc' or 'http/protobuf'")
-    # No protocol given: the port tells the usual intent (4318 is OTLP/HTTP).
-    return "http/protobuf" if endpoint.rstrip("/").endswith(":4318") else "grpc"
-
-
-class DeliveryCountingExporter(SpanExporter):
-    """The real exporter, counting the spans the collector took: what ended minus this was lost."""
-
-    def __init__(self, inner: SpanExporter) -> None:
-        self.inner = inner
-        self.delivered = 0
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        result = self.inner.export(spans)
-        if result is SpanExportResult.SUCCESS:
-            self.delivered += len(spans)
-        return result
-
-    def shutdown(self) -> None:
-        self.inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
-
-
-class CountingBatchSpanProcessor(BatchSpanProcessor):
-    """The SDK's batch processor, counting what ended, what it drops when its queue is full,
-    and (through ``DeliveryCountingExporter``) what was delivered.
-
-    The SDK drops silently (or with one warning per span): here each drop is counted
-    (``agentloupe.telemetry.spans_dropped``) and reported once, at shutdown.
-    """
-
-    def __init__(self, exporter: SpanExporter, **kwargs: Any) -> None:
-        self.exporter = (
-            exporter if isinstance(exporter, DeliveryCountingExporter) else DeliveryCountingExporter(exporter)
-        )
-        super().__init__(self.exporter, **kwargs)
-        self.dropped = 0
-        self.ended = 0
-
-    @property
-    def undelivered(self) -> int:
-        return max(0, self.ended - self.exporter.delivered)
-
-    def on_end(self, span: Any) -> None:
-        if span.context and span.context.trace_flags.sampled:
-            self.ended += 1
-            batch = getattr(self, "_batch_processor", None)
-            queue, limit = getattr(batch, "_queue", None), getattr(batch, "_max_queue_size", None)
-            if queue is not None and limit and len(queue) >= limit:
-                self.dropped += 1
-                from agentloupe.instrumentation.metrics import spans_dropped
-
-                spans_dropped().add(1)
-        super().on_end(span)
-
-
-def _span_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-            OTLPSpanExporter,
-        )
-
-        insecure = endpoint.startswith("http://")
-        return OTLPSpanExporter(endpoint=endpoint, insecure=insecure, timeout=timeout_s)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
-
-    return HttpSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", timeout=timeout_s)
-
-
-def _metric_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
-            OTLPMetricExporter,
-        )
-
-        return OTLPMetricExporter(endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout_s)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
-
-    return HttpMetricExporter(endpoint=endpoint.rstrip("/") + "/v1/metrics", timeout=timeout_s)
-
-
-_switchable: dict[str, Any] = {}  # the metric and log exporters, off if the endpoint rejects their signal
-
-
-def _switch_off(signal: str) -> None:
-    """The endpoint does not take ``signal``: its exporter answers success without sending from now on."""
-    exporter = _switchable.get(signal)
-    if exporter is None:
-        return
-    if signal == "metrics":
-        from opentelemetry.sdk.metrics.export import MetricExportResult
-
-        exporter.export = lambda *args, **kwargs: MetricExportResult.SUCCESS
-    else:
-        from opentelemetry.sdk._logs._internal.export import LogRecordExportResult
-
-        exporter.export = lambda *args, **kwargs: LogRecordExportResult.SUCCESS
-
-
-on_unsupported_signal(_switch_off)
-
-
-def _logger_provider(resource: Resource, endpoint: str, protocol: Protocol, timeout_s: float) -> Any:
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
-
-    exporter: Any
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
-
-        exporter = OTLPLogExporter(endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout_s)
-    else:
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
-
-        exporter = HttpLogExporter(endpoint=endpoint.rstrip("/") + "/v1/logs", timeout=timeout_s)
-    _switchable["logs"] = exporter
-    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    provider.add_log_record_processor(BatchLogRecordProcessor(exporter, schedule_delay_millis=500))
-    return provider
 
 
 def _resource(service_name: str | None, instance_id: str) -> tuple[Resource, str]:
@@ -304,8 +168,8 @@ def configure(
         trace_file: Path | None = None
         processor: SpanProcessor
         if endpoint:
-            resolved_protocol = _resolve_protocol(endpoint, protocol)
-            span_exporter = _span_exporter(endpoint, resolved_protocol, export_timeout_s)
+            resolved_protocol = otlp.resolve_protocol(endpoint, protocol)
+            span_exporter = otlp.span_exporter(endpoint, resolved_protocol, export_timeout_s)
             processor = CountingBatchSpanProcessor(span_exporter, schedule_delay_millis=500)
         else:
             # Trace files: each span written as it ends (no queue a crash could lose).
@@ -331,8 +195,8 @@ def configure(
         readers: list[Any] = []
         metrics_wanted = os.environ.get("OTEL_METRICS_EXPORTER", "otlp").strip().lower() != "none"
         if endpoint and resolved_protocol and metrics_wanted:
-            metric_exporter = _metric_exporter(endpoint, resolved_protocol, export_timeout_s)
-            _switchable["metrics"] = metric_exporter
+            metric_exporter = otlp.metric_exporter(endpoint, resolved_protocol, export_timeout_s)
+            otlp.switchable["metrics"] = metric_exporter
             readers.append(PeriodicExportingMetricReader(metric_exporter, export_interval_millis=5000))
         if prometheus_port is None and (port_env := os.environ.get("AGENTLOUPE_PROMETHEUS_PORT")):
             prometheus_port = int(port_env)
@@ -354,7 +218,7 @@ def configure(
 
         logger_provider = None
         if endpoint and resolved_protocol and os.environ.get("OTEL_LOGS_EXPORTER", "otlp").strip().lower() != "none":
-            logger_provider = _logger_provider(resource, endpoint, resolved_protocol, export_timeout_s)
+            logger_provider = otlp.logger_provider(resource, endpoint, resolved_protocol, export_timeout_s)
             set_otel_logger(logger_provider.get_logger("agentloupe"))
 
         _current = Telemetry(

@@ -1,0 +1,153 @@
+"""OTLP export: the protocol from the endpoint, exporters per signal, and span delivery counted.
+
+The exporters are imported only when an OTLP endpoint is configured (the embedded default writes
+trace files and needs none of them). A signal the endpoint rejects is switched off, once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from agentloupe.instrumentation.logs import on_unsupported_signal
+
+Protocol = Literal["grpc", "http/protobuf"]
+
+
+def resolve_protocol(endpoint: str, protocol: str | None) -> Protocol:
+    protocol = (
+        protocol
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    )
+    if protocol in ("http/protobuf", "http"):
+        return "http/protobuf"
+    if protocol == "grpc":
+        return "grpc"
+    if protocol:
+        raise ValueError(f"unsupported OTLP protocol {protocol!r}: use 'grpc' or 'http/protobuf'")
+    # No protocol given: the port tells the usual intent (4318 is OTLP/HTTP).
+    return "http/protobuf" if endpoint.rstrip("/").endswith(":4318") else "grpc"
+
+
+class DeliveryCountingExporter(SpanExporter):
+    """The real exporter, counting the spans the collector took: what ended minus this was lost."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self.inner = inner
+        self.delivered = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self.inner.export(spans)
+        if result is SpanExportResult.SUCCESS:
+            self.delivered += len(spans)
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+class CountingBatchSpanProcessor(BatchSpanProcessor):
+    """The SDK's batch processor, counting what ended, what it drops when its queue is full,
+    and (through ``DeliveryCountingExporter``) what was delivered.
+
+    The SDK drops silently (or with one warning per span): here each drop is counted
+    (``agentloupe.telemetry.spans_dropped``) and reported once, at shutdown.
+    """
+
+    def __init__(self, exporter: SpanExporter, **kwargs: Any) -> None:
+        self.exporter = (
+            exporter if isinstance(exporter, DeliveryCountingExporter) else DeliveryCountingExporter(exporter)
+        )
+        super().__init__(self.exporter, **kwargs)
+        self.dropped = 0
+        self.ended = 0
+
+    @property
+    def undelivered(self) -> int:
+        return max(0, self.ended - self.exporter.delivered)
+
+    def on_end(self, span: Any) -> None:
+        if span.context and span.context.trace_flags.sampled:
+            self.ended += 1
+            batch = getattr(self, "_batch_processor", None)
+            queue, limit = getattr(batch, "_queue", None), getattr(batch, "_max_queue_size", None)
+            if queue is not None and limit and len(queue) >= limit:
+                self.dropped += 1
+                from agentloupe.instrumentation.metrics import spans_dropped
+
+                spans_dropped().add(1)
+        super().on_end(span)
+
+
+def span_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter,
+        )
+
+        insecure = endpoint.startswith("http://")
+        return OTLPSpanExporter(endpoint=endpoint, insecure=insecure, timeout=timeout_s)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+
+    return HttpSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", timeout=timeout_s)
+
+
+def metric_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+            OTLPMetricExporter,
+        )
+
+        return OTLPMetricExporter(endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout_s)
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
+
+    return HttpMetricExporter(endpoint=endpoint.rstrip("/") + "/v1/metrics", timeout=timeout_s)
+
+
+switchable: dict[str, Any] = {}  # the metric and log exporters, off if the endpoint rejects their signal
+
+
+def switch_off(signal: str) -> None:
+    """The endpoint does not take ``signal``: its exporter answers success without sending from now on."""
+    exporter = switchable.get(signal)
+    if exporter is None:
+        return
+    if signal == "metrics":
+        from opentelemetry.sdk.metrics.export import MetricExportResult
+
+        exporter.export = lambda *args, **kwargs: MetricExportResult.SUCCESS
+    else:
+        from opentelemetry.sdk._logs._internal.export import LogRecordExportResult
+
+        exporter.export = lambda *args, **kwargs: LogRecordExportResult.SUCCESS
+
+
+on_unsupported_signal(switch_off)
+
+
+def logger_provider(resource: Resource, endpoint: str, protocol: Protocol, timeout_s: float) -> Any:
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    exporter: Any
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+
+        exporter = OTLPLogExporter(endpoint=endpoint, insecure=endpoint.startswith("http://"), timeout=timeout_s)
+    else:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
+
+        exporter = HttpLogExporter(endpoint=endpoint.rstrip("/") + "/v1/logs", timeout=timeout_s)
+    switchable["logs"] = exporter
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    provider.add_log_record_processor(BatchLogRecordProcessor(exporter, schedule_delay_millis=500))
+    return provider
