@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +92,22 @@ async def shutdown_pool(pool: SessionPool) -> None:
         span.set_attribute(semconv.SERVERS_STOPPED, len(pool.slots))
 
 
+@contextmanager
+def timed_run(agent_name: str) -> Iterator[None]:
+    """Record one agent invocation in ``agentloupe.run.duration`` (with ``error.type`` when it raised)."""
+    started = time.perf_counter()
+    outcome: dict[str, str] = {}
+    try:
+        yield
+    except BaseException as exc:
+        outcome[semconv.ERROR_TYPE] = error_type_of(exc)
+        raise
+    finally:
+        metrics.agent_run_duration().record(
+            time.perf_counter() - started, {semconv.GEN_AI_AGENT_NAME: agent_name, **outcome}
+        )
+
+
 async def run_agent(settings: Settings, question: str) -> RunResult:
     """Start the servers, run the graph on ``question`` (``settings.repeat`` times), shut down in order."""
     run_id = str(uuid.uuid4())
@@ -148,24 +164,14 @@ async def invoke_once(
         semconv.GEN_AI_REQUEST_MODEL: model_name,
         semconv.RUN_ITERATION: iteration,
     }
-    started = time.perf_counter()
-    outcome: dict[str, str] = {}
-    try:
-        with traced(f"invoke_agent {AGENT_NAME}", attributes=attrs) as span:
-            with deadline("run", span=span, seconds=run_timeout_s):
-                state = await graph.ainvoke(
-                    {"messages": [("user", question)]},
-                    config={"recursion_limit": settings.recursion_limit},
-                )
-            if tracker is not None:
-                tracker.sample(span)
-    except BaseException as exc:
-        outcome[semconv.ERROR_TYPE] = error_type_of(exc)
-        raise
-    finally:
-        metrics.agent_run_duration().record(
-            time.perf_counter() - started, {semconv.GEN_AI_AGENT_NAME: AGENT_NAME, **outcome}
-        )
+    with timed_run(AGENT_NAME), traced(f"invoke_agent {AGENT_NAME}", attributes=attrs) as span:
+        with deadline("run", span=span, seconds=run_timeout_s):
+            state = await graph.ainvoke(
+                {"messages": [("user", question)]},
+                config={"recursion_limit": settings.recursion_limit},
+            )
+        if tracker is not None:
+            tracker.sample(span)
     answer = state["messages"][-1].content
     return answer if isinstance(answer, str) else str(answer)
 
@@ -200,18 +206,8 @@ async def run_graph(settings: Settings, ref: str, target: Any, state: dict[str, 
                 name = str(getattr(graph, "name", None) or "graph")
                 for iteration in range(settings.repeat):
                     thread = f"{run_id}/{iteration}" if settings.repeat > 1 else run_id
-                    started = time.perf_counter()
-                    outcome: dict[str, str] = {}
-                    try:
-                        with deadline("run", span=root):
-                            final = await graph.ainvoke(state, config={**config, "configurable": {"thread_id": thread}})
-                    except BaseException as exc:
-                        outcome[semconv.ERROR_TYPE] = error_type_of(exc)
-                        raise
-                    finally:
-                        metrics.agent_run_duration().record(
-                            time.perf_counter() - started, {semconv.GEN_AI_AGENT_NAME: name, **outcome}
-                        )
+                    with timed_run(name), deadline("run", span=root):
+                        final = await graph.ainvoke(state, config={**config, "configurable": {"thread_id": thread}})
                     if tracker is not None:
                         tracker.sample(root)
             finally:
