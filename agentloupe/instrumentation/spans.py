@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import suppress
 from typing import Any, Protocol
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
@@ -104,7 +106,6 @@ def error_type_of(exc: BaseException) -> str:
     return type(exc).__qualname__
 
 
-@contextmanager
 def traced(
     name: str,
     *,
@@ -112,7 +113,7 @@ def traced(
     attributes: Mapping[str, Any] | None = None,
     context: Any = None,
     tracer_provider: trace.TracerProvider | None = None,
-) -> Iterator[Span]:
+) -> ContextManager[Span]:
     """Open ``name`` as the current span; end it with a status whatever happens.
 
     Exceptions set ERROR with ``error.type`` (the class name, or ``timeout``);
@@ -121,35 +122,59 @@ def traced(
     >>> with traced("start_server math", attributes={semconv.SERVER_NAME: "math"}):
     ...     pass
     """
-    with get_tracer(tracer_provider).start_as_current_span(
-        name,
-        kind=kind,
-        attributes=dict(attributes or {}),
-        context=context,
-        record_exception=False,
-        set_status_on_exception=False,
-    ) as span:
-        recording = span.is_recording()
-        if recording and _hooks:
+    return _Traced(get_tracer(tracer_provider), name, kind, attributes, context)
+
+
+class _Traced:
+    """``traced()``: what ``start_as_current_span`` and ``use_span`` do, in one frame instead of three
+    generator-based context managers (measured: on an MCP call, where caches are cold between
+    calls, the layers cost more than the span)."""
+
+    __slots__ = ("_args", "_span", "_token", "_tracer")
+
+    def __init__(
+        self, tracer: trace.Tracer, name: str, kind: SpanKind, attributes: Mapping[str, Any] | None, context: Any
+    ) -> None:
+        self._tracer = tracer
+        self._args = (name, context, kind, dict(attributes) if attributes else None)
+
+    def __enter__(self) -> Span:
+        name, context, kind, attributes = self._args
+        span = self._tracer.start_span(
+            name,
+            context=context,
+            kind=kind,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+        self._span = span
+        self._token = otel_context.attach(trace.set_span_in_context(span))
+        if _hooks and span.is_recording():
             _run_hooks("on_start", span)
+        return span
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        span = self._span
         try:
-            yield span
-        except asyncio.CancelledError:
-            span.set_attribute(semconv.CANCELLED, True)
-            span.add_event("cancelled")
-            raise
-        except BaseException as exc:
-            if not span.is_recording():
-                raise
-            if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-                span.set_attribute(semconv.CANCELLED, True)
-                span.add_event("cancelled", {"reason": type(exc).__name__})
-                raise
-            record_exception(span, exc)
-            status = getattr(span, "status", None)  # the SDK span has one; the API does not promise it
-            if status is None or status.status_code is not StatusCode.ERROR:
-                mark_error(span, error_type_of(exc), str(exc)[:500] or None)
-            raise
-        finally:
-            if recording and _hooks:
+            if exc is not None and span.is_recording():
+                _record_outcome(span, exc)
+            if _hooks and span.is_recording():
                 _run_hooks("before_end", span)
+        finally:
+            otel_context.detach(self._token)
+            span.end()
+
+
+def _record_outcome(span: Span, exc: BaseException) -> None:
+    if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt, SystemExit, GeneratorExit)):
+        span.set_attribute(semconv.CANCELLED, True)
+        if isinstance(exc, asyncio.CancelledError):
+            span.add_event("cancelled")
+        else:
+            span.add_event("cancelled", {"reason": type(exc).__name__})
+        return
+    record_exception(span, exc)
+    status = getattr(span, "status", None)  # the SDK span has one; the API does not promise it
+    if status is None or status.status_code is not StatusCode.ERROR:
+        mark_error(span, error_type_of(exc), str(exc)[:500] or None)

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,17 +251,17 @@ def active() -> HangWatchdog | None:
     return _active
 
 
-@contextmanager
+_NOT_WATCHED = nullcontext()
+
+
 def deadline(
     kind: str, *, span: Span | None = None, seconds: float | None = None, cancellable: bool = True
-) -> Iterator[None]:
+) -> AbstractContextManager[None]:
     """The active watchdog's deadline for ``kind``; a no-op when no watchdog runs."""
     watchdog = _active
     if watchdog is None:
-        yield
-        return
-    with watchdog.deadline(kind, span=span, seconds=seconds, cancellable=cancellable):
-        yield
+        return _NOT_WATCHED
+    return watchdog.deadline(kind, span=span, seconds=seconds, cancellable=cancellable)
 
 
 @asynccontextmanager

@@ -3,7 +3,8 @@
 from mcp import ClientSession, types
 from mcp.server.lowlevel.server import Server
 from mcp.server.session import ServerSession
-from opentelemetry import trace
+from opentelemetry import baggage, context, propagate, trace
+from opentelemetry.propagators.textmap import TextMapPropagator, default_setter
 from opentelemetry.sdk.trace import TracerProvider
 
 from agentloupe.instrumentation import instrument_mcp, uninstrument_mcp
@@ -28,18 +29,79 @@ def test_trace_context_merged_into_meta_without_touching_the_request():
     request = types.ClientRequest(
         types.CallToolRequest(params=types.CallToolRequestParams(name="add", arguments={"a": 1}, _meta={"progressToken": 7}))
     )
+    caller_meta, fields_set = request.root.params.meta, set(request.root.params.model_fields_set)
     with trace.use_span(tracer.start_span("x"), end_on_exit=True) as span:
-        sent = _with_trace_context(request)
+        sent = _with_trace_context(request, span)
     meta = sent.root.params.meta.model_dump()
     assert meta["progressToken"] == 7
     assert meta["traceparent"].split("-")[1] == format(span.get_span_context().trace_id, "032x")
     assert "traceparent" not in request.root.params.meta.model_dump()
+    assert sent.root.params.name == "add" and sent.root.params.arguments == {"a": 1}
+    assert request.root.params.meta is caller_meta and request.root.params.model_fields_set == fields_set
+
+
+def _injected(span) -> dict[str, str]:
+    carrier: dict[str, str] = {}
+    with trace.use_span(span):
+        propagate.inject(carrier)
+    return carrier
+
+
+def _sent_meta(span) -> dict[str, str]:
+    request = types.ClientRequest(types.CallToolRequest(params=types.CallToolRequestParams(name="add", arguments={})))
+    with trace.use_span(span):
+        sent = _with_trace_context(request, span)
+    return {key: value for key, value in sent.root.params.meta.model_dump().items() if value is not None}
+
+
+def test_the_default_propagators_fast_path_sends_what_propagate_inject_makes():
+    tracer = TracerProvider().get_tracer("t")
+    plain = tracer.start_span("plain")
+    assert _sent_meta(plain) == _injected(plain)
+    parent = trace.NonRecordingSpan(
+        trace.SpanContext(
+            0x0AF7651916CD43DD8448EB211C80319C,
+            0xB7AD6B7169203331,
+            is_remote=True,
+            trace_flags=trace.TraceFlags(1),
+            trace_state=trace.TraceState([("vendor", "value")]),
+        )
+    )
+    child = tracer.start_span("child", context=trace.set_span_in_context(parent))
+    with_state = _sent_meta(child)
+    assert with_state == _injected(child) and with_state["tracestate"] == "vendor=value"
+    token = context.attach(baggage.set_baggage("user", "ada"))
+    try:
+        with_baggage = _sent_meta(plain)
+        assert with_baggage == _injected(plain) and with_baggage["baggage"] == "user=ada"
+    finally:
+        context.detach(token)
+
+
+def test_a_propagator_the_user_set_is_the_one_used():
+    class Custom(TextMapPropagator):
+        def inject(self, carrier, context=None, setter=default_setter):
+            setter.set(carrier, "x-custom", "yes")
+
+        def extract(self, carrier, context=None, getter=None):
+            return context
+
+        @property
+        def fields(self):
+            return {"x-custom"}
+
+    before = propagate.get_global_textmap()
+    propagate.set_global_textmap(Custom())
+    try:
+        assert _sent_meta(TracerProvider().get_tracer("t").start_span("x")) == {"x-custom": "yes"}
+    finally:
+        propagate.set_global_textmap(before)
 
 
 def test_requests_without_params_get_meta():
     provider = TracerProvider()
     with trace.use_span(provider.get_tracer("t").start_span("x"), end_on_exit=True):
-        sent = _with_trace_context(types.ClientRequest(types.ListToolsRequest()))
+        sent = _with_trace_context(types.ClientRequest(types.ListToolsRequest()), trace.get_current_span())
     assert "traceparent" in sent.root.params.meta.model_dump()
 
 
