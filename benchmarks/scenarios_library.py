@@ -1,9 +1,9 @@
-"""`instrument_mcp()` on a user's own plain `ClientSession`, against no instrumentation and against
-OpenLLMetry's MCP instrumentation, on the same plain FastMCP server (no agentloupe in it).
+"""`instrument_mcp()` on a user's own plain `ClientSession`, against no instrumentation, against one
+bare SDK span per call (the floor of any span-per-call instrumentation) and against OpenLLMetry's
+MCP instrumentation, on the same plain FastMCP server (no agentloupe in it).
 
 Client side only (the server is plain). One process, one session. Each instrumentation is installed
-once; the variants then take turns call by call (plain, agentloupe, OpenLLMetry, in an order that
-rotates every call), switched by putting the patched or the plain method on the class between
+once; the variants then take turns call by call (in an order that rotates every call), switched by putting the patched or the plain method on the class between
 calls, outside the timed region. Interleaving per call, not per block of calls, is what makes a
 difference of a few percent visible on a 2-core machine whose speed drifts by more than that
 within seconds. The figure is the median of the per-round medians. Spans go to the SDK with a
@@ -68,8 +68,19 @@ async def instrumented_client(results: Results, rounds: int, calls: int) -> None
     assert "send_request" not in vars(ClientSession), "ClientSession is patched by something else"
     # Each instrumentation's patched method, taken once; `methods[name]` = (ClientSession's, BaseSession's).
     # agentloupe stays installed (its method calls the original it saved) and is switched by `use`.
+    bare = provider.get_tracer("bare")
+
+    async def one_bare_span(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """The floor of any instrumentation that makes a span per call: one SDK span, nothing else."""
+        with bare.start_as_current_span("call"):
+            return await plain_send_request(self, *args, **kwargs)
+
     instrument_mcp(tracer_provider=provider)
-    methods = {"plain": (None, plain_send_request), "agentloupe": (vars(ClientSession)["send_request"], plain_send_request)}
+    methods = {
+        "plain": (None, plain_send_request),
+        "one bare span": (one_bare_span, plain_send_request),
+        "agentloupe": (vars(ClientSession)["send_request"], plain_send_request),
+    }
     openllmetry = None
     if openllmetry_available():
         from opentelemetry.instrumentation.mcp import McpInstrumentor
@@ -123,7 +134,8 @@ async def instrumented_client(results: Results, rounds: int, calls: int) -> None
         provider.shutdown()
         instrument_mcp()  # as the rest of the benchmarks expect
     timed = rounds * calls
-    for name, scope in (("agentloupe", "agentloupe"), ("OpenLLMetry", "opentelemetry.instrumentation.mcp.instrumentation")):
+    scopes = {"one bare span": "bare", "agentloupe": "agentloupe", "OpenLLMetry": "opentelemetry.instrumentation.mcp.instrumentation"}
+    for name, scope in scopes.items():
         if name in methods and made[scope] < timed:
             raise RuntimeError(f"{name} made {made[scope]} spans for {timed} calls: it was not on")
     scenario = "instrument_mcp() on a plain ClientSession"
