@@ -20,6 +20,7 @@ from agentloupe.platform.errors import AgentloupeError, ConfigError
 # Python start and typer, not OpenTelemetry, MCP and LangGraph (the import time is measured).
 if TYPE_CHECKING:
     from agentloupe.platform.config import Settings
+    from agentloupe.platform.runner import CallResult, RunResult
 
 
 def _version(value: bool) -> None:
@@ -121,12 +122,24 @@ def _fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signals: bool = False) -> T:
+def _execute(
+    settings: Settings,
+    work: Callable[[], Awaitable[T]],
+    *,
+    own_signals: bool = False,
+    launch_first: list[str] | None = None,
+    prepare: Callable[[], object] = lambda: None,
+) -> T:
     """Run a command's work (``lifecycle.execute``); show the tree; turn the outcome into an exit."""
     from agentloupe.platform import lifecycle
 
     outcome = lifecycle.execute(
-        settings, work, own_signals=own_signals, say=lambda line: print(f"loupe: {line}", file=sys.stderr, flush=True)
+        settings,
+        work,
+        own_signals=own_signals,
+        say=lambda line: print(f"loupe: {line}", file=sys.stderr, flush=True),
+        launch_first=launch_first,
+        prepare=prepare,
     )
     if outcome.trace_file and settings.print_tree and not outcome.bad_input:
         _print_last_tree()
@@ -148,6 +161,18 @@ def _execute(settings: Settings, work: Callable[[], Awaitable[T]], *, own_signal
     if outcome.exit_code:
         raise typer.Exit(outcome.exit_code)
     return outcome.value  # type: ignore[return-value]
+
+
+def _import_the_runner() -> None:
+    """What ``loupe call`` imports while its server boots (``lifecycle.execute(prepare=...)``)."""
+    import agentloupe.platform.runner  # noqa: F401
+
+
+def _import_the_agent() -> None:
+    """What ``loupe run`` imports while its servers boot: the runner, LangGraph, LangChain."""
+    from agentloupe.platform.runner import import_the_agent
+
+    import_the_agent()
 
 
 def leak_report(trace_id: str) -> str:
@@ -230,8 +255,6 @@ def run(
     prometheus_port: PrometheusOption = None,
 ) -> None:
     """Run the agent (the bundled one, or yours with --graph) on QUESTION; print the answer and the trace."""
-    from agentloupe.platform.runner import run_agent, run_graph
-
     settings = _settings(
         config=config,
         model=model,
@@ -258,7 +281,7 @@ def run(
             target = load_graph_target(graph)
         except AgentloupeError as exc:
             _fail(str(exc), exc.exit_code)
-        from agentloupe.platform.runner import preload
+        from agentloupe.platform.runner import preload, run_graph
 
         preload()  # LangChain's lazy imports, before the loop (the user's graph imported LangGraph already)
         instrument_langgraph()
@@ -271,7 +294,14 @@ def run(
             _fail('QUESTION is missing: loupe run "What is 2 + 3?"', 2)
         if not question.strip():
             _fail('QUESTION is empty: ask something, e.g. loupe run "What is 2 + 3?"', 2)
-        result = _execute(settings, lambda: run_agent(settings, question))
+        asked: str = question
+
+        async def bundled() -> RunResult:
+            from agentloupe.platform.runner import run_agent
+
+            return await run_agent(settings, asked)
+
+        result = _execute(settings, bundled, launch_first=settings.autostarted(), prepare=_import_the_agent)
     if result is not None:
         print(result.answer)
         print(f"trace_id={result.trace_id}", file=sys.stderr)
@@ -358,8 +388,6 @@ def call(
     prometheus_port: PrometheusOption = None,
 ) -> None:
     """Call one tool of one MCP server, fully traced, and print its result."""
-    from agentloupe.platform.runner import call_tool, parse_target
-
     try:
         parsed = json.loads(arguments)
     except json.JSONDecodeError as exc:
@@ -378,11 +406,20 @@ def call(
         loop_threshold_ms=loop_threshold_ms,
         prometheus_port=prometheus_port,
     )
+    from agentloupe.platform.config import LOCAL_SERVER, parse_target
+
     try:
-        parse_target(settings, target)
+        server, _ = parse_target(settings, target)
     except AgentloupeError as exc:
         _fail(str(exc), exc.exit_code)
-    result = _execute(settings, lambda: call_tool(settings, target, parsed))
+
+    async def one_call() -> CallResult:
+        from agentloupe.platform.runner import call_tool
+
+        return await call_tool(settings, target, parsed)
+
+    launch_first = [server] if server != LOCAL_SERVER else None
+    result = _execute(settings, one_call, launch_first=launch_first, prepare=_import_the_runner)
     if result is not None:
         if result.is_error:
             why = tool_error_line(result.text)
@@ -464,7 +501,7 @@ def serve(
 def show_tools(config: ConfigOption = None, log_level: LogOption = None) -> None:
     """List every tool `loupe call` and the planner can use: the local tools and each server's, with parameters."""
     from agentloupe.platform.catalog import list_tools, render
-    from agentloupe.platform.runner import child_environment
+    from agentloupe.platform.sessions.launcher import child_environment
 
     settings = _settings(config=config, log_level=log_level, print_tree=False)
     servers = _execute(settings, lambda: list_tools(settings, child_environment(settings)))

@@ -58,6 +58,8 @@ RUN_ID = "agentloupe.run.id"
 SERVER_NAME = "agentloupe.server.name"
 SERVER_TRANSPORT = "agentloupe.server.transport"
 SERVER_READY_MS = "agentloupe.server.ready_ms"
+#: A server launched ahead of the command's imports (a head start): when the pool took it over.
+SERVER_CLAIMED_MS = "agentloupe.server.claimed_after_ms"
 STOP_SIGNAL = "agentloupe.stop.signal"
 STOP_GRACE_S = "agentloupe.stop.grace_s"
 CANCELLED = "agentloupe.cancelled"

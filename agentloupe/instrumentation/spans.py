@@ -113,16 +113,18 @@ def traced(
     attributes: Mapping[str, Any] | None = None,
     context: Any = None,
     tracer_provider: trace.TracerProvider | None = None,
+    start_time: int | None = None,
 ) -> ContextManager[Span]:
     """Open ``name`` as the current span; end it with a status whatever happens.
 
     Exceptions set ERROR with ``error.type`` (the class name, or ``timeout``);
     cancellation is recorded as a state (``agentloupe.cancelled``), not an error.
+    ``start_time`` (ns since the epoch): when the work began, if before now.
 
     >>> with traced("start_server math", attributes={semconv.SERVER_NAME: "math"}):
     ...     pass
     """
-    return _Traced(get_tracer(tracer_provider), name, kind, attributes, context)
+    return _Traced(get_tracer(tracer_provider), name, kind, attributes, context, start_time)
 
 
 class _Traced:
@@ -130,13 +132,20 @@ class _Traced:
     generator-based context managers (measured: on an MCP call, where caches are cold between
     calls, the layers cost more than the span)."""
 
-    __slots__ = ("_args", "_span", "_token", "_tracer")
+    __slots__ = ("_args", "_span", "_start_time", "_token", "_tracer")
 
     def __init__(
-        self, tracer: trace.Tracer, name: str, kind: SpanKind, attributes: Mapping[str, Any] | None, context: Any
+        self,
+        tracer: trace.Tracer,
+        name: str,
+        kind: SpanKind,
+        attributes: Mapping[str, Any] | None,
+        context: Any,
+        start_time: int | None,
     ) -> None:
         self._tracer = tracer
         self._args = (name, context, kind, dict(attributes) if attributes else None)
+        self._start_time = start_time
 
     def __enter__(self) -> Span:
         name, context, kind, attributes = self._args
@@ -145,6 +154,7 @@ class _Traced:
             context=context,
             kind=kind,
             attributes=attributes,
+            start_time=self._start_time,
             record_exception=False,
             set_status_on_exception=False,
         )

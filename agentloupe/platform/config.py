@@ -34,7 +34,7 @@ from pydantic import (
 
 from agentloupe.instrumentation.processenv import POLICIES, ChildSettings
 from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, WatchdogConfig
-from agentloupe.platform.errors import ConfigError
+from agentloupe.platform.errors import ConfigError, ToolNotFoundError
 
 Transport = Literal["stdio", "http"]
 #: ``loupe call local.TOOL``: the name under which the agent's own tools are called (no server has it).
@@ -244,6 +244,10 @@ class Settings:
             timeouts=self.timeouts,
         )
 
+    def autostarted(self) -> list[str]:
+        """The servers a run starts (``autostart``; ``loupe call`` starts any one it is asked for)."""
+        return [name for name, config in self.servers.items() if config.autostart]
+
     def server_environment(self) -> dict[str, str]:
         """The child's side of the contract: ``ChildSettings.from_env()`` reads it back."""
         return self.child_settings().to_env()
@@ -330,3 +334,21 @@ def load_settings(
         loop_threshold_s=loop_threshold_ms / 1000 if loop_threshold_ms else None,
         prometheus_port=prometheus_port,
     )
+
+
+def parse_target(settings: Settings, target: str) -> tuple[str, str]:
+    """``SERVER.TOOL`` as (server, tool), checked against the configured servers and the local tools."""
+    server, sep, tool = target.partition(".")
+    if not sep or not server or not tool:
+        raise ConfigError(f"{target!r}: name the tool as SERVER.TOOL, e.g. math.add")
+    if server == LOCAL_SERVER:
+        from agentloupe.platform.tools import local_tools
+
+        names = sorted(t.name for t in local_tools())
+        if tool not in names:
+            raise ToolNotFoundError(f"there is no local tool {tool!r}: the local tools are {', '.join(names)}")
+        return server, tool
+    if server not in settings.servers:
+        known = ", ".join(sorted(settings.servers)) or "none"
+        raise ToolNotFoundError(f"unknown server {server!r}: configured servers are {known}")
+    return server, tool

@@ -74,7 +74,7 @@ async def _with_signals(work: Callable[[], Awaitable[T]], caught: list[int]) -> 
     return result[0] if result else None
 
 
-def start_telemetry(settings: Settings) -> telemetry.Telemetry:
+def start_telemetry(settings: Settings, *, instrument: bool = True) -> telemetry.Telemetry:
     configure_logging(level=settings.log_level)
     prune_trace_files()  # storage stays bounded: the newest AGENTLOUPE_TRACES_KEEP traces
     setup = telemetry.configure(
@@ -85,8 +85,31 @@ def start_telemetry(settings: Settings) -> telemetry.Telemetry:
         shutdown_budget_s=settings.telemetry_budget_s,
         prometheus_port=settings.prometheus_port,
     )
-    instrument_mcp()
+    if instrument:
+        instrument_mcp()
     return setup
+
+
+def _launching_first(
+    settings: Settings, servers: list[str], prepare: Callable[[], object], work: Callable[[], Awaitable[T]]
+) -> Callable[[], Awaitable[T]]:
+    """``work`` with a head start: ``servers`` launched first; the MCP instrumentation and
+    ``prepare`` (the imports ``work`` needs) run on a thread while they boot, then ``work``."""
+
+    async def launched_first() -> T:
+        from agentloupe.platform.sessions.headstart import head_start
+        from agentloupe.platform.sessions.launcher import child_environment
+
+        async with head_start(settings, servers, child_environment(settings)):
+            await anyio.to_thread.run_sync(_instrumented_then, prepare)
+            return await work()
+
+    return launched_first
+
+
+def _instrumented_then(prepare: Callable[[], object]) -> None:
+    instrument_mcp()  # imports mcp: the largest share of the wait
+    prepare()
 
 
 def _linger_s() -> float:
@@ -102,13 +125,18 @@ def execute(
     *,
     own_signals: bool = False,
     say: Callable[[str], None] = lambda line: None,
+    launch_first: list[str] | None = None,
+    prepare: Callable[[], object] = lambda: None,
 ) -> Outcome[T]:
     """Run ``work`` with telemetry on, under signal handling; flush within budget; map errors to exits.
 
     ``own_signals``: ``work`` handles SIGTERM/SIGINT itself (``loupe serve`` drains first,
-    ``loupe exec`` passes them on).
+    ``loupe exec`` passes them on). ``launch_first``: servers to launch before ``work``'s imports
+    (``headstart``), and ``prepare`` (``work``'s imports) run on a thread while they boot.
     """
-    setup = start_telemetry(settings)
+    setup = start_telemetry(settings, instrument=launch_first is None)
+    if launch_first is not None:
+        work = _launching_first(settings, launch_first, prepare, work)
     if setup.prometheus is not None:
         say(f"metrics for Prometheus at http://127.0.0.1:{setup.prometheus.port}/metrics")
     caught: list[int] = []

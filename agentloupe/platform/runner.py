@@ -16,12 +16,12 @@ from opentelemetry import trace
 from agentloupe.instrumentation import content, genai, metrics, semconv
 from agentloupe.instrumentation.memory import LeakTracker
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
-from agentloupe.instrumentation.stdio_children import auto_environment
 from agentloupe.instrumentation.watchdog import deadline, watching
-from agentloupe.platform.config import LOCAL_SERVER, Settings
-from agentloupe.platform.errors import ConfigError, ToolCallError, ToolNotFoundError
+from agentloupe.platform.config import LOCAL_SERVER, Settings, parse_target
+from agentloupe.platform.errors import ToolCallError, ToolNotFoundError
 from agentloupe.platform.output import truncate_output
-from agentloupe.platform.sessions import SessionPool
+from agentloupe.platform.sessions import SessionPool, headstart
+from agentloupe.platform.sessions.launcher import child_environment
 from agentloupe.platform.sessions.mcpsdk import types
 
 AGENT_NAME = "agentloupe"
@@ -37,7 +37,8 @@ def import_the_agent() -> None:
     """The modules a run needs beyond the sessions (LangGraph, LangChain); safe on any thread."""
     import importlib
 
-    for name in (*LAZY_IMPORTS, "agentloupe.platform.graph", "agentloupe.platform.models", "agentloupe.platform.tools"):
+    modules = ("agentloupe.platform.graph", "agentloupe.platform.models", "agentloupe.platform.tools")
+    for name in (*LAZY_IMPORTS, "langchain_mcp_adapters.tools", *modules):
         with suppress(ImportError):
             importlib.import_module(name)
 
@@ -67,14 +68,6 @@ class CallResult:
 
 def _trace_id() -> str:
     return format(trace.get_current_span().get_span_context().trace_id, "032x")
-
-
-def child_environment(settings: Settings) -> dict[str, str]:
-    """What every launched server gets: telemetry settings, and the bootstrap that instruments
-    a Python server with no code change (agentloupe's bundled servers instrument themselves)."""
-    env = auto_environment()
-    env.update(settings.server_environment())
-    return env
 
 
 @asynccontextmanager
@@ -116,7 +109,8 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
         # 3.6x a plain one that way, measured; 1.4x with the imports first): import, then trace.
         import_the_agent()
     async with observed(settings):
-        with traced(semconv.SPAN_RUN, attributes={semconv.RUN_ID: run_id}) as root:
+        # Its servers may have been launched before this module was imported (a head start).
+        with traced(semconv.SPAN_RUN, attributes={semconv.RUN_ID: run_id}, start_time=headstart.began_ns()) as root:
             captured = content.render(question)
             if captured is not None:
                 root.set_attribute(semconv.RUN_INPUT, captured)
@@ -234,23 +228,6 @@ def with_missing(answer: str, missing: dict[str, str]) -> str:
     return f"{answer}\n\nNot available in this run (their tools were not used):\n{notes}"
 
 
-def parse_target(settings: Settings, target: str) -> tuple[str, str]:
-    server, sep, tool = target.partition(".")
-    if not sep or not server or not tool:
-        raise ConfigError(f"{target!r}: name the tool as SERVER.TOOL, e.g. math.add")
-    if server == LOCAL_SERVER:
-        from agentloupe.platform.tools import local_tools
-
-        names = sorted(t.name for t in local_tools())
-        if tool not in names:
-            raise ToolNotFoundError(f"there is no local tool {tool!r}: the local tools are {', '.join(names)}")
-        return server, tool
-    if server not in settings.servers:
-        known = ", ".join(sorted(settings.servers)) or "none"
-        raise ToolNotFoundError(f"unknown server {server!r}: configured servers are {known}")
-    return server, tool
-
-
 async def call_tool(settings: Settings, target: str, arguments: dict[str, Any]) -> CallResult:
     """Call one tool of one configured server, traced like a run: the quickest way to debug a tool."""
     server, tool = parse_target(settings, target)
@@ -281,7 +258,8 @@ async def _call_local(name: str, arguments: dict[str, Any]) -> CallResult:
 
 
 async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict[str, Any]) -> CallResult:
-    with traced(semconv.SPAN_CALL, attributes={semconv.SERVER_NAME: server, semconv.GEN_AI_TOOL_NAME: tool}) as root:
+    attributes = {semconv.SERVER_NAME: server, semconv.GEN_AI_TOOL_NAME: tool}
+    with traced(semconv.SPAN_CALL, attributes=attributes, start_time=headstart.began_ns()) as root:
         pool = SessionPool(settings, child_environment(settings), only=[server], langchain_tools=False)
         try:
             await pool.open()

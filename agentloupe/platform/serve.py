@@ -38,13 +38,9 @@ from agentloupe.platform.errors import AgentloupeError
 from agentloupe.platform.graph import build_graph
 from agentloupe.platform.lifecycle import first_leaf
 from agentloupe.platform.models import load_model
-from agentloupe.platform.runner import (
-    child_environment,
-    invoke_once,
-    observed,
-    shutdown_pool,
-)
+from agentloupe.platform.runner import invoke_once, observed, shutdown_pool
 from agentloupe.platform.sessions import SessionPool
+from agentloupe.platform.sessions.launcher import child_environment
 from agentloupe.platform.tools import local_tools
 
 log = structlog.get_logger("agentloupe.serve")

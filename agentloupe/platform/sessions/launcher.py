@@ -23,8 +23,9 @@ from anyio.abc import Process
 from opentelemetry import trace
 
 from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.stdio_children import auto_environment
 from agentloupe.instrumentation.tracefiles import agentloupe_home
-from agentloupe.platform.config import ServerConfig
+from agentloupe.platform.config import ServerConfig, Settings
 from agentloupe.platform.errors import ServerStartError
 
 log = structlog.get_logger("agentloupe.servers")
@@ -113,6 +114,14 @@ def server_environment(config: ServerConfig, telemetry_env: dict[str, str], port
         env["PORT"] = str(port)
         env["AGENTLOUPE_WATCH_STDIN"] = "1"
     env.update(config.env)
+    return env
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """What every launched server gets: telemetry settings, and the bootstrap that instruments
+    a Python server with no code change (agentloupe's bundled servers instrument themselves)."""
+    env = auto_environment()
+    env.update(settings.server_environment())
     return env
 
 

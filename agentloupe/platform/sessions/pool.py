@@ -25,7 +25,7 @@ from agentloupe.instrumentation.watchdog import active as watchdog_active
 from agentloupe.instrumentation.watchdog import deadline as watchdog_deadline
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError, ServerStartError
-from agentloupe.platform.sessions import launcher
+from agentloupe.platform.sessions import headstart, launcher
 from agentloupe.platform.sessions.client import (
     MAX_RESTARTS,
     PooledClientSession,
@@ -120,7 +120,7 @@ class SessionPool:
         # `loupe call` talks to one session and needs no LangChain tools (nor their import time)
         self.langchain_tools = langchain_tools
         self.missing: dict[str, str] = {}  # server -> why it is not there (a degraded run)
-        names = only if only is not None else [n for n, c in settings.servers.items() if c.autostart]
+        names = only if only is not None else settings.autostarted()
         self.slots = {name: ServerSlot(settings.servers[name]) for name in names}
         self._closing = anyio.Event()
         self._stop_context: Any = None
@@ -241,8 +241,15 @@ class SessionPool:
         grace = 0.25 if watchdog_active() is not None else 0.0
         with anyio.CancelScope(deadline=anyio.current_time() + timeout + grace) as deadline:
             async with AsyncExitStack() as stack:
-                with traced(name, attributes={**attrs, "agentloupe.server.restarts": generation}) as span:
-                    started = time.perf_counter()
+                early = headstart.pending(config.name) if generation == 0 else None
+                with traced(
+                    name,
+                    attributes={**attrs, "agentloupe.server.restarts": generation},
+                    start_time=early.at_ns if early else None,  # launched before the pool (a head start)
+                ) as span:
+                    started = early.at_s if early else time.perf_counter()
+                    if early is not None:
+                        span.set_attribute(semconv.SERVER_CLAIMED_MS, round((time.perf_counter() - started) * 1000, 2))
                     try:
                         with watchdog_deadline("server_start", span=span, seconds=timeout, cancellable=False):
                             await self._connect(slot, stack, span)
@@ -345,7 +352,7 @@ class SessionPool:
     async def _connect(self, slot: ServerSlot, stack: AsyncExitStack, span: Any) -> None:
         config = slot.config
         if config.launched:
-            process = await launcher.launch(config, self.telemetry_env)
+            process = headstart.claim(config.name) or await launcher.launch(config, self.telemetry_env)
             slot.process = process
             span.set_attribute(semconv.PROCESS_PID, process.pid)
             tg = await stack.enter_async_context(anyio.create_task_group())
