@@ -32,6 +32,9 @@ def _line(span: SpanRecord, root_service: str) -> str:
     if traced is not None:
         peak = span.attributes.get(semconv.MEMORY_TRACED_PEAK, 0)
         parts.append(f"mem {_size(traced)} (peak {_size(peak, signed=False)})")
+    claimed = span.attributes.get(semconv.SERVER_CLAIMED_MS)
+    if claimed is not None:  # the ready time is the agent's, not the server's: say so
+        parts.append(f"launched ahead: taken over after {claimed:,.0f} ms")
     if span.attributes.get(semconv.CANCELLED):
         parts.append("cancelled")
     for event in span.events:

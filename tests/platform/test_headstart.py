@@ -65,6 +65,8 @@ def test_the_trace_of_a_run_starts_where_its_servers_were_launched(home):
         assert root.start_ns <= start.start_ns <= start.end_ns <= root.end_ns
         assert start.attributes["agentloupe.server.claimed_after_ms"] >= 0
         assert start.attributes["agentloupe.server.ready_ms"] >= start.attributes["agentloupe.server.claimed_after_ms"]
+    shown = run_loupe(home, "trace")
+    assert shown.stdout.count("launched ahead: taken over after") == 2, shown.stdout
 
 
 def test_a_call_to_a_server_that_cannot_start_says_so_and_leaves_nothing_behind(home):
