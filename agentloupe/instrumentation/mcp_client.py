@@ -115,11 +115,11 @@ def _carrier(span: Span) -> dict[str, str]:
             return carrier
         _w3c_default = textmap
     context = span.get_span_context()
-    if not context.is_valid:
-        return {}
-    carrier = {"traceparent": f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"}
-    if context.trace_state:
-        carrier["tracestate"] = context.trace_state.to_header()
+    carrier = {}
+    if context.is_valid:
+        carrier["traceparent"] = f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+        if context.trace_state:
+            carrier["tracestate"] = context.trace_state.to_header()
     if baggage.get_all():
         W3CBaggagePropagator().inject(carrier)
     return carrier

@@ -101,7 +101,8 @@ def _launching_first(
         from agentloupe.platform.sessions.launcher import child_environment
 
         async with head_start(settings, servers, child_environment(settings)):
-            await anyio.to_thread.run_sync(_instrumented_then, prepare)
+            # abandon_on_cancel: Ctrl-C stops the servers now, not once the imports are done
+            await anyio.to_thread.run_sync(_instrumented_then, prepare, abandon_on_cancel=True)
             return await work()
 
     return launched_first

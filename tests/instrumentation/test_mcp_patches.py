@@ -74,6 +74,8 @@ def test_the_default_propagators_fast_path_sends_what_propagate_inject_makes():
     try:
         with_baggage = _sent_meta(plain)
         assert with_baggage == _injected(plain) and with_baggage["baggage"] == "user=ada"
+        no_span = _sent_meta(trace.INVALID_SPAN)  # no SDK, no parent: the baggage still travels
+        assert no_span == _injected(trace.INVALID_SPAN) == {"baggage": "user=ada"}
     finally:
         context.detach(token)
 

@@ -16,13 +16,16 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from agentloupe.platform.config import Settings
+import anyio
+
+from agentloupe.platform.config import ServerConfig, Settings
 from agentloupe.platform.errors import ServerStartError
 from agentloupe.platform.sessions import launcher
 
 
 @dataclass
 class Launched:
+    config: ServerConfig  # what was launched: a pool with another config for the name launches its own
     process: launcher.ServerProcess | None
     error: ServerStartError | None
     at_ns: int  # wall clock (a span's start time)
@@ -50,16 +53,22 @@ async def head_start(settings: Settings, names: list[str], telemetry_env: dict[s
                 continue
             at_ns, at_s = time.time_ns(), time.perf_counter()
             try:
-                started.launched[name] = Launched(await launcher.launch(config, telemetry_env), None, at_ns, at_s)
+                process = await launcher.launch(config, telemetry_env)
             except ServerStartError as exc:
-                started.launched[name] = Launched(None, exc, at_ns, at_s)
+                started.launched[name] = Launched(config, None, exc, at_ns, at_s)
+            except Exception:  # anything else: the pool launches it again and says what went wrong
+                continue
+            else:
+                started.launched[name] = Launched(config, process, None, at_ns, at_s)
         yield started
     finally:
         _current.reset(token)
         unclaimed = [item.process for item in started.launched.values() if item.process is not None]
         started.launched.clear()
-        for process in unclaimed:
-            await launcher.stop(process, settings.server_stop_grace_s)
+        with anyio.CancelScope(shield=True):
+            async with anyio.create_task_group() as tg:
+                for process in unclaimed:
+                    tg.start_soon(launcher.stop, process, settings.server_stop_grace_s)
 
 
 def began_ns() -> int | None:
@@ -68,18 +77,19 @@ def began_ns() -> int | None:
     return current.began_ns if current is not None else None
 
 
-def pending(name: str) -> Launched | None:
-    """The head-started launch of ``name`` that no pool has claimed yet."""
+def pending(config: ServerConfig) -> Launched | None:
+    """The head-started launch of ``config`` that no pool has claimed yet."""
     current = _current.get()
-    return current.launched.get(name) if current is not None else None
+    item = current.launched.get(config.name) if current is not None else None
+    return item if item is not None and item.config is config else None
 
 
-def claim(name: str) -> launcher.ServerProcess | None:
-    """Take the head-started process of ``name`` (once); raise its launch error if it had one."""
-    current = _current.get()
-    item = current.launched.pop(name, None) if current is not None else None
-    if item is None:
+def claim(config: ServerConfig) -> launcher.ServerProcess | None:
+    """Take the head-started process of ``config`` (once); raise its launch error if it had one."""
+    current, item = _current.get(), pending(config)
+    if current is None or item is None:
         return None
+    del current.launched[config.name]
     if item.error is not None:
         raise item.error
     return item.process
