@@ -1,25 +1,39 @@
-"""``loupe``: a thin face over the platform. Each command parses flags and calls one function."""
+"""The ``loupe`` commands: each parses its flags and calls one function of the platform."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import re
 import shutil
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from agentloupe.platform.errors import AgentloupeError, ConfigError
+from agentloupe.cli.common import (
+    CaptureOption,
+    ConfigOption,
+    LogOption,
+    LoopThresholdOption,
+    MemoryOption,
+    OnHangOption,
+    OtlpOption,
+    PrometheusOption,
+    TimeoutOption,
+    TreeOption,
+    execute,
+    fail,
+    imports_of_call,
+    imports_of_run,
+    leak_report,
+    settings_from,
+    tool_error_line,
+)
+from agentloupe.platform.errors import AgentloupeError
 
 # The rest is imported by the command that needs it: `loupe --help` and a bad flag cost a
 # Python start and typer, not OpenTelemetry, MCP and LangGraph (the import time is measured).
 if TYPE_CHECKING:
-    from agentloupe.platform.config import Settings
     from agentloupe.platform.runner import CallResult, RunResult
 
 
@@ -54,156 +68,6 @@ def _root(
     ] = False,
 ) -> None:
     """See inside your LangGraph agent and its MCP servers: traces, memory checks, hangs."""
-
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help='mcp.json with {"mcpServers": {...}} (default: the bundled servers)'),
-]
-OtlpOption = Annotated[
-    str | None,
-    typer.Option(
-        "--otlp",
-        help="OTLP endpoint, e.g. http://localhost:4317 (default: OTEL_EXPORTER_OTLP_ENDPOINT, else trace files)",
-    ),
-]
-CaptureOption = Annotated[
-    bool, typer.Option("--capture-content", help="record prompts, tool arguments and results (redacted, capped)")
-]
-TreeOption = Annotated[bool, typer.Option("--tree/--no-tree", help="print the run's trace tree on stderr")]
-LogOption = Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING (default) or ERROR")]
-MemoryOption = Annotated[
-    bool,
-    typer.Option(
-        "--memory",
-        help="tracemalloc on: traced delta and peak per span, top allocation sites"
-        " (costs 7.5x-78x on allocation-heavy code, measured)",
-    ),
-]
-TimeoutOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--timeout",
-        metavar="KIND=SECONDS",
-        help="deadline per kind: run, model, tool, mcp, server_start, shutdown (repeatable)",
-    ),
-]
-OnHangOption = Annotated[
-    str | None, typer.Option("--on-hang", help="past a deadline: 'report' (default, keep waiting) or 'cancel'")
-]
-PrometheusOption = Annotated[
-    int | None,
-    typer.Option(
-        "--prometheus-port",
-        help="serve /metrics on 127.0.0.1:PORT for Prometheus (servers too, found via .agentloupe/prometheus/*.json)",
-    ),
-]
-LoopThresholdOption = Annotated[
-    float | None, typer.Option("--loop-threshold-ms", help="report event-loop blocks longer than this (default 100)")
-]
-
-
-def one_line(message: str) -> str:
-    """A message as one line: a newline or other control character in a name is shown escaped."""
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in message)
-
-
-def tool_error_line(text: str) -> str:
-    """A tool's error as one line: FastMCP's prefix dropped, a pydantic dump reduced to field: message."""
-    text = re.sub(r"^Error executing tool \S+: ", "", text.strip())
-    if (dump := re.match(r"\d+ validation errors? for \w+\n(.*)", text, re.S)) is not None:
-        problems = re.findall(r"^(\S[^\n]*)\n\s+([^\n\[]+)", dump.group(1), re.M)
-        return "; ".join(f"{field}: {message.strip().rstrip(',')}" for field, message in problems) or text
-    return " ".join(text.split())
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    print(f"loupe: error: {one_line(message)}", file=sys.stderr)
-    raise typer.Exit(code)
-
-
-def _execute(
-    settings: Settings,
-    work: Callable[[], Awaitable[T]],
-    *,
-    own_signals: bool = False,
-    launch_first: list[str] | None = None,
-    prepare: Callable[[], object] = lambda: None,
-) -> T:
-    """Run a command's work (``lifecycle.execute``); show the tree; turn the outcome into an exit."""
-    from agentloupe.platform import lifecycle
-
-    outcome = lifecycle.execute(
-        settings,
-        work,
-        own_signals=own_signals,
-        say=lambda line: print(f"loupe: {line}", file=sys.stderr, flush=True),
-        launch_first=launch_first,
-        prepare=prepare,
-    )
-    if outcome.trace_file and settings.print_tree and not outcome.bad_input:
-        _print_last_tree()
-    elif outcome.endpoint and outcome.spans_undelivered:
-        print(
-            f"loupe: {outcome.spans_undelivered} of {outcome.spans_ended} spans could not be delivered to"
-            f" {outcome.endpoint} ({outcome.protocol}) and are lost: is the collector up?",
-            file=sys.stderr,
-        )
-    elif outcome.endpoint:
-        print(
-            f"loupe: {outcome.spans_ended} spans exported to {outcome.endpoint} ({outcome.protocol})", file=sys.stderr
-        )
-    if outcome.message is not None and outcome.message.startswith("stopped by "):
-        print(f"loupe: {outcome.message}", file=sys.stderr)
-        raise typer.Exit(outcome.exit_code)
-    if outcome.message is not None:
-        _fail(outcome.message, outcome.exit_code)
-    if outcome.exit_code:
-        raise typer.Exit(outcome.exit_code)
-    return outcome.value  # type: ignore[return-value]
-
-
-def _import_the_runner() -> None:
-    """What ``loupe call`` imports while its server boots (``lifecycle.execute(prepare=...)``)."""
-    import agentloupe.platform.runner  # noqa: F401
-
-
-def _import_the_agent() -> None:
-    """What ``loupe run`` imports while its servers boot: the runner, LangGraph, LangChain."""
-    from agentloupe.platform.runner import import_the_agent
-
-    import_the_agent()
-
-
-def leak_report(trace_id: str) -> str:
-    """Growth per run of every process in the trace, from the memory samples in the trace files."""
-    from agentloupe.view.leaks import reports_from_spans
-    from agentloupe.view.traces import read_spans
-
-    reports = reports_from_spans(read_spans(), trace_id)
-    if not reports:
-        return "leak report: no memory samples recorded (use --memory with --repeat, without --otlp)"
-    return "leak report (memory growth per run; for servers, per tool call):\n" + "\n".join(r.render() for r in reports)
-
-
-def _print_last_tree() -> None:
-    from agentloupe.view.traces import latest_trace_id, read_spans
-    from agentloupe.view.tree import render_tree
-
-    spans = read_spans()
-    trace_id = latest_trace_id(spans)
-    if trace_id:
-        print(render_tree(spans, trace_id), file=sys.stderr)
-
-
-def _settings(**kwargs: Any) -> Settings:
-    from agentloupe.platform.config import load_settings
-
-    try:
-        return load_settings(**kwargs)
-    except AgentloupeError as exc:
-        _fail(str(exc), exc.exit_code)
-        raise  # unreachable
 
 
 @app.command()
@@ -255,7 +119,7 @@ def run(
     prometheus_port: PrometheusOption = None,
 ) -> None:
     """Run the agent (the bundled one, or yours with --graph) on QUESTION; print the answer and the trace."""
-    settings = _settings(
+    settings = settings_from(
         config=config,
         model=model,
         otlp=otlp,
@@ -275,25 +139,25 @@ def run(
         from agentloupe.platform.usergraph import graph_input, load_graph_target
 
         if model is not None:
-            _fail("--model applies to the bundled agent; a graph given with --graph brings its own model", 2)
+            fail("--model applies to the bundled agent; a graph given with --graph brings its own model", 2)
         try:
             state = graph_input(question, input_json)
             target = load_graph_target(graph)
         except AgentloupeError as exc:
-            _fail(str(exc), exc.exit_code)
+            fail(str(exc), exc.exit_code)
         from agentloupe.platform.runner import preload, run_graph
 
         preload()  # LangChain's lazy imports, before the loop (the user's graph imported LangGraph already)
         instrument_langgraph()
         instrument_stdio_children()
-        result = _execute(settings, lambda: run_graph(settings, graph, target, state))
+        result = execute(settings, lambda: run_graph(settings, graph, target, state))
     else:
         if input_json is not None:
-            _fail("--input needs --graph: the bundled agent takes a QUESTION", 2)
+            fail("--input needs --graph: the bundled agent takes a QUESTION", 2)
         if question is None:
-            _fail('QUESTION is missing: loupe run "What is 2 + 3?"', 2)
+            fail('QUESTION is missing: loupe run "What is 2 + 3?"', 2)
         if not question.strip():
-            _fail('QUESTION is empty: ask something, e.g. loupe run "What is 2 + 3?"', 2)
+            fail('QUESTION is empty: ask something, e.g. loupe run "What is 2 + 3?"', 2)
         asked: str = question
 
         async def bundled() -> RunResult:
@@ -301,7 +165,7 @@ def run(
 
             return await run_agent(settings, asked)
 
-        result = _execute(settings, bundled, launch_first=settings.autostarted(), prepare=_import_the_agent)
+        result = execute(settings, bundled, launch_first=settings.autostarted(), prepare=imports_of_run)
     if result is not None:
         print(result.answer)
         print(f"trace_id={result.trace_id}", file=sys.stderr)
@@ -351,8 +215,8 @@ def exec_(
     from agentloupe.platform.exec import exec_program
 
     if not command:
-        _fail("name the program after --, e.g. loupe exec -- python app.py", 2)
-    settings = _settings(
+        fail("name the program after --, e.g. loupe exec -- python app.py", 2)
+    settings = settings_from(
         config=config,
         otlp=otlp,
         capture_content=capture_content or None,
@@ -364,7 +228,7 @@ def exec_(
         loop_threshold_ms=loop_threshold_ms,
         prometheus_port=prometheus_port,
     )
-    code = _execute(
+    code = execute(
         settings,
         lambda: exec_program(settings, list(command), trace_per_invocation=trace_per_invocation),
         own_signals=True,
@@ -391,10 +255,10 @@ def call(
     try:
         parsed = json.loads(arguments)
     except json.JSONDecodeError as exc:
-        _fail(f"ARGS_JSON is not valid JSON ({exc.msg} at column {exc.colno}): pass an object like '{{\"a\": 2}}'", 2)
+        fail(f"ARGS_JSON is not valid JSON ({exc.msg} at column {exc.colno}): pass an object like '{{\"a\": 2}}'", 2)
     if not isinstance(parsed, dict):
-        _fail("ARGS_JSON must be a JSON object like '{\"a\": 2}'", 2)
-    settings = _settings(
+        fail("ARGS_JSON must be a JSON object like '{\"a\": 2}'", 2)
+    settings = settings_from(
         config=config,
         otlp=otlp,
         capture_content=capture_content or None,
@@ -411,7 +275,7 @@ def call(
     try:
         server, _ = parse_target(settings, target)
     except AgentloupeError as exc:
-        _fail(str(exc), exc.exit_code)
+        fail(str(exc), exc.exit_code)
 
     async def one_call() -> CallResult:
         from agentloupe.platform.runner import call_tool
@@ -419,11 +283,11 @@ def call(
         return await call_tool(settings, target, parsed)
 
     launch_first = [server] if server != LOCAL_SERVER else None
-    result = _execute(settings, one_call, launch_first=launch_first, prepare=_import_the_runner)
+    result = execute(settings, one_call, launch_first=launch_first, prepare=imports_of_call)
     if result is not None:
         if result.is_error:
             why = tool_error_line(result.text)
-            _fail(f"tool {target.partition('.')[2]} failed: {why} (trace_id={result.trace_id})", 1)
+            fail(f"tool {target.partition('.')[2]} failed: {why} (trace_id={result.trace_id})", 1)
         print(result.text)
         print(f"trace_id={result.trace_id}", file=sys.stderr)
 
@@ -467,9 +331,9 @@ def serve(
     try:
         token = read_token(token_file=token_file, env_var=SERVE_TOKEN_ENV)
     except TokenError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     if token is None and not no_auth and not is_loopback(host):
-        _fail(
+        fail(
             f"refusing to serve on {host} without a token: anyone who reaches the port could run every tool;"
             f" set {SERVE_TOKEN_ENV} or --token-file (e.g. a mounted Secret), or pass --no-auth to mean it",
             2,
@@ -478,7 +342,7 @@ def serve(
     from agentloupe.platform.serve import serve as serve_agent
 
     preload()
-    settings = _settings(
+    settings = settings_from(
         config=config,
         model=model,
         otlp=otlp,
@@ -490,7 +354,7 @@ def serve(
         on_hang=on_hang,
         prometheus_port=prometheus_port,
     )
-    _execute(
+    execute(
         settings,
         lambda: serve_agent(settings, host=host, port=port, max_concurrent=max_concurrent, drain_s=drain, token=token),
         own_signals=True,
@@ -503,8 +367,8 @@ def show_tools(config: ConfigOption = None, log_level: LogOption = None) -> None
     from agentloupe.platform.catalog import list_tools, render
     from agentloupe.platform.sessions.launcher import child_environment
 
-    settings = _settings(config=config, log_level=log_level, print_tree=False)
-    servers = _execute(settings, lambda: list_tools(settings, child_environment(settings)))
+    settings = settings_from(config=config, log_level=log_level, print_tree=False)
+    servers = execute(settings, lambda: list_tools(settings, child_environment(settings)))
     print(render(servers, width=max(80, shutil.get_terminal_size((100, 24)).columns)))
     failed = [s.name for s in servers if s.error]
     if failed:
@@ -529,7 +393,7 @@ def show_trace(
 
     spans = read_spans()
     if not spans:
-        _fail(f"no trace files in {traces_dir()}: run `loupe run ...` first (without --otlp)", 1)
+        fail(f"no trace files in {traces_dir()}: run `loupe run ...` first (without --otlp)", 1)
     if list_traces:
         from agentloupe.view.tree import render_trace_list
 
@@ -537,58 +401,14 @@ def show_trace(
         return
     chosen = trace_id or latest_trace_id(spans)
     if chosen is None or not any(s.trace_id == chosen for s in spans):
-        _fail(f"trace {trace_id} not found in {traces_dir()}", 1)
+        fail(f"trace {trace_id} not found in {traces_dir()}", 1)
     if html_path is not None:
         from agentloupe.view.html import render_html
 
         try:
             html_path.write_text(render_html(spans, chosen), encoding="utf-8")
         except OSError as exc:
-            _fail(f"cannot write {html_path}: {exc.strerror or exc}", 1)
+            fail(f"cannot write {html_path}: {exc.strerror or exc}", 1)
         print(f"wrote {html_path} (trace {chosen})")
         return
     print(render_tree(spans, chosen))
-
-
-def exit_code() -> int:
-    """Run ``loupe`` on ``sys.argv``; the exit code. Every error a user can make is one
-    ``loupe: error:`` line, typer's own included."""
-    # typer ships its own copy of click; its usage errors live there (no public name for them).
-    from typer._click import exceptions as click
-
-    try:
-        code = app(standalone_mode=False, prog_name="loupe")
-    except click.NoArgsIsHelpError as exc:
-        exc.show()
-        return exc.exit_code
-    except click.UsageError as exc:
-        command = exc.ctx.command_path if exc.ctx is not None else "loupe"
-        message = " ".join(exc.format_message().split())
-        print(f"loupe: error: {one_line(message)} (see: {command} --help)", file=sys.stderr)
-        return exc.exit_code
-    except typer.Abort:
-        print("loupe: stopped", file=sys.stderr)
-        return 130
-    except ConfigError as exc:  # pragma: no cover - commands map their own errors
-        print(f"loupe: error: {one_line(str(exc))}", file=sys.stderr)
-        return exc.exit_code
-    return code if isinstance(code, int) else 0
-
-
-def main() -> None:
-    """``loupe`` in a process of its own: exits with the command's code."""
-    sys.exit(exit_code())
-
-
-def entrypoint() -> None:
-    """The ``loupe`` console script: like ``main``, and then straight out.
-
-    By the time a command returns, its servers are stopped and its telemetry flushed (within
-    budget); the interpreter's teardown of every module it imported (LangGraph, MCP,
-    OpenTelemetry) would add a tenth of a second to every command for nothing, measured.
-    """
-    code = exit_code()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(ValueError, OSError):
-            stream.flush()
-    os._exit(code)
