@@ -3,11 +3,12 @@ bare SDK span per call (the floor of any span-per-call instrumentation) and agai
 MCP instrumentation, on the same plain FastMCP server (no agentloupe in it).
 
 Client side only (the server is plain). One process, one session. Each instrumentation is installed
-once; the variants then take turns call by call (in an order that rotates every call), switched by putting the patched or the plain method on the class between
-calls, outside the timed region. Interleaving per call, not per block of calls, is what makes a
-difference of a few percent visible on a 2-core machine whose speed drifts by more than that
-within seconds. The figure is the median of the per-round medians. Spans go to the SDK with a
-batch processor and an exporter that drops them (the cost of making spans, not of sending them).
+once; the variants then take turns call by call (in an order that rotates every call), switched by
+putting the patched or the plain method on the class between calls, outside the timed region.
+Interleaving per call, not per block of calls, is what makes a difference of a few percent visible
+on a 2-core machine whose speed drifts by more than that within seconds. The figure is the median of
+the per-round medians. Spans go to the SDK with a batch processor and an exporter that drops them
+(the cost of making spans, not of sending them).
 """
 
 from __future__ import annotations
@@ -81,7 +82,6 @@ async def instrumented_client(results: Results, rounds: int, calls: int) -> None
         "one bare span": (one_bare_span, plain_send_request),
         "agentloupe": (vars(ClientSession)["send_request"], plain_send_request),
     }
-    openllmetry = None
     if openllmetry_available():
         from opentelemetry.instrumentation.mcp import McpInstrumentor
 
@@ -134,7 +134,11 @@ async def instrumented_client(results: Results, rounds: int, calls: int) -> None
         provider.shutdown()
         instrument_mcp()  # as the rest of the benchmarks expect
     timed = rounds * calls
-    scopes = {"one bare span": "bare", "agentloupe": "agentloupe", "OpenLLMetry": "opentelemetry.instrumentation.mcp.instrumentation"}
+    scopes = {
+        "one bare span": "bare",
+        "agentloupe": "agentloupe",
+        "OpenLLMetry": "opentelemetry.instrumentation.mcp.instrumentation",
+    }
     for name, scope in scopes.items():
         if name in methods and made[scope] < timed:
             raise RuntimeError(f"{name} made {made[scope]} spans for {timed} calls: it was not on")
@@ -150,4 +154,5 @@ async def instrumented_client(results: Results, rounds: int, calls: int) -> None
         cpu_added = (statistics.median(cpus[name]) - statistics.median(cpus["plain"])) * 1000
         results.add(scenario, f"client CPU added by {name}", [cpu_added], unit="us")
     if "OpenLLMetry" in walls:
-        results.ratio(scenario, "agentloupe / OpenLLMetry", walls["agentloupe"], walls["OpenLLMetry"], note="target < 1x")
+        agentloupe, openllmetry = walls["agentloupe"], walls["OpenLLMetry"]
+        results.ratio(scenario, "agentloupe / OpenLLMetry", agentloupe, openllmetry, note="target < 1x")

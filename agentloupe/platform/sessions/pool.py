@@ -268,7 +268,7 @@ class SessionPool:
                     span.set_attribute(semconv.SERVER_READY_MS, round(slot.ready_s * 1000, 2))
                     # Launched ahead, the server waited for the command's imports: the histogram
                     # keeps what the pool waited for, not the imports (the span shows both).
-                    waited = time.perf_counter() - claimed if early is not None else slot.ready_s
+                    waited = slot.ready_s - (claimed - started)
                     metrics.server_start_duration().record(waited, {semconv.SERVER_NAME: config.name})
                 slot.ready.set()
                 slot.available.set()
