@@ -76,8 +76,7 @@ class BlockReporter:
     def settle(self, span: Span) -> None:
         """Loop thread, a span ending: record a block that is over but not yet reported on it."""
         monitor = self.monitor
-        if monitor is not None and monitor.c_level_s and (dump := monitor.read_dump()):
-            block = LoopBlock.from_dump(monitor.c_level_s, dump)
+        if monitor is not None and monitor.c_level_s and (block := monitor.c_level_block_over()):
             self._add_event(span, block)
             self._log(block, span)
             return

@@ -6,8 +6,12 @@ stack at that moment names the blocking line.
 
 A block inside C code that holds the GIL (a catastrophic regex) stops the
 heartbeat thread too. For those, the loop re-arms a real-time interval timer
-(``setitimer``); if the loop stays stuck past it, SIGALRM reaches the loop
-thread and ``faulthandler``'s C-level handler writes that thread's own stack.
+(``setitimer``) at each heartbeat, set to the same threshold; if the loop stays
+stuck past it, SIGALRM reaches the loop thread and ``faulthandler``'s C-level
+handler writes that thread's own stack. The alarm also fires during an ordinary
+block (a ``time.sleep``); the heartbeat thread, which saw that one on time,
+throws that dump away. A block is as long as it was measured (last heartbeat to
+the loop's return), never the timer's value.
 Why not ``faulthandler.dump_traceback_later``: its watchdog thread reads the
 frames of a thread that is still running Python code, and crashed the agent
 (SIGSEGV, seen here with tracemalloc snapshots on the loop).
@@ -36,7 +40,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from agentloupe.instrumentation import metrics
-from agentloupe.instrumentation.stacks import thread_stack
+from agentloupe.instrumentation.stacks import importing, thread_stack
 
 _own_work = threading.Event()  # own work happened since the last heartbeat
 _own_depth = 0  # own work running now (the loop thread only changes it)
@@ -98,19 +102,24 @@ def _parse_file_line(line: str) -> str | None:
 
 
 _STDLIB = sysconfig.get_paths()["stdlib"]
+_OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep  # agentloupe/instrumentation/: the hooks
+IMPORTING = "importing "
 
 
 def _pick(frames: list[str]) -> str:
-    """The innermost frame outside the standard library (``time.sleep``'s caller, not ``re.match``)."""
+    """The innermost frame of the program: not the standard library (``time.sleep``'s caller, not
+    ``re.match``), not agentloupe's own hooks (a GC callback or an import hook it ran in)."""
     for frame in frames:
-        if not frame.startswith(_STDLIB):
+        if not frame.startswith(_STDLIB) and not frame.startswith(_OWN):
             return frame
     return frames[0] if frames else "?"
 
 
 def _innermost(stack: list[str]) -> str:
-    """The blocking line of a formatted stack (innermost last)."""
-    return _pick([f for entry in reversed(stack) if (f := _parse_file_line(entry.strip().splitlines()[0]))])
+    """The blocking line of a formatted stack (innermost last); an import says what it imports."""
+    line = _pick([f for entry in reversed(stack) if (f := _parse_file_line(entry.strip().splitlines()[0]))])
+    module = next((entry[len(IMPORTING) :] for entry in stack if entry.startswith(IMPORTING)), None)
+    return f"{IMPORTING}{module} (from {line})" if module else line
 
 
 def _outermost_first(dump: str) -> str:
@@ -134,14 +143,14 @@ class LoopMonitor:
         *,
         threshold_s: float = 0.1,
         interval_s: float = 0.02,
-        c_level_s: float | None = 1.0,
+        c_level_s: float | None = None,
         on_block: Callable[[LoopBlock], None],
         on_block_start: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.loop = loop
         self.threshold_s = threshold_s
         self.interval_s = interval_s
-        self.c_level_s = c_level_s
+        self.c_level_s = threshold_s if c_level_s is None else c_level_s  # 0: no C-level timer
         self.on_block = on_block
         self.on_block_start = on_block_start
         self._dump_lock = threading.Lock()
@@ -157,6 +166,12 @@ class LoopMonitor:
         self.gc_pauses = 0
         self._gc_total = 0.0
         self._gc_started = 0.0
+        # the loop was last seen alive (a heartbeat ran on it), and the GC total then
+        self.last_beat = time.monotonic()
+        self._gc_at_beat = 0.0
+        self._gap: tuple[float, float] = (0.0, 0.0)  # (seconds, of which in GC)
+        self._seen_on_time = False  # the heartbeat thread saw the current block while it lasted
+        self._c_level_found = 0  # C-level blocks found (by either thread): one block, one report
 
     # -- the C-level timer --------------------------------------------------
 
@@ -245,24 +260,59 @@ class LoopMonitor:
             self._thread.join(timeout=1.0)
 
     def _beat(self, done: threading.Event) -> None:
+        now = time.monotonic()
+        # the longest silence between beats since a dump was last read: the block a dump belongs
+        # to may be over, and a beat run, before either thread reads it
+        if now - self.last_beat > self._gap[0]:
+            self._gap = (now - self.last_beat, self._gc_total - self._gc_at_beat)
+        self.last_beat = now
+        self._gc_at_beat = self._gc_total
+        self._seen_on_time = False
         done.set()
         self._arm()
 
-    def _classify(
-        self, blocked: float, stack: list[str], waited: float | None, own: bool, in_gc: float
-    ) -> LoopBlock | None:
+    def c_level_block_over(self) -> LoopBlock | None:
+        """On the loop thread, once it runs again: the C-level block that just ended, if any.
+
+        None when the alarm fired during a block the heartbeat thread saw on time (that one is
+        reported with its own stack), a garbage-collector pause, or agentloupe's own work.
+        """
+        if self._seen_on_time:
+            return None
         dump = self.read_dump()
+        if not dump:
+            return None
+        (gap, gap_gc), self._gap = self._gap, (0.0, 0.0)
+        blocked, in_gc = time.monotonic() - self.last_beat, self._gc_total - self._gc_at_beat
+        if gap > blocked:
+            blocked, in_gc = gap, gap_gc
+        if _own_work_seen() or in_gc >= blocked / 2 or blocked < self.threshold_s:
+            return None
+        self._c_level_found += 1
+        return LoopBlock.from_dump(blocked, dump)
+
+    def _report_c_level_block(self) -> None:
+        if self._dump_file is not None and (block := self.c_level_block_over()):
+            self.on_block(block)
+
+    def _classify(
+        self, blocked: float, stack: list[str], waited: float | None, own: bool, in_gc: float, late: bool
+    ) -> LoopBlock | None:
+        # A dump is a C-level finding only when the heartbeat thread could not run during the
+        # block (it woke late: the GIL was held); otherwise the alarm caught an ordinary block.
+        dump = self.read_dump()
+        self._gap = (0.0, 0.0)  # this block's silence is accounted for here
         if own:
             self.own += 1
             return None
         if in_gc >= blocked / 2:
             self.gc_pauses += 1
             return None
-        if dump:
-            return LoopBlock(blocked, dump.splitlines(), _outermost_first(dump), "c-level")
         if waited is not None and waited > blocked / 2:
             self.starved += 1
             return None
+        if late:
+            return LoopBlock(blocked, dump.splitlines(), _outermost_first(dump), "c-level") if dump else None
         return LoopBlock(blocked, stack, _innermost(stack), "heartbeat")
 
     def _run(self) -> None:
@@ -274,15 +324,28 @@ class LoopMonitor:
                 _own_work.clear()
                 gc_before = self._gc_total
                 sent = time.monotonic()
+                found_before = self._c_level_found
                 try:
                     self.loop.call_soon_threadsafe(self._beat, done)
                 except RuntimeError:  # loop closed
                     return
-                if not done.wait(self.threshold_s):
-                    stack = thread_stack(self._loop_thread_id)
+                if done.wait(self.threshold_s):
+                    # The beat ran, but this thread may have got the GIL back only now: C code that
+                    # started right after the beat kept it (the alarm's dump tells).
+                    self._report_c_level_block()
+                else:
+                    # Woke well past the threshold: this thread could not run (the GIL was held
+                    # in C code, or the machine was busy): the loop's stack now is not the block's.
+                    late = time.monotonic() - sent > self.threshold_s * 1.5
+                    if not late:
+                        self._seen_on_time = True
+                    stack = [] if late else thread_stack(self._loop_thread_id)
+                    if not late and (module := importing(self._loop_thread_id)):
+                        stack.append(IMPORTING + module)
                     in_gc = self._gc_total - gc_before
                     if (
-                        self.on_block_start is not None
+                        not late
+                        and self.on_block_start is not None
                         and not _own_work_seen()
                         and in_gc < (time.monotonic() - sent) / 2
                     ):
@@ -295,10 +358,14 @@ class LoopMonitor:
                     waited = (
                         waited_after - waited_before if waited_before is not None and waited_after is not None else None
                     )
-                    block = self._classify(blocked, stack, waited, _own_work_seen(), self._gc_total - gc_before)
-                    if block is not None:
+                    block = self._classify(blocked, stack, waited, _own_work_seen(), self._gc_total - gc_before, late)
+                    if block is not None and self._c_level_found == found_before:
                         self.on_block(block)
                 lag_metric.record(time.monotonic() - sent)
+                # Between heartbeats too: a block in C code holding the GIL keeps this thread from
+                # waking; the alarm's dump (the loop stuck past the threshold since its last beat)
+                # is that block, unless the loop thread already reported it.
+                self._stop.wait(self.interval_s)
+                self._report_c_level_block()
             except Exception:
                 pass
-            self._stop.wait(self.interval_s)

@@ -70,6 +70,23 @@ def thread_stack(thread_id: int, limit: int = 30) -> list[str]:
     return [line.rstrip() for line in traceback.format_stack(frame, limit=limit)]
 
 
+def importing(thread_id: int) -> str | None:
+    """The module a thread is importing now (the outermost import in progress), or None."""
+    frame = sys._current_frames().get(thread_id)
+    found = None
+    try:
+        for _ in range(200):
+            if frame is None:
+                break
+            if frame.f_code.co_name == "_find_and_load" and frame.f_code.co_filename.startswith("<frozen"):
+                name = frame.f_locals.get("name")
+                found = name if isinstance(name, str) else found
+            frame = frame.f_back
+    except Exception:
+        return found
+    return found
+
+
 def all_stacks(loop: asyncio.AbstractEventLoop | None = None) -> str:
     """Every task's await chain (of ``loop``) and every thread's stack, as one text."""
     parts: list[str] = []

@@ -64,7 +64,7 @@ class WatchdogConfig:
     timeouts: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIMEOUTS))
     policy: Policy = "report"
     loop_threshold_s: float = 0.1
-    c_level_s: float | None = 1.0
+    c_level_s: float | None = None  # None: the loop threshold; 0: no C-level timer
     poll_s: float = 0.05
 
     @classmethod

@@ -7,6 +7,7 @@ watchdog and the memory checks report: ``loupe call faults.hang '{}'``.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import time
@@ -32,12 +33,31 @@ async def block_loop(ms: int = 600) -> str:
     return f"blocked the loop for {ms} ms"
 
 
-@mcp.tool()
-async def block_in_c(n: int = 26) -> str:
-    """Block inside C code holding the GIL: a catastrophic regex backtracking over n characters."""
+_CATASTROPHIC = re.compile(r"(a+)+$")
+
+
+def _backtrack(n: int) -> float:
+    """One catastrophic match over n characters (C code, GIL held); its seconds."""
     started = time.perf_counter()
-    matched = re.match(r"(a+)+$", "a" * n + "b")
-    return f"regex matched={bool(matched)} after {time.perf_counter() - started:.2f} s"
+    _CATASTROPHIC.match("a" * n + "b")
+    return time.perf_counter() - started
+
+
+@mcp.tool()
+async def block_in_c(ms: int = 500) -> str:
+    """Block inside C code holding the GIL for about ms milliseconds (a catastrophic regex).
+
+    Sized by time, not by input length: the regex's cost doubles per character and a machine's
+    speed varies, so the length is calibrated on short runs (each under 20 ms, the loop free
+    between them) and then doubled up to the asked time. The result says the measured time.
+    """
+    n, took = 12, 0.0
+    while took < 0.01 and n < 40:
+        n += 1
+        took = _backtrack(n)
+        await asyncio.sleep(0)
+    n += max(0, round(math.log2(ms / 1000 / took))) if took > 0 else 0
+    return f"blocked in C for {_backtrack(n) * 1000:.0f} ms (regex over {n} characters)"
 
 
 @mcp.tool()

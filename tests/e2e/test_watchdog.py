@@ -71,14 +71,33 @@ def test_loop_block_of_half_the_threshold_is_not(home):
     assert not [a for s, a in _events(spans_in(home), "loop_blocked") if s.service == "agentloupe-faults"]
 
 
-def test_block_in_c_holding_the_gil_is_caught(home):
-    result = run_loupe(home, "call", "faults.block_in_c", '{"n": 25}', timeout=120)
+def _block_in_c(home, ms):
+    """Run faults.block_in_c for about ms; the C block's own measured length (ms) and the server's blocks."""
+    result = run_loupe(home, "call", "faults.block_in_c", '{"ms": %d}' % ms, timeout=120)
     assert result.returncode == 0, result.stderr
+    measured = float(result.stdout.split("blocked in C for ")[1].split(" ms")[0])
     blocks = [(s, a) for s, a in _events(spans_in(home), "loop_blocked") if s.service == "agentloupe-faults"]
-    assert blocks, result.stderr
-    _, attributes = blocks[0]
+    return measured, blocks
+
+
+def test_block_in_c_holding_the_gil_is_caught_with_its_true_length(home):
+    # sized by time (the server calibrates the regex), so it holds on a fast machine and a slow one
+    measured, blocks = _block_in_c(home, 800)
+    assert measured >= 300, measured  # the block really was long (calibration may miss by 2x)
+    assert len(blocks) == 1, blocks
+    span, attributes = blocks[0]
+    assert span.name == "tools/call block_in_c"
     assert attributes["agentloupe.loop.source"] == "c-level"
-    assert "in block_in_c" in attributes["agentloupe.loop.blocking_line"]
+    assert "servers/faults.py" in attributes["agentloupe.loop.blocking_line"]
+    assert "in block_in_c" in attributes["agentloupe.loop.blocking_line"] or "in _backtrack" in attributes["agentloupe.loop.blocking_line"]
+    # its measured length, not the timer's: at least the regex's own time, and not far past it
+    assert measured * 0.95 <= attributes["agentloupe.loop.blocked_ms"] <= measured + 1000, (measured, attributes)
+
+
+def test_block_in_c_under_the_threshold_is_not_reported(home):
+    measured, blocks = _block_in_c(home, 30)
+    assert measured < 90, measured
+    assert not blocks, blocks
 
 
 def test_leak_report_puts_the_leaking_line_on_top(home):
