@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run it.
-#   .venv           agentloupe (editable) + test tools
+#   .venv           agentloupe (editable) on the mcp 1.x stack (langchain-mcp-adapters) + test tools
+#   .venv-mcp2      a user's mcp 2.x stack (langchain[mcp] 1.5: FastMCP 4, langchain.mcp) and a provider
+#                   client, then agentloupe installed into it plain: it must keep that stack as it is
 #   .venv-phoenix   Arize Phoenix, the real trace backend the integration tests read back from
 #   apt             prometheus, chromium
 # Re-running reuses both virtualenvs. Extra arguments go to pytest.
@@ -35,7 +37,14 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -m pip install --quiet -e '.[mcp1,test]'
+
+if [ ! -x .venv-mcp2/bin/python ]; then
+  "$PYTHON" -m venv .venv-mcp2
+  .venv-mcp2/bin/python -m pip install --quiet --upgrade pip
+fi
+.venv-mcp2/bin/python -m pip install --quiet 'langchain[mcp]>=1.5,<2' langchain-openai
+.venv-mcp2/bin/python -m pip install --quiet -e .
 
 if [ ! -x .venv-phoenix/bin/phoenix ]; then
   "$PYTHON" -m venv .venv-phoenix
@@ -50,4 +59,5 @@ fi
 .venv/bin/mypy
 
 export AGENTLOUPE_PHOENIX="$PWD/.venv-phoenix/bin/phoenix"
+export AGENTLOUPE_MCP2_VENV="$PWD/.venv-mcp2"
 exec .venv/bin/python -m pytest "$@"

@@ -135,7 +135,7 @@ def run(
     )
     if graph is not None:
         from agentloupe.instrumentation import instrument_langgraph
-        from agentloupe.instrumentation.stdio_children import instrument_stdio_children
+        from agentloupe.instrumentation.mcp.stdio_children import instrument_stdio_children
         from agentloupe.platform.usergraph import graph_input, load_graph_target
 
         if model is not None:

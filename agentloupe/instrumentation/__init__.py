@@ -16,26 +16,23 @@ if TYPE_CHECKING:
 
 
 def instrument_mcp(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
-    """Trace every MCP ``ClientSession`` and every MCP server in this process. Idempotent.
+    """Trace every MCP client and server in this process, on mcp 1.x or 2.x. Idempotent.
 
-    Client sessions get a CLIENT span per request and carry the trace context in
-    ``params._meta``; servers get a SERVER span per request, parented by it.
+    One CLIENT span per request, the trace context in ``params._meta``, and one SERVER span
+    per request in the server's process, its child. On mcp 1.x agentloupe makes these spans;
+    on mcp 2.x the SDK does, and agentloupe names, attributes and measures them the same way.
     ``tracer_provider``/``meter_provider``: None (default) means the global ones.
     """
-    from agentloupe.instrumentation.mcp_client import instrument_mcp_client
-    from agentloupe.instrumentation.mcp_server import instrument_mcp_server
+    from agentloupe.instrumentation import mcp
 
-    instrument_mcp_client(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    instrument_mcp_server(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    mcp.instrument_mcp(tracer_provider=tracer_provider, meter_provider=meter_provider)
 
 
 def uninstrument_mcp() -> None:
     """Undo ``instrument_mcp()``."""
-    from agentloupe.instrumentation.mcp_client import uninstrument_mcp_client
-    from agentloupe.instrumentation.mcp_server import uninstrument_mcp_server
+    from agentloupe.instrumentation import mcp
 
-    uninstrument_mcp_client()
-    uninstrument_mcp_server()
+    mcp.uninstrument_mcp()
 
 
 def instrument_langgraph(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:

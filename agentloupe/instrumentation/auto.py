@@ -5,9 +5,9 @@ code, configured by environment only (what the parent handed down):
 
 - telemetry from ``OTEL_*``/``AGENTLOUPE_*`` (trace files without an endpoint);
   the service is named after the program (``OTEL_SERVICE_NAME`` wins);
-- MCP clients and servers instrumented; stdio children instrumented in turn;
-- LangGraph instrumented the moment the program imports LangChain (a process that
-  never imports it never pays for it);
+- MCP clients and servers (mcp 1.x or 2.x) instrumented, and stdio children in turn, and
+  LangGraph, each the moment the program imports it (a process that never imports
+  them never pays for them);
 - every ``asyncio.run`` / ``anyio.run`` loop runs under the hang watchdog and
   loop monitor (``AGENTLOUPE_MEMORY=1`` adds tracemalloc);
 - ``TRACEPARENT`` (set by ``loupe exec``) becomes the process's current
@@ -29,7 +29,6 @@ from typing import Any
 
 from agentloupe.instrumentation.importhooks import when_imported
 from agentloupe.instrumentation.processenv import ChildSettings
-from agentloupe.instrumentation.stdio_children import instrument_stdio_children
 
 #: Environment carriers for a trace context handed to a child process.
 TRACEPARENT_ENV = "TRACEPARENT"
@@ -65,6 +64,14 @@ def _join_parent_trace() -> None:
         carrier["tracestate"] = tracestate
     # Attached for the life of the process: every thread and loop started from here inherits it.
     context.attach(propagate.extract(carrier, context=Context()))
+
+
+def _instrument_mcp() -> None:
+    from agentloupe.instrumentation import instrument_mcp
+    from agentloupe.instrumentation.mcp.stdio_children import instrument_stdio_children
+
+    instrument_mcp()
+    instrument_stdio_children()
 
 
 def _instrument_langgraph() -> None:
@@ -108,15 +115,14 @@ def _flush_on_sigterm() -> None:
 
 def start() -> None:
     """Instrument this process from its environment. Called by the bootstrap ``sitecustomize``."""
-    from agentloupe.instrumentation import configure, instrument_mcp
+    from agentloupe.instrumentation import configure
 
     name = program_name()
     if name.startswith(BUNDLED_SERVERS):
         return  # they configure themselves (servers/runtime.py), under their own names
     configure(default_service_name=os.environ.get(SERVER_NAME_ENV) or name)
     _join_parent_trace()
-    instrument_mcp()
-    instrument_stdio_children()
+    when_imported("mcp", _instrument_mcp)
     # langchain_core, not langgraph: langgraph is a namespace package, with no code to hook.
     when_imported("langchain_core", _instrument_langgraph)
     _watch_every_loop()

@@ -15,26 +15,35 @@ from typing import Any
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
-    """A one-shot finder: wraps the loader of ``name`` so ``callback`` runs after the module's code."""
+    """Wraps the loader of ``name`` so ``callback`` runs after the module's code, once.
+
+    It stays on ``sys.meta_path`` until the module is really executed: a library that only
+    probes for ``name`` (``importlib.util.find_spec``) must not use the hook up.
+    """
 
     def __init__(self, name: str, callback: Callable[[], None]) -> None:
         self.name, self.callback = name, callback
+        self._finding = False
 
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
-        if fullname != self.name:
+        if fullname != self.name or self._finding:
             return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
+        self._finding = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._finding = False
         loader = getattr(spec, "loader", None)
         if spec is None or loader is None or not hasattr(loader, "exec_module"):
             return spec  # a namespace package has no code to run after: hook a real module instead
-        exec_module, callback = loader.exec_module, self.callback
+        exec_module, hook = loader.exec_module, self
 
         def exec_then_callback(module: Any) -> None:
             exec_module(module)
-            with contextlib.suppress(Exception):
-                callback()
+            if hook in sys.meta_path:
+                sys.meta_path.remove(hook)
+                with contextlib.suppress(Exception):
+                    hook.callback()
 
         loader.exec_module = exec_then_callback
         return spec

@@ -20,8 +20,8 @@ from opentelemetry import propagate
 
 from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.auto import TRACEPARENT_ENV, TRACESTATE_ENV
+from agentloupe.instrumentation.mcp.stdio_children import auto_environment
 from agentloupe.instrumentation.spans import mark_error, traced
-from agentloupe.instrumentation.stdio_children import auto_environment
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
 

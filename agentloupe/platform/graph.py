@@ -22,7 +22,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import content, genai, metrics, semconv
-from agentloupe.instrumentation.mcp_client import current_tool_call_id
+from agentloupe.instrumentation.mcp import current_tool_call_id
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.watchdog import deadline
 from agentloupe.platform.models import ModelInfo

@@ -8,7 +8,7 @@ from opentelemetry.propagators.textmap import TextMapPropagator, default_setter
 from opentelemetry.sdk.trace import TracerProvider
 
 from agentloupe.instrumentation import instrument_mcp, uninstrument_mcp
-from agentloupe.instrumentation.mcp_client import _with_trace_context
+from agentloupe.instrumentation.mcp.client_v1 import _with_trace_context
 
 
 def test_instrument_twice_then_uninstrument_restores_originals():
@@ -134,7 +134,7 @@ def _in_memory_server():
 async def test_failing_telemetry_code_never_fails_the_call(monkeypatch):
     from mcp.shared.memory import create_connected_server_and_client_session
 
-    from agentloupe.instrumentation import mcp_client, mcp_server
+    from agentloupe.instrumentation.mcp import client_v1 as mcp_client, server_v1 as mcp_server
 
     def broken(*args, **kwargs):
         raise RuntimeError("attribute building broke")
@@ -156,7 +156,7 @@ async def test_result_recording_that_raises_still_returns_the_result(monkeypatch
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from agentloupe.instrumentation import mcp_client
+    from agentloupe.instrumentation.mcp import client_v1 as mcp_client
 
     def broken(*args, **kwargs):
         raise RuntimeError("recording broke")

@@ -31,8 +31,17 @@ def _start() -> None:
         return
     try:
         from agentloupe.instrumentation import auto
-    except ImportError:
-        return  # another interpreter without agentloupe: run uninstrumented
+    except ImportError as exc:
+        # Another interpreter (another venv) without agentloupe: the program runs, untraced, and
+        # says so once (its children inherit the setting: only the first process says it).
+        if os.environ.get("AGENTLOUPE_UNTRACED_SAID") != "1":
+            os.environ["AGENTLOUPE_UNTRACED_SAID"] = "1"
+            print(
+                f"agentloupe: this program runs untraced: {sys.executable} cannot import agentloupe "
+                f"({exc}); install it there: {sys.executable} -m pip install agentloupe",
+                file=sys.stderr,
+            )
+        return
     try:
         auto.start()
     except Exception as exc:

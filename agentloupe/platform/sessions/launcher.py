@@ -23,7 +23,7 @@ from anyio.abc import Process
 from opentelemetry import trace
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.stdio_children import auto_environment
+from agentloupe.instrumentation.mcp.stdio_children import auto_environment
 from agentloupe.instrumentation.tracefiles import agentloupe_home
 from agentloupe.platform.config import ServerConfig, Settings
 from agentloupe.platform.errors import ServerStartError

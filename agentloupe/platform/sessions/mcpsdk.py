@@ -3,7 +3,7 @@
 mcp 2.x renames and moves things (``FastMCP`` becomes ``MCPServer``, the client
 grows its own telemetry): the platform imports MCP names only from here, so
 that move is one change. (The instrumentation layer patches the SDK in
-``mcp_client.py`` and ``mcp_server.py``; the bundled servers use it through
+``instrumentation/mcp/``; the bundled servers use it through
 ``servers/runtime.py``.)
 """
 

@@ -19,7 +19,7 @@ import structlog
 from opentelemetry import context as otel_context
 
 from agentloupe.instrumentation import metrics, semconv
-from agentloupe.instrumentation.mcp_client import annotate_session
+from agentloupe.instrumentation.mcp.client_v1 import annotate_session
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.watchdog import active as watchdog_active
 from agentloupe.instrumentation.watchdog import deadline as watchdog_deadline

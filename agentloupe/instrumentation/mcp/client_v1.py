@@ -1,4 +1,4 @@
-"""Client-side MCP instrumentation: a span per request, trace context in ``params._meta``.
+"""Client-side MCP instrumentation for mcp 1.x: a span per request, trace context in ``params._meta``.
 
 Patching ``ClientSession.send_request`` covers every request the client sends
 (initialize, tools/list, tools/call, ping), whoever built the session: the
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,12 +23,10 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from pydantic import BaseModel
 
 from agentloupe.instrumentation import content, metrics, semconv
+from agentloupe.instrumentation.mcp import current_tool_call_id
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
 from agentloupe.instrumentation.watchdog import deadline
-
-#: Set by an agent's tool wrapper so the MCP span can carry the model's tool-call id.
-current_tool_call_id: ContextVar[str | None] = ContextVar("agentloupe_tool_call_id", default=None)
 
 _ATTR = "_agentloupe_info"
 _Model = TypeVar("_Model", bound=BaseModel)

@@ -1,0 +1,125 @@
+"""mcp 2.x and FastMCP 4: use the spans the SDK makes, add what they lack. Never a twin.
+
+mcp 2.x makes a CLIENT span per request (``MCP send {method} [name]``, trace context
+injected into ``params._meta``) and its server middleware a SERVER span per inbound
+message (``{method} [target]``, parented on ``_meta``). agentloupe adds, from a span
+processor on the tracer provider (nothing in the SDK is patched):
+
+- the names and attributes the OpenTelemetry MCP conventions give, the same as agentloupe
+  makes on mcp 1.x (``tools/call {tool}``, ``gen_ai.tool.name``, ``gen_ai.operation.name``,
+  ``gen_ai.tool.call.id``), so dashboards and ``loupe trace`` read both generations alike;
+- ``mcp.client.operation.duration`` / ``mcp.server.operation.duration`` and tool errors;
+- the span hooks (memory probe, loop-block attribution) on those spans.
+
+Where they disagree, the SDK's span wins on what it measured (timing, parenting, status,
+``error.type``); agentloupe's names win (the 1.x spelling, which the conventions give).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import SpanKind
+
+from agentloupe.instrumentation import metrics, semconv
+from agentloupe.instrumentation.mcp import current_tool_call_id
+from agentloupe.instrumentation.patching import log_telemetry_failure
+from agentloupe.instrumentation.spans import span_ending, span_started
+
+#: Instrumentation scopes whose spans are MCP requests: the SDK's and FastMCP's.
+SDK_SCOPES = frozenset({"mcp-python-sdk", "fastmcp"})
+_CLIENT_PREFIX = "MCP send "
+
+
+def _is_mcp(span: ReadableSpan) -> bool:
+    scope = span.instrumentation_scope
+    return scope is not None and scope.name in SDK_SCOPES and semconv.MCP_METHOD_NAME in (span.attributes or {})
+
+
+def _tool_call_id(parent_context: Context | None) -> Any:
+    """The model's tool-call id: set by agentloupe's tool wrapper, or on the agent's tool span above."""
+    if call_id := current_tool_call_id.get():
+        return call_id
+    parent = trace.get_current_span(parent_context)
+    return (getattr(parent, "attributes", None) or {}).get(semconv.GEN_AI_TOOL_CALL_ID)
+
+
+class MCPSpanEnricher(SpanProcessor):
+    """Names, attributes, metrics and hooks for the MCP SDK's own spans."""
+
+    def __init__(self, meter_provider: Any = None) -> None:
+        self.meter_provider = meter_provider
+        self.enabled = True  # an SDK provider cannot remove a processor: uninstrument switches it off
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        try:
+            if not self.enabled or not _is_mcp(span):
+                return
+            attributes = span.attributes or {}
+            if span.name.startswith(_CLIENT_PREFIX):
+                span.update_name(span.name[len(_CLIENT_PREFIX) :])
+            if attributes.get(semconv.MCP_METHOD_NAME) == "tools/call":
+                tool = span.name.partition(" ")[2]
+                if tool and semconv.GEN_AI_TOOL_NAME not in attributes:
+                    span.set_attribute(semconv.GEN_AI_TOOL_NAME, tool)
+                span.set_attribute(semconv.GEN_AI_OPERATION_NAME, semconv.OP_EXECUTE_TOOL)
+                if span.kind is SpanKind.CLIENT and (call_id := _tool_call_id(parent_context)):
+                    span.set_attribute(semconv.GEN_AI_TOOL_CALL_ID, call_id)
+            span_started(span)
+        except Exception:
+            log_telemetry_failure("mcp_v2_span_start")
+
+    def _on_ending(self, span: Span) -> None:
+        # the SDK's hook while the span still takes attributes (opentelemetry-sdk >= 1.36)
+        try:
+            if self.enabled and _is_mcp(span):
+                span_ending(span)
+        except Exception:
+            log_telemetry_failure("mcp_v2_span_ending")
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            if not self.enabled or not _is_mcp(span) or span.start_time is None or span.end_time is None:
+                return
+            attributes = span.attributes or {}
+            metric_attrs = {semconv.MCP_METHOD_NAME: attributes[semconv.MCP_METHOD_NAME]}
+            if tool := attributes.get(semconv.GEN_AI_TOOL_NAME):
+                metric_attrs[semconv.GEN_AI_TOOL_NAME] = tool
+            if error_type := attributes.get(semconv.ERROR_TYPE):
+                metric_attrs[semconv.ERROR_TYPE] = error_type
+            seconds = (span.end_time - span.start_time) / 1e9
+            if span.kind is SpanKind.SERVER:
+                metrics.mcp_server_operation_duration(self.meter_provider).record(seconds, metric_attrs)
+            else:
+                metrics.mcp_client_operation_duration(self.meter_provider).record(seconds, metric_attrs)
+                if error_type == "tool_error" and tool:
+                    metrics.tool_errors(self.meter_provider).add(1, {semconv.GEN_AI_TOOL_NAME: tool})
+        except Exception:
+            log_telemetry_failure("mcp_v2_span_end")
+
+
+_installed: tuple[Any, MCPSpanEnricher] | None = None
+
+
+def instrument_v2(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+    """Add the enricher to the tracer provider the SDK's spans go to (the global one). Idempotent."""
+    global _installed
+    provider = tracer_provider or trace.get_tracer_provider()
+    if _installed is not None and _installed[0] is provider:
+        _installed[1].enabled = True
+        return
+    add = getattr(provider, "add_span_processor", None)
+    if add is None:
+        return  # no SDK provider (telemetry not configured): the SDK's spans are no-ops anyway
+    enricher = MCPSpanEnricher(meter_provider)
+    add(enricher)
+    _installed = (provider, enricher)
+
+
+def uninstrument_v2() -> None:
+    """Switch the enricher off (an SDK provider has no way to remove a processor)."""
+    if _installed is not None:
+        _installed[1].enabled = False
