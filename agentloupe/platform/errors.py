@@ -2,6 +2,7 @@
 
 AgentloupeError
  ├── ConfigError          bad flag value, bad mcp.json, unknown model spec
+ │    └── StackError      the installed MCP stack cannot run the bundled agent
  ├── ServerStartError     a server did not become ready (names it, shows its stderr)
  ├── ToolNotFoundError    `loupe call` named a server or tool that is not there
  ├── ToolCallError        a tool call failed at the transport or protocol level
@@ -19,6 +20,10 @@ class AgentloupeError(Exception):
 
 class ConfigError(AgentloupeError):
     exit_code = 2
+
+
+class StackError(ConfigError):
+    """The bundled agent's sessions and servers need mcp 1.x; the environment has another stack."""
 
 
 class ServerStartError(AgentloupeError):

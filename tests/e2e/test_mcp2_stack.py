@@ -83,3 +83,16 @@ def test_a_program_whose_python_cannot_import_agentloupe_says_it_runs_untraced(h
     assert result.returncode == 3 and result.stdout == "ran\n"
     said = [line for line in result.stderr.splitlines() if "untraced" in line]
     assert len(said) == 1 and f"{python} -m pip install agentloupe" in said[0], result.stderr
+
+
+def test_the_bundled_agent_on_mcp_2_says_what_to_do_in_one_line(home):
+    # its sessions and servers are mcp 1.x code: one line with the way out, exit 2, nothing left running
+    for args in (["call", "math.add", '{"a": 1, "b": 2}'], ["run", "What is 2 + 3?"], ["tools"]):
+        result = _run(home, f"{VENV}/bin/loupe", *args)
+        assert result.returncode == 2, result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.strip()]
+        assert errors[-1].startswith("loupe: error: the bundled agent") and "mcp 2.x" in errors[-1], result.stderr
+        assert "loupe exec" in errors[-1] and "agentloupe[mcp1]" in errors[-1]
+        assert "Traceback" not in result.stderr
+    leftover = subprocess.run(["pgrep", "-f", f"{VENV}/bin/python.*agentloupe.servers"], capture_output=True)
+    assert leftover.returncode == 1, leftover.stdout
