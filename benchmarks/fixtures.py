@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from agentloupe.instrumentation import configure, instrument_mcp
-from agentloupe.instrumentation.telemetry import current
+from agentloupe.instrumentation.telemetry.setup import current
 from agentloupe.platform.config import ServerConfig, Settings, bundled_servers
 from agentloupe.platform.sessions import SessionPool
 

@@ -28,7 +28,7 @@ _shutdown_spans: list[float] = []
 def _shutdown_span_ms(home: str) -> float | None:
     """The run's own `shutdown` span (servers stopped, telemetry flushed), read from its trace files."""
     from agentloupe.instrumentation.semconv import SPAN_SHUTDOWN
-    from agentloupe.instrumentation.tracefiles import traces_dir
+    from agentloupe.instrumentation.telemetry.tracefiles import traces_dir
     from agentloupe.view.traces import read_spans
 
     spans = [span for span in read_spans(traces_dir(Path(home))) if span.name == SPAN_SHUTDOWN]

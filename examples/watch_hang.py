@@ -6,8 +6,8 @@
 import asyncio
 
 import agentloupe
+from agentloupe.instrumentation.diagnostics.watchdog import deadline
 from agentloupe.instrumentation.spans import traced
-from agentloupe.instrumentation.watchdog import deadline
 
 
 async def wait_for_a_reply_that_never_comes() -> None:

@@ -387,7 +387,7 @@ def show_trace(
     limit: Annotated[int, typer.Option("--limit", min=1, help="with --list: how many")] = 20,
 ) -> None:
     """Print the tree of the trace that ended last (loupe run, loupe exec, your program), from every trace file."""
-    from agentloupe.instrumentation.tracefiles import traces_dir
+    from agentloupe.instrumentation.telemetry.tracefiles import traces_dir
     from agentloupe.view.traces import latest_trace_id, read_spans, trace_summaries
     from agentloupe.view.tree import render_tree
 

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agentloupe.instrumentation.telemetry import configure, flush, shutdown
+    from agentloupe.instrumentation.telemetry.setup import configure, flush, shutdown
 
 
 def instrument_mcp(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
@@ -40,14 +40,14 @@ def instrument_langgraph(*, tracer_provider: Any = None, meter_provider: Any = N
 
     While a node runs, its span is the current context: spans made inside it nest under it.
     """
-    from agentloupe.instrumentation.langgraph import instrument_langgraph as instrument
+    from agentloupe.instrumentation.langgraph.callbacks import instrument_langgraph as instrument
 
     instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
 
 
 def uninstrument_langgraph() -> None:
     """Undo ``instrument_langgraph()``."""
-    from agentloupe.instrumentation.langgraph import (
+    from agentloupe.instrumentation.langgraph.callbacks import (
         uninstrument_langgraph as uninstrument,
     )
 
@@ -67,8 +67,8 @@ async def watch(
     >>> async with agentloupe.watch(memory=True):  # doctest: +SKIP
     ...     await graph.ainvoke({"messages": [...]})
     """
-    from agentloupe.instrumentation.processenv import check_policy
-    from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, WatchdogConfig, watching
+    from agentloupe.instrumentation.diagnostics.watchdog import DEFAULT_TIMEOUTS, WatchdogConfig, watching
+    from agentloupe.instrumentation.telemetry.processenv import check_policy
 
     config = WatchdogConfig(
         timeouts={**DEFAULT_TIMEOUTS, **(timeouts or {})},
@@ -94,7 +94,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """``configure``, ``flush``, ``shutdown``: the telemetry module (the OpenTelemetry SDK) on first use."""
     if name in ("configure", "flush", "shutdown"):
-        from agentloupe.instrumentation import telemetry
+        from agentloupe.instrumentation.telemetry import setup as telemetry
 
         return getattr(telemetry, name)
     raise AttributeError(f"module 'agentloupe.instrumentation' has no attribute {name!r}")

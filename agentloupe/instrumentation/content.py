@@ -7,7 +7,7 @@ import os
 import re
 from typing import Any
 
-from agentloupe.instrumentation.processenv import env_flag
+from agentloupe.instrumentation.telemetry.processenv import env_flag
 
 CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 MAX_CHARS = 4096

@@ -32,8 +32,8 @@ from pydantic import (
     model_validator,
 )
 
-from agentloupe.instrumentation.processenv import POLICIES, ChildSettings
-from agentloupe.instrumentation.watchdog import DEFAULT_TIMEOUTS, WatchdogConfig
+from agentloupe.instrumentation.diagnostics.watchdog import DEFAULT_TIMEOUTS, WatchdogConfig
+from agentloupe.instrumentation.telemetry.processenv import POLICIES, ChildSettings
 from agentloupe.platform.errors import ConfigError, ToolNotFoundError
 
 Transport = Literal["stdio", "http"]

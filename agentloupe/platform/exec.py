@@ -19,7 +19,7 @@ import anyio
 from opentelemetry import propagate
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.auto import TRACEPARENT_ENV, TRACESTATE_ENV
+from agentloupe.instrumentation.auto.start import TRACEPARENT_ENV, TRACESTATE_ENV
 from agentloupe.instrumentation.mcp.stdio_children import auto_environment
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.platform.config import Settings

@@ -21,10 +21,12 @@ from langgraph.prebuilt import ToolNode, tools_condition
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from agentloupe.instrumentation import content, genai, metrics, semconv
+from agentloupe.instrumentation import content, semconv
+from agentloupe.instrumentation.diagnostics.watchdog import deadline
+from agentloupe.instrumentation.langgraph import genai
 from agentloupe.instrumentation.mcp import current_tool_call_id
 from agentloupe.instrumentation.spans import mark_error, traced
-from agentloupe.instrumentation.watchdog import deadline
+from agentloupe.instrumentation.telemetry import metrics
 from agentloupe.platform.models import ModelInfo
 from agentloupe.platform.output import truncate_output
 

@@ -15,9 +15,10 @@ from typing import Generic, TypeVar
 
 import anyio
 
-from agentloupe.instrumentation import instrument_mcp, telemetry
-from agentloupe.instrumentation.logs import configure_logging
-from agentloupe.instrumentation.tracefiles import prune_trace_files
+from agentloupe.instrumentation import instrument_mcp
+from agentloupe.instrumentation.telemetry import setup as telemetry
+from agentloupe.instrumentation.telemetry.logs import configure_logging
+from agentloupe.instrumentation.telemetry.tracefiles import prune_trace_files
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
 

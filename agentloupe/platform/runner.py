@@ -13,10 +13,12 @@ from typing import Any
 import anyio
 from opentelemetry import trace
 
-from agentloupe.instrumentation import content, genai, metrics, semconv
-from agentloupe.instrumentation.memory import LeakTracker
+from agentloupe.instrumentation import content, semconv
+from agentloupe.instrumentation.diagnostics.memory import LeakTracker
+from agentloupe.instrumentation.diagnostics.watchdog import deadline, watching
+from agentloupe.instrumentation.langgraph import genai
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
-from agentloupe.instrumentation.watchdog import deadline, watching
+from agentloupe.instrumentation.telemetry import metrics
 from agentloupe.platform.config import LOCAL_SERVER, Settings, parse_target
 from agentloupe.platform.errors import ToolCallError, ToolNotFoundError
 from agentloupe.platform.output import truncate_output

@@ -31,8 +31,9 @@ from starlette.routing import Route
 
 from agentloupe._httpauth import require_bearer
 from agentloupe._uvicorn import server_without_signal_handling
-from agentloupe.instrumentation import semconv, telemetry
+from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.spans import traced
+from agentloupe.instrumentation.telemetry import setup as telemetry
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
 from agentloupe.platform.graph import build_graph

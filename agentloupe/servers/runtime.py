@@ -33,11 +33,11 @@ from mcp.server.fastmcp.exceptions import ToolError
 from agentloupe._httpauth import TokenError, is_loopback, read_token, require_bearer
 from agentloupe._uvicorn import server_without_signal_handling
 from agentloupe.instrumentation import configure, instrument_mcp, semconv, shutdown
-from agentloupe.instrumentation.logs import configure_logging
-from agentloupe.instrumentation.memory import LeakTracker
-from agentloupe.instrumentation.processenv import ChildSettings
+from agentloupe.instrumentation.diagnostics.memory import LeakTracker
+from agentloupe.instrumentation.diagnostics.watchdog import WatchdogConfig, watching
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
-from agentloupe.instrumentation.watchdog import WatchdogConfig, watching
+from agentloupe.instrumentation.telemetry.logs import configure_logging
+from agentloupe.instrumentation.telemetry.processenv import ChildSettings
 
 log = structlog.get_logger("agentloupe.server")
 

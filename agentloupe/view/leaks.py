@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.memory import Sample
+from agentloupe.instrumentation.diagnostics.memory import Sample
 
 
 @dataclass

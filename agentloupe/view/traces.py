@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.tracefiles import FILE_NAME, traces_dir
+from agentloupe.instrumentation.telemetry.tracefiles import FILE_NAME, traces_dir
 
 
 @dataclass

@@ -41,7 +41,7 @@ def _reply(body: dict) -> dict:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
         payload = json.dumps(_reply(body)).encode()
         self.send_response(200)

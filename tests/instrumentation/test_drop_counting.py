@@ -7,7 +7,7 @@ import threading
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from agentloupe.instrumentation.otlp import CountingBatchSpanProcessor
+from agentloupe.instrumentation.telemetry.otlp import CountingBatchSpanProcessor
 
 
 class _Gate(SpanExporter):

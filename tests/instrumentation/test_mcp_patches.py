@@ -134,7 +134,8 @@ def _in_memory_server():
 async def test_failing_telemetry_code_never_fails_the_call(monkeypatch):
     from mcp.shared.memory import create_connected_server_and_client_session
 
-    from agentloupe.instrumentation.mcp import client_v1 as mcp_client, server_v1 as mcp_server
+    from agentloupe.instrumentation.mcp import client_v1 as mcp_client
+    from agentloupe.instrumentation.mcp import server_v1 as mcp_server
 
     def broken(*args, **kwargs):
         raise RuntimeError("attribute building broke")

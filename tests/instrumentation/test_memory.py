@@ -5,7 +5,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agentloupe.instrumentation import memory, semconv
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.diagnostics import memory
 from agentloupe.instrumentation.spans import traced
 
 

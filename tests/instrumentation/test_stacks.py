@@ -1,6 +1,6 @@
 import asyncio
 
-from agentloupe.instrumentation.stacks import all_stacks, await_chain
+from agentloupe.instrumentation.diagnostics.stacks import all_stacks, await_chain
 
 
 async def innermost(event):

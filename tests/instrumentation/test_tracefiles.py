@@ -4,7 +4,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, StatusCode
 
-from agentloupe.instrumentation.tracefiles import FileSpanProcessor, TraceFile
+from agentloupe.instrumentation.telemetry.tracefiles import FileSpanProcessor, TraceFile
 from agentloupe.view.traces import build_trees, latest_trace_id, read_spans
 
 
@@ -71,7 +71,7 @@ def test_pruning_keeps_the_newest_traces_and_files_of_live_processes(tmp_path):
 
     import psutil
 
-    from agentloupe.instrumentation.tracefiles import prune_trace_files
+    from agentloupe.instrumentation.telemetry.tracefiles import prune_trace_files
 
     traces = tmp_path / "traces"
     traces.mkdir()

@@ -6,7 +6,7 @@ import threading
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from agentloupe.instrumentation.watchdog import (
+from agentloupe.instrumentation.diagnostics.watchdog import (
     HangWatchdog,
     WatchdogConfig,
     active,

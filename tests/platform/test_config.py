@@ -80,7 +80,7 @@ def test_a_flag_beats_the_environment_which_beats_the_files_start_timeout(tmp_pa
 
 
 def test_what_a_child_process_inherits_round_trips_through_its_environment():
-    from agentloupe.instrumentation.processenv import ChildSettings
+    from agentloupe.instrumentation.telemetry.processenv import ChildSettings
     from agentloupe.platform.config import load_settings
 
     settings = load_settings(memory=True, repeat=3, on_hang="cancel", loop_threshold_ms=250, timeouts=["tool=7"])

@@ -22,11 +22,12 @@ from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import BaseModel
 
-from agentloupe.instrumentation import content, metrics, semconv
+from agentloupe.instrumentation import content, semconv
+from agentloupe.instrumentation.diagnostics.watchdog import deadline
 from agentloupe.instrumentation.mcp import current_tool_call_id
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
-from agentloupe.instrumentation.watchdog import deadline
+from agentloupe.instrumentation.telemetry import metrics
 
 _ATTR = "_agentloupe_info"
 _Model = TypeVar("_Model", bound=BaseModel)

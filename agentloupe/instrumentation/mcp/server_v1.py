@@ -17,10 +17,11 @@ from opentelemetry import propagate
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
-from agentloupe.instrumentation import content, metrics, semconv
+from agentloupe.instrumentation import content, semconv
+from agentloupe.instrumentation.diagnostics.watchdog import deadline
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import mark_error, traced
-from agentloupe.instrumentation.watchdog import deadline
+from agentloupe.instrumentation.telemetry import metrics
 
 _handle = MethodPatch(Server, "_handle_request")
 _received = MethodPatch(ServerSession, "_received_request")

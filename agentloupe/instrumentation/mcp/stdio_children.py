@@ -14,8 +14,8 @@ import contextlib
 import os
 from collections.abc import Callable
 
-from agentloupe.instrumentation import telemetry
-from agentloupe.instrumentation.autoinstrument import BOOTSTRAP_DIR
+from agentloupe.instrumentation.auto.bootstrap import BOOTSTRAP_DIR
+from agentloupe.instrumentation.telemetry import setup as telemetry
 
 AUTO_ENV = "AGENTLOUPE_AUTO"
 _original: Callable[[], dict[str, str]] | None = None

@@ -24,10 +24,11 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind
 
-from agentloupe.instrumentation import metrics, semconv
+from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.mcp import current_tool_call_id
 from agentloupe.instrumentation.patching import log_telemetry_failure
 from agentloupe.instrumentation.spans import span_ending, span_started
+from agentloupe.instrumentation.telemetry import metrics
 
 #: Instrumentation scopes whose spans are MCP requests: the SDK's and FastMCP's.
 SDK_SCOPES = frozenset({"mcp-python-sdk", "fastmcp"})

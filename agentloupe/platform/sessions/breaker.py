@@ -18,7 +18,8 @@ from typing import Literal
 import structlog
 from opentelemetry import trace
 
-from agentloupe.instrumentation import metrics, semconv
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.telemetry import metrics
 from agentloupe.platform.errors import ToolCallError
 
 State = Literal["closed", "open", "half_open"]

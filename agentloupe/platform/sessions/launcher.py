@@ -24,7 +24,7 @@ from opentelemetry import trace
 
 from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.mcp.stdio_children import auto_environment
-from agentloupe.instrumentation.tracefiles import agentloupe_home
+from agentloupe.instrumentation.telemetry.tracefiles import agentloupe_home
 from agentloupe.platform.config import ServerConfig, Settings
 from agentloupe.platform.errors import ServerStartError
 

@@ -18,11 +18,12 @@ import httpx
 import structlog
 from opentelemetry import context as otel_context
 
-from agentloupe.instrumentation import metrics, semconv
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.diagnostics.watchdog import active as watchdog_active
+from agentloupe.instrumentation.diagnostics.watchdog import deadline as watchdog_deadline
 from agentloupe.instrumentation.mcp.client_v1 import annotate_session
 from agentloupe.instrumentation.spans import mark_error, traced
-from agentloupe.instrumentation.watchdog import active as watchdog_active
-from agentloupe.instrumentation.watchdog import deadline as watchdog_deadline
+from agentloupe.instrumentation.telemetry import metrics
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError, ServerStartError
 from agentloupe.platform.sessions import headstart, launcher

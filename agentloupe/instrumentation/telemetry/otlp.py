@@ -14,7 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from agentloupe.instrumentation.logs import on_unsupported_signal
+from agentloupe.instrumentation.telemetry.logs import on_unsupported_signal
 
 Protocol = Literal["grpc", "http/protobuf"]
 
@@ -82,7 +82,7 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
             queue, limit = getattr(batch, "_queue", None), getattr(batch, "_max_queue_size", None)
             if queue is not None and limit and len(queue) >= limit:
                 self.dropped += 1
-                from agentloupe.instrumentation.metrics import spans_dropped
+                from agentloupe.instrumentation.telemetry.metrics import spans_dropped
 
                 spans_dropped().add(1)
         super().on_end(span)

@@ -18,7 +18,7 @@ import time
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from agentloupe.instrumentation.tracefiles import agentloupe_home
+from agentloupe.instrumentation.telemetry.tracefiles import agentloupe_home
 
 
 class _Quiet(WSGIRequestHandler):

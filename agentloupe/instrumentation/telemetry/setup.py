@@ -26,11 +26,12 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
-from agentloupe.instrumentation import content, otlp, semconv
-from agentloupe.instrumentation.logs import configure_logging, set_otel_logger
-from agentloupe.instrumentation.otlp import CountingBatchSpanProcessor, Protocol
-from agentloupe.instrumentation.processenv import env_flag
-from agentloupe.instrumentation.tracefiles import FileSpanProcessor, agentloupe_home, trace_file_for
+from agentloupe.instrumentation import content, semconv
+from agentloupe.instrumentation.telemetry import otlp
+from agentloupe.instrumentation.telemetry.logs import configure_logging, set_otel_logger
+from agentloupe.instrumentation.telemetry.otlp import CountingBatchSpanProcessor, Protocol
+from agentloupe.instrumentation.telemetry.processenv import env_flag
+from agentloupe.instrumentation.telemetry.tracefiles import FileSpanProcessor, agentloupe_home, trace_file_for
 
 log = structlog.get_logger("agentloupe.telemetry")
 
@@ -202,7 +203,7 @@ def configure(
             prometheus_port = int(port_env)
         prometheus = None
         if prometheus_port is not None:
-            from agentloupe.instrumentation.prometheus import (
+            from agentloupe.instrumentation.telemetry.prometheus import (
                 PrometheusEndpoint,
                 metric_reader,
             )
@@ -212,7 +213,7 @@ def configure(
         if readers and not isinstance(metrics.get_meter_provider(), MeterProvider):
             meter_provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
             metrics.set_meter_provider(meter_provider)
-            from agentloupe.instrumentation.metrics import register_process_gauges
+            from agentloupe.instrumentation.telemetry.metrics import register_process_gauges
 
             register_process_gauges()
 

@@ -26,7 +26,7 @@ import psutil
 from opentelemetry.trace import Span, SpanKind
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.loopmonitor import own_work
+from agentloupe.instrumentation.diagnostics.loopmonitor import own_work
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
 
 DEFAULT_THRESHOLD_BYTES = 1 << 20
@@ -35,7 +35,7 @@ SNAPSHOT_SPANS = (semconv.CLI_SPAN_PREFIX, semconv.OP_INVOKE_AGENT, semconv.OP_E
 _IGNORED_FILES = (tracemalloc.__file__, linecache.__file__, "<unknown>")
 #: agentloupe's own machinery (its bundled servers are application code: they are kept)
 _OWN_DIRS = tuple(
-    str(Path(__file__).resolve().parents[1] / part) + os.sep for part in ("instrumentation", "platform", "view")
+    str(Path(__file__).resolve().parents[2] / part) + os.sep for part in ("instrumentation", "platform", "view")
 )
 ALL_SITES_ENV = "AGENTLOUPE_MEMORY_ALL_SITES"
 

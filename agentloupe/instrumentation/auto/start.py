@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agentloupe.instrumentation.importhooks import when_imported
-from agentloupe.instrumentation.processenv import ChildSettings
+from agentloupe.instrumentation.telemetry.processenv import ChildSettings
 
 #: Environment carriers for a trace context handed to a child process.
 TRACEPARENT_ENV = "TRACEPARENT"
@@ -89,7 +89,7 @@ def _watch_every_loop() -> None:
     settings = ChildSettings.from_env()
 
     async def watched(coro: Coroutine[Any, Any, Any]) -> Any:
-        from agentloupe.instrumentation.watchdog import WatchdogConfig, watching
+        from agentloupe.instrumentation.diagnostics.watchdog import WatchdogConfig, watching
 
         async with watching(WatchdogConfig.from_settings(settings), memory=settings.memory):
             return await coro

@@ -26,7 +26,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
-from agentloupe.instrumentation import genai, node_context, semconv
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.langgraph import genai, node_context
 from agentloupe.instrumentation.spans import (
     error_type_of,
     get_tracer,

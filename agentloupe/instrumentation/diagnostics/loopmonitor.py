@@ -39,8 +39,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import IO
 
-from agentloupe.instrumentation import metrics
-from agentloupe.instrumentation.stacks import importing, thread_stack
+from agentloupe.instrumentation.diagnostics.stacks import importing, thread_stack
+from agentloupe.instrumentation.telemetry import metrics
 
 _own_work = threading.Event()  # own work happened since the last heartbeat
 _own_depth = 0  # own work running now (the loop thread only changes it)
@@ -102,7 +102,7 @@ def _parse_file_line(line: str) -> str | None:
 
 
 _STDLIB = sysconfig.get_paths()["stdlib"]
-_OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep  # agentloupe/instrumentation/: the hooks
+_OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # agentloupe/instrumentation/: the hooks
 IMPORTING = "importing "
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from opentelemetry.trace import Span
 
-from agentloupe.instrumentation import metrics, semconv
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.telemetry import metrics
 
 
 def chat_attributes(provider: str, model: str, **extra: Any) -> dict[str, Any]:

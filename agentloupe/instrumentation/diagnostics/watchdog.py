@@ -27,12 +27,13 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
-from agentloupe.instrumentation import metrics, semconv
-from agentloupe.instrumentation.blocks import BlockReporter, in_span
-from agentloupe.instrumentation.loopmonitor import LoopBlock, LoopMonitor
-from agentloupe.instrumentation.processenv import ChildSettings, Policy
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.diagnostics.blocks import BlockReporter, in_span
+from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock, LoopMonitor
+from agentloupe.instrumentation.diagnostics.stacks import all_stacks, await_chain, thread_stack
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
-from agentloupe.instrumentation.stacks import all_stacks, await_chain, thread_stack
+from agentloupe.instrumentation.telemetry import metrics
+from agentloupe.instrumentation.telemetry.processenv import ChildSettings, Policy
 
 log = structlog.get_logger("agentloupe.watchdog")
 
@@ -267,7 +268,7 @@ def deadline(
 @asynccontextmanager
 async def watching(config: WatchdogConfig, *, memory: bool = False) -> AsyncIterator[HangWatchdog]:
     """The hang watchdog and the memory probe (tracemalloc with ``memory``) around a block of async code."""
-    from agentloupe.instrumentation.memory import MemoryProbe
+    from agentloupe.instrumentation.diagnostics.memory import MemoryProbe
 
     probe = MemoryProbe(use_tracemalloc=memory)
     probe.start()

@@ -18,8 +18,9 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
-from agentloupe.instrumentation import metrics, semconv
-from agentloupe.instrumentation.loopmonitor import LoopBlock, LoopMonitor
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock, LoopMonitor
+from agentloupe.instrumentation.telemetry import metrics
 
 log = structlog.get_logger("agentloupe.watchdog")
 

@@ -30,7 +30,7 @@ def _start() -> None:
     if os.environ.get("AGENTLOUPE_AUTO") != "1":
         return
     try:
-        from agentloupe.instrumentation import auto
+        from agentloupe.instrumentation.auto import start as auto
     except ImportError as exc:
         # Another interpreter (another venv) without agentloupe: the program runs, untraced, and
         # says so once (its children inherit the setting: only the first process says it).

@@ -1,0 +1,1 @@
+"""Zero-code instrumentation: ``start()`` (run by the bootstrap ``sitecustomize``) and the bootstrap folder."""

@@ -1,0 +1,1 @@
+"""Where time and memory went: hang watchdog, loop monitor, loop-block attribution, stacks, memory probe."""
