@@ -20,6 +20,7 @@ from benchmarks.harness import Results
 SCENARIOS = (
     "commands",
     "instrument_mcp() on a plain ClientSession",
+    "tool call on mcp 2.x",
     "startup",
     "tool call, stdio",
     "tool call, HTTP",
@@ -38,6 +39,8 @@ async def run_all(results: Results, quick: bool) -> None:
     scenarios_commands.commands(results, 2 if quick else 7)
     print("instrument_mcp() on a plain ClientSession", flush=True)
     await scenarios_library.instrumented_client(results, 3 if quick else 15, 50 if quick else 200)
+    print("tool call on mcp 2.x", flush=True)
+    scenarios_library.mcp2_client(results, 3 if quick else 15, 60 if quick else 150)
     print("startup", flush=True)
     await scenarios_mcp.startup(results, 3 if quick else 10)
     await scenarios_mcp.ready_only(results, 3 if quick else 10)

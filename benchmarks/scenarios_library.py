@@ -156,3 +156,28 @@ async def instrumented_client(results: Results, rounds: int, calls: int) -> None
     if "OpenLLMetry" in walls:
         agentloupe, openllmetry = walls["agentloupe"], walls["OpenLLMetry"]
         results.ratio(scenario, "agentloupe / OpenLLMetry", agentloupe, openllmetry, note="target < 1x")
+
+
+def mcp2_client(results: Results, rounds: int, calls: int) -> None:
+    """The mcp 2.x per-call figures (``benchmarks/mcp2_calls.py``), run by the mcp 2 venv's interpreter."""
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
+    scenario = "tool call on mcp 2.x"
+    python = Path(os.environ.get("AGENTLOUPE_MCP2_VENV", ".venv-mcp2")) / "bin" / "python"
+    if not python.exists():
+        print(f"  {scenario}: skipped, no mcp 2 venv at {python.parent.parent} (bash scripts/test.sh makes it)")
+        return
+    done = subprocess.run(
+        [str(python), "-m", "benchmarks.mcp2_calls", str(rounds), str(calls)],
+        capture_output=True, text=True, timeout=900, check=True,
+    )
+    data = json.loads(done.stdout.strip().splitlines()[-1])
+    per_round = data["per_round_ms"]
+    note = "median of per-round medians; variants interleaved call by call"
+    for variant in ("plain", "sdk", "agentloupe"):
+        results.add(scenario, f"{variant} call", per_round[variant], note=note)
+    results.ratio(scenario, "agentloupe / the SDK's own span", per_round["agentloupe"], per_round["sdk"])
+    results.ratio(scenario, "agentloupe / plain (no span recorded)", per_round["agentloupe"], per_round["plain"])
