@@ -16,6 +16,7 @@ from typing import Generic, TypeVar
 import anyio
 
 from agentloupe.instrumentation import instrument_mcp
+from agentloupe.instrumentation.diagnostics.watchdog import DeadlineExceeded
 from agentloupe.instrumentation.telemetry import setup as telemetry
 from agentloupe.instrumentation.telemetry.logs import configure_logging
 from agentloupe.instrumentation.telemetry.tracefiles import prune_trace_files
@@ -25,6 +26,7 @@ from agentloupe.platform.errors import AgentloupeError
 T = TypeVar("T")
 EXIT_SIGNALLED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 EXIT_BAD_INPUT = 2
+EXIT_DEADLINE = 124  # as GNU timeout: a deadline passed and the run was cancelled
 
 
 @dataclass
@@ -161,6 +163,8 @@ def execute(
         outcome.message = f"stopped by {signal.Signals(caught[0]).name}"
     elif isinstance(error, AgentloupeError):
         outcome.exit_code, outcome.message = error.exit_code, str(error)
+    elif isinstance(error, DeadlineExceeded):
+        outcome.exit_code, outcome.message = EXIT_DEADLINE, str(error)
     elif isinstance(error, KeyboardInterrupt):
         outcome.exit_code = 130
     elif error is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from agentloupe.instrumentation import semconv
@@ -62,13 +63,18 @@ def cut_at_word(text: str, width: int) -> str:
     return cut.rstrip(",;:") + "…"
 
 
-def _short(location: str) -> str:
-    """``.../site-packages/pkg/mod.py:12 in f`` -> ``pkg/mod.py:12 in f``: the tree stays readable."""
+def _short_path(path: str) -> str:
     for marker in ("/site-packages/", "/agentloupe/"):
-        if marker in location:
+        if marker in path:
             head = "agentloupe/" if marker == "/agentloupe/" else ""
-            return head + location.split(marker, 1)[1]
-    return location.rsplit("/", 2)[-2] + "/" + location.rsplit("/", 1)[-1] if location.count("/") >= 2 else location
+            return head + path.split(marker, 1)[1]
+    return "/".join(path.rsplit("/", 2)[-2:]) if path.count("/") >= 2 else path
+
+
+def _short(location: str) -> str:
+    """``.../site-packages/pkg/mod.py:12 in f`` -> ``pkg/mod.py:12 in f``, for every path in a line
+    (a hang's headline names several frames): the tree stays readable."""
+    return re.sub(r"(/[^\s:]+)(?=:\d)", lambda match: _short_path(match.group(1)), location)
 
 
 def render_tree(spans: Iterable[SpanRecord], trace_id: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -49,10 +50,14 @@ class OpenSpans:
         self._spans.pop(span.get_span_context().span_id, None)
 
     def newest(self) -> Span | None:
+        return self.newest_where(lambda span: True)
+
+    def newest_where(self, wanted: Callable[[Span], bool]) -> Span | None:
+        """The newest open span that ``wanted`` accepts."""
         for _ in range(5):
             try:
-                return next(reversed(list(self._spans.values())), None)
-            except RuntimeError:
+                return next((span for span in reversed(list(self._spans.values())) if wanted(span)), None)
+            except RuntimeError:  # torn by the loop thread: read again
                 continue
         return None
 

@@ -9,6 +9,8 @@ read is defensive: a frame that changes under us is skipped, never raised.
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
 import sys
 import threading
 import traceback
@@ -18,7 +20,7 @@ from typing import Any
 MAX_DEPTH = 64
 
 
-def _frame_of(awaitable: Any) -> FrameType | None:
+def frame_of(awaitable: Any) -> FrameType | None:
     for name in ("cr_frame", "gi_frame", "ag_frame"):
         frame = getattr(awaitable, name, None)
         if frame is not None:
@@ -26,11 +28,18 @@ def _frame_of(awaitable: Any) -> FrameType | None:
     return None
 
 
-def _next_of(awaitable: Any) -> Any:
+def next_of(awaitable: Any) -> Any:
     for name in ("cr_await", "gi_yieldfrom", "ag_await"):
         value = getattr(awaitable, name, None)
         if value is not None:
             return value
+    kind = type(awaitable).__name__
+    if kind in ("async_generator_asend", "async_generator_athrow"):
+        # `async for` over an async generator (LangGraph's astream): the awaitable exposes no
+        # attribute for its generator, but holds a reference to it
+        return next((ref for ref in gc.get_referents(awaitable) if inspect.isasyncgen(ref)), None)
+    if kind == "FutureIter":  # `await future` (a task too): the iterator holds the future
+        return next((ref for ref in gc.get_referents(awaitable) if isinstance(ref, asyncio.Future)), None)
     return None
 
 
@@ -47,13 +56,13 @@ def await_chain(task: asyncio.Task[Any]) -> list[str]:
         for _ in range(MAX_DEPTH):
             if current is None:
                 break
-            frame = _frame_of(current)
+            frame = frame_of(current)
             if frame is not None:
                 lines.append(format_frame(frame))
-            following = _next_of(current)
+            following = next_of(current)
             if following is None:
                 break
-            if _frame_of(following) is None and _next_of(following) is None:
+            if frame_of(following) is None and next_of(following) is None:
                 lines.append(f"awaiting {type(following).__name__}")
                 break
             current = following

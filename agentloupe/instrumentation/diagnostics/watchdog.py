@@ -30,7 +30,9 @@ from opentelemetry.trace import Span
 from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.diagnostics.blocks import BlockReporter, in_span
 from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock, LoopMonitor
-from agentloupe.instrumentation.diagnostics.stacks import all_stacks, await_chain, thread_stack
+from agentloupe.instrumentation.diagnostics.stacks import all_stacks, thread_stack
+from agentloupe.instrumentation.diagnostics.waits import headline as waits_headline
+from agentloupe.instrumentation.diagnostics.waits import waits_of
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
 from agentloupe.instrumentation.telemetry import metrics
 from agentloupe.instrumentation.telemetry.processenv import ChildSettings, Policy
@@ -48,6 +50,15 @@ DEFAULT_TIMEOUTS: dict[str, float] = {
 ALWAYS_CANCEL = frozenset({"run"})
 
 
+class DeadlineExceeded(TimeoutError):
+    """A deadline the user set (or the default one) passed, and the operation was cancelled."""
+
+    def __init__(self, kind: str, seconds: float, stuck_at: str, *, why: str = "") -> None:
+        self.kind, self.seconds, self.stuck_at = kind, seconds, stuck_at
+        where = f" waiting at {stuck_at}" if stuck_at and stuck_at != "?" else ""
+        super().__init__(f"{kind} passed its {seconds:g} s deadline{where} and was cancelled{why}")
+
+
 @dataclass(eq=False)
 class _Deadline:
     kind: str
@@ -58,6 +69,7 @@ class _Deadline:
     scope: anyio.CancelScope | None
     reported: bool = False
     cancelled: bool = False
+    stuck_at: str = ""
 
 
 @dataclass
@@ -185,7 +197,7 @@ class HangWatchdog:
             self._deadlines.pop(id(entry), None)
         if entry.cancelled and entry.scope is not None and entry.scope.cancelled_caught:
             why = "" if kind in ALWAYS_CANCEL else " (--on-hang cancel)"
-            raise TimeoutError(f"{kind} passed its {limit:g} s deadline and was cancelled{why}")
+            raise DeadlineExceeded(kind, limit, entry.stuck_at, why=why)
 
     def _run(self) -> None:
         while not self._stop.wait(self.config.poll_s):
@@ -199,10 +211,11 @@ class HangWatchdog:
 
     def _report_hang(self, entry: _Deadline) -> None:
         entry.reported = True
-        chain = await_chain(entry.task) if entry.task is not None else []
+        found = waits_of(entry.task) if entry.task is not None else []
+        chain = [line for wait in found for line in (*wait.chain(), "--")][:-1] if found else []
         loop_stack = thread_stack(self._loop_thread_id, limit=8)
         cancel = entry.scope is not None and (self.config.policy == "cancel" or entry.kind in ALWAYS_CANCEL)
-        stuck_at = _stuck_line(chain)
+        stuck_at = entry.stuck_at = waits_headline(found)
         attributes: dict[str, Any] = {
             semconv.HANG_KIND: entry.kind,
             semconv.HANG_DEADLINE_S: entry.seconds,
@@ -214,6 +227,15 @@ class HangWatchdog:
         self.hangs.append(attributes)
         if entry.span is not None and entry.span.is_recording():
             entry.span.add_event("hang", attributes)
+        # and on the span of each graph node that waits, so the tree shows the hang where it is
+        for node in dict.fromkeys(wait.node for wait in found if wait.node):
+
+            def runs(span: Span, node: str | None = node) -> bool:
+                return _attribute(span, semconv.LANGGRAPH_NODE) == node
+
+            span = self._reporter.open_spans.newest_where(runs)
+            if span is not None and span is not entry.span and span.is_recording():
+                span.add_event("hang", attributes)
         metrics.hangs_detected().add(1, {semconv.HANG_KIND: entry.kind})
         with in_span(entry.span):
             log.warning(
@@ -236,16 +258,8 @@ class HangWatchdog:
         return text
 
 
-_MACHINERY = ("/asyncio/", "/anyio/", "/concurrent/futures/")
-
-
-def _stuck_line(chain: list[str]) -> str:
-    """The innermost frame of the chain that is not event-loop machinery: the line that waits."""
-    frames = [line for line in chain if not line.startswith(("awaiting ", "("))]
-    for line in reversed(frames):
-        if not any(part in line for part in _MACHINERY):
-            return line
-    return frames[-1] if frames else "?"
+def _attribute(span: Span, name: str) -> Any:
+    return (getattr(span, "attributes", None) or {}).get(name)
 
 
 def active() -> HangWatchdog | None:

@@ -1,0 +1,179 @@
+"""Where a task waits, across the tasks it waits for: the user's stuck line.
+
+A graph run's task waits on LangGraph's runner, which waits on a task per node,
+which may wait on ``asyncio.gather``, a ``TaskGroup``, an anyio task group or a
+``Send`` branch. Python 3.14 records who awaits whom (``asyncio.capture_call_graph``);
+on 3.11-3.13 this module finds it itself:
+
+- an ``await task`` is followed into the task (its ``FutureIter`` holds the task);
+- a future that several tasks complete (``gather``'s outer future, ``asyncio.wait``'s
+  waiter, a task group's completion future) is found in the done-callbacks of those
+  tasks: a callback's closure, or the object its bound method belongs to, holds it;
+- ``async for`` over an async generator is followed into the generator.
+
+Each path from the watched task down to a future nobody completes is one *wait*.
+Its headline names the innermost frames of the program (agentloupe, LangGraph,
+LangChain, asyncio, anyio and the standard library are folded out), and the graph
+node it runs in, read from the ``config`` LangGraph hands each node. Everything
+runs on the watchdog's thread while the loop runs: every read is defensive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sysconfig
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from agentloupe.instrumentation.diagnostics.stacks import MAX_DEPTH, format_frame, frame_of, next_of
+
+_AGENTLOUPE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
+_STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
+_FOLDED_PARTS = (
+    f"{os.sep}langgraph{os.sep}",
+    f"{os.sep}langchain",
+    f"{os.sep}langsmith{os.sep}",
+    f"{os.sep}anyio{os.sep}",
+    f"{os.sep}asyncio{os.sep}",
+    f"{os.sep}fastmcp{os.sep}",
+    f"{os.sep}mcp{os.sep}",
+)
+_PRIMITIVES = {"Event", "Lock", "Condition", "Semaphore", "BoundedSemaphore", "Barrier", "Queue"}
+
+
+def folded(filename: str) -> bool:
+    """Library or runtime code, not the program's: left out of the headline (kept in the dump)."""
+    return (
+        filename.startswith((_AGENTLOUPE, _STDLIB, "<"))
+        or any(part in filename for part in _FOLDED_PARTS)
+        or filename.endswith(f"{os.sep}threading.py")
+    )
+
+
+@dataclass
+class Wait:
+    """One path from the watched task down to where it waits (frames outermost first)."""
+
+    frames: list[FrameType] = field(default_factory=list)
+    awaiting: str = ""  # what the innermost frame awaits: "Event", "Lock", "Future", ...
+
+    @property
+    def node(self) -> str | None:
+        """The LangGraph node this wait runs in (the innermost ``config`` that names one)."""
+        for frame in reversed(self.frames):
+            try:
+                config = frame.f_locals.get("config")
+                node = config.get("metadata", {}).get("langgraph_node") if isinstance(config, dict) else None
+            except Exception:
+                node = None
+            if isinstance(node, str):
+                return node
+        return None
+
+    def user_frames(self) -> list[str]:
+        """The program's own frames, innermost first."""
+        return [format_frame(f) for f in reversed(self.frames) if not folded(f.f_code.co_filename)]
+
+    def headline(self) -> str:
+        """``hang.py:20 in wait_for_result <- hang.py:15 in stuck (node stuck)``."""
+        mine = self.user_frames()[:2]
+        if not mine:  # nothing of the program's own: the innermost frame that is not asyncio's
+            mine = [format_frame(f) for f in reversed(self.frames)][:1] or ["?"]
+        node = self.node
+        return " <- ".join(mine) + (f" (node {node})" if node else "")
+
+    def chain(self) -> list[str]:
+        """The whole path, outermost first, for the full dump."""
+        return [format_frame(f) for f in self.frames] + ([f"awaiting {self.awaiting}"] if self.awaiting else [])
+
+
+def _holds(candidate: Any, future: Any) -> bool:
+    if candidate is future:
+        return True
+    try:
+        return any(value is future for value in vars(candidate).values())
+    except TypeError:  # no __dict__
+        return False
+
+
+def _completes(task: asyncio.Future[Any], future: asyncio.Future[Any]) -> bool:
+    """Does a done-callback of ``task`` complete ``future`` (gather, wait, task groups)?"""
+    for entry in list(getattr(task, "_callbacks", None) or ()):
+        callback = entry[0] if isinstance(entry, tuple) else entry
+        callback = getattr(callback, "func", callback)  # functools.partial
+        candidates = [getattr(callback, "__self__", None)]
+        candidates += [cell.cell_contents for cell in (getattr(callback, "__closure__", None) or ()) if _filled(cell)]
+        if any(c is not None and _holds(c, future) for c in candidates):
+            return True
+    return False
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - an empty cell raises
+    except ValueError:
+        return False
+    return True
+
+
+def _awaiting(frames: list[FrameType], future: Any) -> str:
+    """What the innermost frame waits for: the primitive it is a method of, else the future's type."""
+    if frames:
+        owner = frames[-1].f_locals.get("self")
+        if owner is not None and type(owner).__name__ in _PRIMITIVES:
+            return type(owner).__name__
+    return type(future).__name__
+
+
+def waits_of(task: asyncio.Task[Any], tasks: list[asyncio.Task[Any]] | None = None) -> list[Wait]:
+    """Every path from ``task`` down to where it waits, across the tasks it waits for."""
+    if tasks is None:
+        try:
+            tasks = list(asyncio.all_tasks(task.get_loop()))
+        except RuntimeError:
+            tasks = []
+    found: list[Wait] = []
+    _walk(task, Wait(), found, tasks, {id(task)})
+    return found
+
+
+def _walk(task: asyncio.Task[Any], path: Wait, found: list[Wait], tasks: list[Any], seen: set[int]) -> None:
+    current: Any = task.get_coro()
+    try:
+        for _ in range(MAX_DEPTH):
+            frame = frame_of(current)
+            if frame is not None:
+                path.frames.append(frame)
+            following = next_of(current)
+            if following is None:
+                break
+            if isinstance(following, asyncio.Future):
+                if isinstance(following, asyncio.Task) and id(following) not in seen:
+                    seen.add(id(following))
+                    current = following.get_coro()
+                    continue
+                children = [t for t in tasks if id(t) not in seen and not t.done() and _completes(t, following)]
+                if not children:
+                    path.awaiting = _awaiting(path.frames, following)
+                    break
+                for child in children:
+                    seen.add(id(child))
+                    _walk(child, Wait(list(path.frames)), found, tasks, seen)
+                return
+            current = following
+    except Exception:
+        path.awaiting = path.awaiting or "(changed while read)"
+    found.append(path)
+
+
+def headline(waits: list[Wait]) -> str:
+    """One line: where the program waits, each branch named; a lock cycle said as such."""
+    if not waits:
+        return "?"
+    lines = list(dict.fromkeys(w.headline() for w in waits))
+    text = " | ".join(lines)
+    if len(lines) > 1 and all(w.awaiting in _PRIMITIVES for w in waits):
+        text += " — these wait on each other"
+    return text
