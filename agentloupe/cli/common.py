@@ -47,7 +47,7 @@ TimeoutOption = Annotated[
     typer.Option(
         "--timeout",
         metavar="KIND=SECONDS",
-        help="deadline per kind: run, model, tool, mcp, server_start, shutdown (repeatable)",
+        help="deadline per kind: run, node, model, tool, mcp, server_start, shutdown (repeatable)",
     ),
 ]
 OnHangOption = Annotated[

@@ -74,6 +74,7 @@ async def watch(
         timeouts={**DEFAULT_TIMEOUTS, **(timeouts or {})},
         policy=check_policy(on_hang),
         loop_threshold_s=loop_threshold_s,
+        explicit=frozenset(timeouts or {}),
     )
     async with watching(config, memory=memory) as watchdog:
         yield watchdog

@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 import anyio
 
 from agentloupe.instrumentation import instrument_mcp
-from agentloupe.instrumentation.diagnostics.watchdog import DeadlineExceeded
+from agentloupe.instrumentation.diagnostics.watchdog import EXIT_DEADLINE, DeadlineExceeded
 from agentloupe.instrumentation.telemetry import setup as telemetry
 from agentloupe.instrumentation.telemetry.logs import configure_logging
 from agentloupe.instrumentation.telemetry.tracefiles import prune_trace_files
@@ -26,7 +26,6 @@ from agentloupe.platform.errors import AgentloupeError
 T = TypeVar("T")
 EXIT_SIGNALLED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 EXIT_BAD_INPUT = 2
-EXIT_DEADLINE = 124  # as GNU timeout: a deadline passed and the run was cancelled
 
 
 @dataclass

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +17,7 @@ from opentelemetry import trace
 
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.diagnostics.memory import LeakTracker
+from agentloupe.instrumentation.diagnostics.watchdog import active as active_watchdog
 from agentloupe.instrumentation.diagnostics.watchdog import deadline, watching
 from agentloupe.instrumentation.langgraph import genai
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
@@ -85,6 +88,14 @@ async def shutdown_pool(pool: SessionPool) -> None:
             pool.begin_close()
             await pool.close()
         span.set_attribute(semconv.SERVERS_STOPPED, len(pool.slots))
+
+
+class AbandonStuckThreads(ThreadPoolExecutor):
+    """A default executor whose shutdown does not wait: the run is over, and a thread still
+    running is stuck (a sync node past its deadline), to be left behind, not waited for."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
 
 
 @contextmanager
@@ -184,6 +195,9 @@ async def run_graph(settings: Settings, ref: str, target: Any, state: dict[str, 
     # ``target``: what ``usergraph.load_graph_target(ref)`` found, before telemetry started.
 
     run_id = str(uuid.uuid4())
+    # A sync node runs in the loop's default executor; one stuck there past a deadline must not
+    # keep the loop's shutdown (and the command) waiting for its thread.
+    asyncio.get_running_loop().set_default_executor(AbandonStuckThreads(thread_name_prefix="langgraph-sync"))
     async with observed(settings):
         with traced(semconv.SPAN_RUN, attributes={semconv.RUN_ID: run_id, semconv.GRAPH_REFERENCE: ref}) as root:
             pool: SessionPool | None = None
@@ -203,7 +217,14 @@ async def run_graph(settings: Settings, ref: str, target: Any, state: dict[str, 
                 for iteration in range(settings.repeat):
                     thread = f"{run_id}/{iteration}" if settings.repeat > 1 else run_id
                     with timed_run(name), deadline("run", span=root):
-                        final = await graph.ainvoke(state, config={**config, "configurable": {"thread_id": thread}})
+                        try:
+                            final = await graph.ainvoke(state, config={**config, "configurable": {"thread_id": thread}})
+                        except asyncio.CancelledError:
+                            watchdog = active_watchdog()  # a node deadline cancelled the run
+                            exceeded = watchdog.take_cancellation() if watchdog is not None else None
+                            if exceeded is None:
+                                raise
+                            raise exceeded from None
                     if tracker is not None:
                         tracker.sample(root)
             finally:

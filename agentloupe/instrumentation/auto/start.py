@@ -89,10 +89,23 @@ def _watch_every_loop() -> None:
     settings = ChildSettings.from_env()
 
     async def watched(coro: Coroutine[Any, Any, Any]) -> Any:
-        from agentloupe.instrumentation.diagnostics.watchdog import WatchdogConfig, watching
+        from agentloupe.instrumentation.diagnostics.watchdog import EXIT_DEADLINE, WatchdogConfig, watching
 
-        async with watching(WatchdogConfig.from_settings(settings), memory=settings.memory):
-            return await coro
+        async with watching(WatchdogConfig.from_settings(settings), memory=settings.memory) as watchdog:
+            try:
+                return await coro
+            except asyncio.CancelledError:
+                exceeded = watchdog.take_cancellation()
+                if exceeded is None:
+                    raise
+                # A deadline the user set cancelled the program's run: one line, its own exit code.
+                # Leave at once, spans flushed: a worker thread stuck in a sync node would keep
+                # asyncio.run's executor shutdown (and the process) waiting forever.
+                print(f"loupe: error: {exceeded}", file=sys.stderr, flush=True)
+                from agentloupe.instrumentation.telemetry import setup
+
+                setup.shutdown()
+                os._exit(EXIT_DEADLINE)
 
     def run(self: asyncio.Runner, coro: Any, *, context: Any = None) -> Any:
         if asyncio.iscoroutine(coro):

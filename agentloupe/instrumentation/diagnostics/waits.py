@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sysconfig
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 from agentloupe.instrumentation.diagnostics.stacks import MAX_DEPTH, format_frame, frame_of, next_of
 
 _AGENTLOUPE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + os.sep
+_BUNDLED_SERVERS = _AGENTLOUPE + "servers" + os.sep
 _STDLIB = sysconfig.get_paths()["stdlib"] + os.sep
 _FOLDED_PARTS = (
     f"{os.sep}langgraph{os.sep}",
@@ -40,13 +42,17 @@ _FOLDED_PARTS = (
     f"{os.sep}fastmcp{os.sep}",
     f"{os.sep}mcp{os.sep}",
 )
+#: Set by the LangGraph instrumentation: the span of the node a ``config`` belongs to.
+node_span: Callable[[dict[str, Any]], Any] | None = None
 _PRIMITIVES = {"Event", "Lock", "Condition", "Semaphore", "BoundedSemaphore", "Barrier", "Queue"}
 
 
 def folded(filename: str) -> bool:
-    """Library or runtime code, not the program's: left out of the headline (kept in the dump)."""
+    """Library or runtime code, not the program's: left out of the headline (kept in the dump).
+    agentloupe's bundled servers are the program of their own processes."""
     return (
-        filename.startswith((_AGENTLOUPE, _STDLIB, "<"))
+        (filename.startswith(_AGENTLOUPE) and not filename.startswith(_BUNDLED_SERVERS))
+        or filename.startswith((_STDLIB, "<"))
         or any(part in filename for part in _FOLDED_PARTS)
         or filename.endswith(f"{os.sep}threading.py")
     )
@@ -60,17 +66,22 @@ class Wait:
     awaiting: str = ""  # what the innermost frame awaits: "Event", "Lock", "Future", ...
 
     @property
-    def node(self) -> str | None:
-        """The LangGraph node this wait runs in (the innermost ``config`` that names one)."""
+    def node_config(self) -> dict[str, Any] | None:
+        """The ``config`` LangGraph handed the node this wait runs in (the innermost that names one)."""
         for frame in reversed(self.frames):
             try:
                 config = frame.f_locals.get("config")
-                node = config.get("metadata", {}).get("langgraph_node") if isinstance(config, dict) else None
+                if isinstance(config, dict) and isinstance(config.get("metadata", {}).get("langgraph_node"), str):
+                    return config
             except Exception:
-                node = None
-            if isinstance(node, str):
-                return node
+                continue
         return None
+
+    @property
+    def node(self) -> str | None:
+        """The LangGraph node this wait runs in."""
+        config = self.node_config
+        return config["metadata"]["langgraph_node"] if config is not None else None
 
     def user_frames(self) -> list[str]:
         """The program's own frames, innermost first."""
@@ -79,8 +90,10 @@ class Wait:
     def headline(self) -> str:
         """``hang.py:20 in wait_for_result <- hang.py:15 in stuck (node stuck)``."""
         mine = self.user_frames()[:2]
-        if not mine:  # nothing of the program's own: the innermost frame that is not asyncio's
-            mine = [format_frame(f) for f in reversed(self.frames)][:1] or ["?"]
+        if not mine:  # nothing of the program's own: the innermost frame that is not loop machinery
+            machinery = (f"{os.sep}asyncio{os.sep}", f"{os.sep}anyio{os.sep}", f"{os.sep}concurrent{os.sep}")
+            outside = [f for f in reversed(self.frames) if not any(m in f.f_code.co_filename for m in machinery)]
+            mine = [format_frame((outside or list(reversed(self.frames)))[0])] if self.frames else ["?"]
         node = self.node
         return " <- ".join(mine) + (f" (node {node})" if node else "")
 
@@ -98,9 +111,10 @@ def _holds(candidate: Any, future: Any) -> bool:
         return False
 
 
-def _completes(task: asyncio.Future[Any], future: asyncio.Future[Any]) -> bool:
-    """Does a done-callback of ``task`` complete ``future`` (gather, wait, task groups)?"""
-    for entry in list(getattr(task, "_callbacks", None) or ()):
+def _completes(task: Any, future: asyncio.Future[Any]) -> bool:
+    """Does a done-callback of ``task`` (a task, or a thread's future) complete ``future``?"""
+    callbacks = getattr(task, "_callbacks", None) or getattr(task, "_done_callbacks", None) or ()  # asyncio, threads
+    for entry in list(callbacks):
         callback = entry[0] if isinstance(entry, tuple) else entry
         callback = getattr(callback, "func", callback)  # functools.partial
         candidates = [getattr(callback, "__self__", None)]
@@ -108,6 +122,27 @@ def _completes(task: asyncio.Future[Any], future: asyncio.Future[Any]) -> bool:
         if any(c is not None and _holds(c, future) for c in candidates):
             return True
     return False
+
+
+def _worker_frames(future: asyncio.Future[Any]) -> list[FrameType]:
+    """The stack (outermost first) of the worker thread running what ``future`` waits for
+    (``run_in_executor``, ``asyncio.to_thread``, LangGraph's sync nodes), when one does."""
+    import sys
+
+    for frame in list(sys._current_frames().values()):
+        stack: list[FrameType] = []
+        runs_it = False
+        current: FrameType | None = frame
+        while current is not None:
+            stack.append(current)
+            if current.f_code.co_name == "run" and current.f_code.co_filename.endswith(f"futures{os.sep}thread.py"):
+                work = current.f_locals.get("self")
+                runs_it = work is not None and _completes(getattr(work, "future", None), future)
+                break
+            current = current.f_back
+        if runs_it:
+            return list(reversed(stack))
+    return []
 
 
 def _filled(cell: Any) -> bool:
@@ -156,7 +191,12 @@ def _walk(task: asyncio.Task[Any], path: Wait, found: list[Wait], tasks: list[An
                     continue
                 children = [t for t in tasks if id(t) not in seen and not t.done() and _completes(t, following)]
                 if not children:
-                    path.awaiting = _awaiting(path.frames, following)
+                    worker = _worker_frames(following)
+                    if worker:  # a sync node or tool in a worker thread: where that thread is
+                        path.frames.extend(worker)
+                        path.awaiting = "thread"
+                    else:
+                        path.awaiting = _awaiting(path.frames, following)
                     break
                 for child in children:
                     seen.add(id(child))
@@ -168,12 +208,28 @@ def _walk(task: asyncio.Task[Any], path: Wait, found: list[Wait], tasks: list[An
     found.append(path)
 
 
+def span_of_node(wait: Wait) -> Any:
+    """The span of the graph node ``wait`` runs in, when the LangGraph instrumentation knows it."""
+    config, resolve = wait.node_config, node_span
+    if config is None or resolve is None:
+        return None
+    try:
+        return resolve(config)
+    except Exception:
+        return None
+
+
+def deadlocked(waits: list[Wait]) -> bool:
+    """Several branches, each waiting on a lock, an event or the like, and nothing else."""
+    return len(waits) > 1 and all(w.awaiting in _PRIMITIVES for w in waits)
+
+
 def headline(waits: list[Wait]) -> str:
     """One line: where the program waits, each branch named; a lock cycle said as such."""
     if not waits:
         return "?"
     lines = list(dict.fromkeys(w.headline() for w in waits))
     text = " | ".join(lines)
-    if len(lines) > 1 and all(w.awaiting in _PRIMITIVES for w in waits):
+    if len(lines) > 1 and deadlocked(waits):
         text += " — these wait on each other"
     return text

@@ -31,8 +31,8 @@ from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.diagnostics.blocks import BlockReporter, in_span
 from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock, LoopMonitor
 from agentloupe.instrumentation.diagnostics.stacks import all_stacks, thread_stack
+from agentloupe.instrumentation.diagnostics.waits import deadlocked, span_of_node, waits_of
 from agentloupe.instrumentation.diagnostics.waits import headline as waits_headline
-from agentloupe.instrumentation.diagnostics.waits import waits_of
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
 from agentloupe.instrumentation.telemetry import metrics
 from agentloupe.instrumentation.telemetry.processenv import ChildSettings, Policy
@@ -48,6 +48,9 @@ DEFAULT_TIMEOUTS: dict[str, float] = {
     "shutdown": 10.0,
 }
 ALWAYS_CANCEL = frozenset({"run"})
+
+
+EXIT_DEADLINE = 124  # as GNU timeout: the exit code of a program whose deadline passed
 
 
 class DeadlineExceeded(TimeoutError):
@@ -70,6 +73,7 @@ class _Deadline:
     reported: bool = False
     cancelled: bool = False
     stuck_at: str = ""
+    cancels_task: bool = False  # no scope around it: cancelling means cancelling the task
 
 
 @dataclass
@@ -79,6 +83,9 @@ class WatchdogConfig:
     loop_threshold_s: float = 0.1
     c_level_s: float | None = None  # None: the loop threshold; 0: no C-level timer
     poll_s: float = 0.05
+    # Kinds the user set: only those bound a program's own graph runs and nodes (a default
+    # 300 s run deadline must not cancel a program that never asked for one)
+    explicit: frozenset[str] = frozenset()
 
     @classmethod
     def from_settings(cls, settings: ChildSettings, *, policy: Policy | None = None) -> WatchdogConfig:
@@ -87,6 +94,7 @@ class WatchdogConfig:
             timeouts={**DEFAULT_TIMEOUTS, **settings.timeouts},
             policy=policy or settings.on_hang,
             loop_threshold_s=settings.loop_threshold_s,
+            explicit=frozenset(settings.timeouts),
         )
 
 
@@ -110,6 +118,7 @@ class HangWatchdog:
         self._monitor: LoopMonitor | None = None
         self._reporter = BlockReporter(self.config.loop_threshold_s)
         self._signal_installed = False
+        self._cancelled_by: DeadlineExceeded | None = None
         # Recent findings, bounded: the watchdog must not become a leak of its own.
         self.hangs: deque[dict[str, Any]] = deque(maxlen=100)
 
@@ -199,6 +208,42 @@ class HangWatchdog:
             why = "" if kind in ALWAYS_CANCEL else " (--on-hang cancel)"
             raise DeadlineExceeded(kind, limit, entry.stuck_at, why=why)
 
+    def open_deadline(self, kind: str, *, span: Span | None) -> object | None:
+        """A deadline for code that runs between two callbacks (a graph run, a node), on the current
+        task: reported like any other, cancelled by cancelling that task. None when ``kind`` has no
+        deadline (``node`` has none unless set) or there is no task."""
+        limit = self.config.timeouts.get(kind) if kind in self.config.explicit else None
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            task = None
+        if not limit or task is None:
+            return None
+        entry = _Deadline(kind, limit, time.monotonic() + limit, task, span, None, cancels_task=True)
+        self._deadlines[id(entry)] = entry
+        return entry
+
+    def close_deadline(self, handle: object | None) -> None:
+        if handle is not None:
+            self._deadlines.pop(id(handle), None)
+
+    def watching_kind(self, kind: str) -> bool:
+        """Is a deadline of ``kind`` open now (the runner's own ``run`` deadline, say)?"""
+        return any(entry.kind == kind for entry in list(self._deadlines.values()))
+
+    @property
+    def cancelled_by(self) -> DeadlineExceeded | None:
+        """The deadline that cancelled a task (a callback-driven one), as the error to report."""
+        return self._cancelled_by
+
+    def take_cancellation(self) -> DeadlineExceeded | None:
+        """In the task a callback-driven deadline cancelled, as its ``CancelledError`` arrives: the
+        error to raise instead (the cancellation is withdrawn: it was ours, not the caller's)."""
+        exceeded, self._cancelled_by = self._cancelled_by, None
+        if exceeded is not None and (task := asyncio.current_task()) is not None:
+            task.uncancel()
+        return exceeded
+
     def _run(self) -> None:
         while not self._stop.wait(self.config.poll_s):
             try:
@@ -211,11 +256,23 @@ class HangWatchdog:
 
     def _report_hang(self, entry: _Deadline) -> None:
         entry.reported = True
-        found = waits_of(entry.task) if entry.task is not None else []
+        own = found = waits_of(entry.task) if entry.task is not None else []
+        if entry.kind == "node" and found:
+            # a node cannot see a lock cycle alone: its sibling nodes' waits join the picture
+            for sibling in list(self._deadlines.values()):
+                if sibling is not entry and sibling.kind == "node" and sibling.task is not None:
+                    found = found + [
+                        w for w in waits_of(sibling.task) if w.headline() not in {f.headline() for f in found}
+                    ]
+            found = found if deadlocked(found) else own
         chain = [line for wait in found for line in (*wait.chain(), "--")][:-1] if found else []
         loop_stack = thread_stack(self._loop_thread_id, limit=8)
-        cancel = entry.scope is not None and (self.config.policy == "cancel" or entry.kind in ALWAYS_CANCEL)
-        stuck_at = entry.stuck_at = waits_headline(found)
+        cancel = (entry.scope is not None or entry.cancels_task) and (
+            self.config.policy == "cancel" or entry.kind in ALWAYS_CANCEL
+        )
+        stuck_at = waits_headline(found)
+        # the error message names a line only when it is the program's own (not a library's wait)
+        entry.stuck_at = stuck_at if any(wait.user_frames() for wait in found) else ""
         attributes: dict[str, Any] = {
             semconv.HANG_KIND: entry.kind,
             semconv.HANG_DEADLINE_S: entry.seconds,
@@ -228,14 +285,12 @@ class HangWatchdog:
         if entry.span is not None and entry.span.is_recording():
             entry.span.add_event("hang", attributes)
         # and on the span of each graph node that waits, so the tree shows the hang where it is
-        for node in dict.fromkeys(wait.node for wait in found if wait.node):
-
-            def runs(span: Span, node: str | None = node) -> bool:
-                return _attribute(span, semconv.LANGGRAPH_NODE) == node
-
-            span = self._reporter.open_spans.newest_where(runs)
-            if span is not None and span is not entry.span and span.is_recording():
-                span.add_event("hang", attributes)
+        marked = {id(entry.span)}
+        for wait in found if entry.kind != "node" else ():  # a node's siblings report themselves
+            span = span_of_node(wait)
+            if span is not None and id(span) not in marked and span.is_recording():
+                marked.add(id(span))
+                span.add_event("hang", {**attributes, semconv.HANG_STUCK_AT: wait.headline()})
         metrics.hangs_detected().add(1, {semconv.HANG_KIND: entry.kind})
         with in_span(entry.span):
             log.warning(
@@ -249,6 +304,10 @@ class HangWatchdog:
         if cancel and entry.scope is not None and self._loop is not None and not self._loop.is_closed():
             entry.cancelled = True
             self._loop.call_soon_threadsafe(entry.scope.cancel)
+        elif cancel and entry.task is not None and self._loop is not None and not self._loop.is_closed():
+            entry.cancelled = True
+            self._cancelled_by = DeadlineExceeded(entry.kind, entry.seconds, entry.stuck_at)
+            self._loop.call_soon_threadsafe(entry.task.cancel)
 
     # -- dumps ----------------------------------------------------------------
 
@@ -256,10 +315,6 @@ class HangWatchdog:
         text = all_stacks(self._loop)
         log.warning("stack_dump", stacks=text)
         return text
-
-
-def _attribute(span: Span, name: str) -> Any:
-    return (getattr(span, "attributes", None) or {}).get(name)
 
 
 def active() -> HangWatchdog | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import suppress
 from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
@@ -27,6 +28,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.diagnostics import waits
+from agentloupe.instrumentation.diagnostics.watchdog import active as active_watchdog
 from agentloupe.instrumentation.langgraph import genai, node_context
 from agentloupe.instrumentation.spans import (
     error_type_of,
@@ -42,11 +45,22 @@ _INTERRUPTS = ("GraphInterrupt", "NodeInterrupt", "Interrupt", "GraphBubbleUp", 
 
 
 class _Run:
-    __slots__ = ("model", "parent", "provider", "span", "started")
+    __slots__ = ("deadline", "model", "parent", "provider", "span", "started")
 
     def __init__(self, span: Span | None, provider: str = "", model: str = "", parent: UUID | None = None) -> None:
         self.span, self.started = span, time.perf_counter()
         self.provider, self.model, self.parent = provider, model, parent
+        self.deadline: object | None = None
+
+
+def _open_deadline(run: _Run, kind: str) -> None:
+    """Under a watchdog (``loupe exec``, ``watch()``, ``loupe run --graph``): bound a graph run
+    (``run``, unless the caller already bounds it) or a node (``node``, when one is set)."""
+    watchdog = active_watchdog()
+    if watchdog is None or (kind == "run" and watchdog.watching_kind("run")):
+        return
+    with suppress(Exception):
+        run.deadline = watchdog.open_deadline(kind, span=run.span)
 
 
 class AgentloupeCallbackHandler(BaseCallbackHandler):
@@ -81,6 +95,11 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
             run_id = run.parent
         return root
 
+    def span_of_config(self, config: dict[str, Any]) -> Span | None:
+        """The span of the node a LangGraph ``config`` was made for (its callbacks' parent run)."""
+        run_id = getattr(config.get("callbacks"), "parent_run_id", None)
+        return self.span_of(run_id) if run_id is not None else None
+
     def span_of(self, run_id: UUID) -> Span | None:
         """The span of ``run_id``, or of its nearest traced ancestor (hidden runs have none)."""
         return self._parent_span(run_id) if self.enabled else None
@@ -112,6 +131,8 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
     def _end(self, run_id: UUID, error: BaseException | None = None) -> _Run | None:
         with self._lock:
             run = self._runs.pop(run_id, None)
+        if run is not None and run.deadline is not None and (watchdog := active_watchdog()) is not None:
+            watchdog.close_deadline(run.deadline)
         if run is None or run.span is None:
             return run
         span = run.span
@@ -162,12 +183,12 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
             }
             if type(inputs).__name__ == "Command":
                 attrs[semconv.LANGGRAPH_RESUMED] = True  # the same conversation id as the interrupted run
-            self._start(run_id, parent_run_id, f"invoke_agent {name}", SpanKind.INTERNAL, attrs)
+            _open_deadline(self._start(run_id, parent_run_id, f"invoke_agent {name}", SpanKind.INTERNAL, attrs), "run")
         elif tags and _HIDDEN_TAG in tags:
             self._skip(run_id, parent_run_id)
         elif node is not None and name == node:
             attrs = {semconv.LANGGRAPH_NODE: node, semconv.LANGGRAPH_STEP: int(metadata.get("langgraph_step", -1))}
-            self._start(run_id, parent_run_id, str(node), SpanKind.INTERNAL, attrs)
+            _open_deadline(self._start(run_id, parent_run_id, str(node), SpanKind.INTERNAL, attrs), "node")
         else:
             self._start(run_id, parent_run_id, str(name), SpanKind.INTERNAL, {semconv.LANGCHAIN_RUN_TYPE: "chain"})
 
@@ -288,6 +309,7 @@ def instrument_langgraph(*, tracer_provider: Any = None, meter_provider: Any = N
     tracer_context.register_configure_hook(_handler, inheritable=True)
     _hook = tracer_context._configure_hooks[-1]
     node_context.install(handler.span_of)
+    waits.node_span = handler.span_of_config
 
 
 def uninstrument_langgraph() -> None:
