@@ -94,21 +94,3 @@ def importing(thread_id: int) -> str | None:
     except Exception:
         return found
     return found
-
-
-def all_stacks(loop: asyncio.AbstractEventLoop | None = None) -> str:
-    """Every task's await chain (of ``loop``) and every thread's stack, as one text."""
-    parts: list[str] = []
-    if loop is not None:
-        try:
-            tasks = list(asyncio.all_tasks(loop))
-        except RuntimeError:
-            tasks = []
-        for task in tasks:
-            parts.append(f"Task {task.get_name()}:")
-            parts.extend(f"  {line}" for line in await_chain(task))
-    names = {t.ident: t.name for t in threading.enumerate()}
-    for ident, _ in list(sys._current_frames().items()):
-        parts.append(f"Thread {names.get(ident, ident)}:")
-        parts.extend(f"  {line}" for line in thread_stack(ident))
-    return "\n".join(parts)

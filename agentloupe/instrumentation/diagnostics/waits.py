@@ -233,3 +233,72 @@ def headline(waits: list[Wait]) -> str:
     if len(lines) > 1 and deadlocked(waits):
         text += " — these wait on each other"
     return text
+
+
+def _own_frames(task: asyncio.Task[Any]) -> list[FrameType]:
+    """The task's own coroutine frames, outermost first (not the tasks it awaits)."""
+    frames: list[FrameType] = []
+    current: Any = task.get_coro()
+    for _ in range(MAX_DEPTH):
+        if current is None or isinstance(current, asyncio.Future):
+            break
+        frame = frame_of(current)
+        if frame is not None:
+            frames.append(frame)
+        current = next_of(current)
+    return frames
+
+
+def task_tree(loop: asyncio.AbstractEventLoop) -> list[str]:
+    """Every task of ``loop`` as a tree of who awaits whom, each with its frames and its graph node."""
+    try:
+        tasks = list(asyncio.all_tasks(loop))
+    except RuntimeError:
+        return []
+    children: dict[int, list[asyncio.Task[Any]]] = {}
+    awaited: set[int] = set()
+    for task in tasks:
+        waiter = getattr(task, "_fut_waiter", None)
+        if waiter is None:
+            continue
+        if isinstance(waiter, asyncio.Task):
+            kids = [waiter]
+        else:
+            kids = [t for t in tasks if t is not task and not t.done() and _completes(t, waiter)]
+        children[id(task)] = kids
+        awaited.update(id(kid) for kid in kids)
+    lines: list[str] = []
+
+    def show(task: asyncio.Task[Any], depth: int, seen: set[int]) -> None:
+        indent = "  " * depth
+        try:
+            frames = _own_frames(task)
+        except Exception:
+            frames = []
+        node = Wait(frames).node
+        lines.append(f"{indent}Task {task.get_name()}" + (f" (node {node})" if node else ""))
+        lines.extend(f"{indent}  {format_frame(frame)}" for frame in frames)
+        for kid in children.get(id(task), []):
+            if id(kid) not in seen:
+                seen.add(id(kid))
+                show(kid, depth + 1, seen)
+
+    seen = {id(t) for t in tasks if id(t) not in awaited}
+    for root in [t for t in tasks if id(t) not in awaited]:
+        show(root, 0, seen)
+    return lines
+
+
+def all_stacks(loop: asyncio.AbstractEventLoop | None = None) -> str:
+    """The task tree of ``loop`` and every thread's stack, as one text (the SIGUSR1 dump)."""
+    import sys
+    import threading
+
+    from agentloupe.instrumentation.diagnostics.stacks import thread_stack
+
+    parts: list[str] = task_tree(loop) if loop is not None else []
+    names = {t.ident: t.name for t in threading.enumerate()}
+    for ident, _ in list(sys._current_frames().items()):
+        parts.append(f"Thread {names.get(ident, ident)}:")
+        parts.extend(f"  {line}" for line in thread_stack(ident))
+    return "\n".join(parts)

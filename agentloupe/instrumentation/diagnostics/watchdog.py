@@ -30,8 +30,8 @@ from opentelemetry.trace import Span
 from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.diagnostics.blocks import BlockReporter, in_span
 from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock, LoopMonitor
-from agentloupe.instrumentation.diagnostics.stacks import all_stacks, thread_stack
-from agentloupe.instrumentation.diagnostics.waits import deadlocked, span_of_node, waits_of
+from agentloupe.instrumentation.diagnostics.stacks import thread_stack
+from agentloupe.instrumentation.diagnostics.waits import all_stacks, deadlocked, span_of_node, waits_of
 from agentloupe.instrumentation.diagnostics.waits import headline as waits_headline
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
 from agentloupe.instrumentation.telemetry import metrics
@@ -312,6 +312,7 @@ class HangWatchdog:
     # -- dumps ----------------------------------------------------------------
 
     def dump_stacks(self) -> str:
+        """Every task, as a tree of who awaits whom (grouped by graph node), and every thread's stack."""
         text = all_stacks(self._loop)
         log.warning("stack_dump", stacks=text)
         return text
