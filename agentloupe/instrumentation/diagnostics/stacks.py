@@ -12,7 +12,6 @@ import asyncio
 import gc
 import inspect
 import sys
-import threading
 import traceback
 from types import FrameType
 from typing import Any
