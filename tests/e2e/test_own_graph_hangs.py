@@ -90,3 +90,16 @@ def test_without_a_deadline_set_loupe_exec_adds_none(home):
                        "import asyncio; from agentloupe.instrumentation.diagnostics.watchdog import active\n"
                        "async def main():\n    print(active().config.explicit == frozenset())\nasyncio.run(main())")
     assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr
+
+
+@pytest.mark.parametrize("mode", ["graph", "exec"])
+def test_a_gc_heavy_node_is_a_gc_pause_on_that_node_not_a_block_in_agentloupe(home, mode):
+    result = _run(home, mode, "gc_heavy.py", '{"x": 1}')
+    assert result.returncode == 0, result.stderr
+    churn = next(s for s in spans_in(home) if s.name == "churn")
+    pauses = [e["attributes"] for e in churn.events if e["name"] == "gc_pause"]
+    assert pauses and max(p["agentloupe.gc.pause_ms"] for p in pauses) >= 100, churn.events
+    assert all(p["agentloupe.gc.generation"] == 2 for p in pauses if p["agentloupe.gc.pause_ms"] >= 100)
+    blamed = [e["attributes"]["agentloupe.loop.blocking_line"] for s in spans_in(home) for e in s.events
+              if e["name"] == "loop_blocked"]
+    assert not [line for line in blamed if "agentloupe/instrumentation" in line], blamed
