@@ -232,6 +232,7 @@ def exec_(
         settings,
         lambda: exec_program(settings, list(command), trace_per_invocation=trace_per_invocation),
         own_signals=True,
+        uses_mcp=False,
     )
     raise typer.Exit(code or 0)
 

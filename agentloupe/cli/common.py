@@ -91,6 +91,7 @@ def execute(
     own_signals: bool = False,
     launch_first: list[str] | None = None,
     prepare: Callable[[], object] = lambda: None,
+    uses_mcp: bool = True,
 ) -> T:
     """Run a command's work (``lifecycle.execute``); show the tree; turn the outcome into an exit."""
     from agentloupe.platform import lifecycle
@@ -102,6 +103,7 @@ def execute(
         say=lambda line: print(f"loupe: {line}", file=sys.stderr, flush=True),
         launch_first=launch_first,
         prepare=prepare,
+        uses_mcp=uses_mcp,
     )
     if outcome.trace_file and settings.print_tree and not outcome.bad_input:
         print_last_tree()

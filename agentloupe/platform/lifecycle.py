@@ -130,14 +130,17 @@ def execute(
     say: Callable[[str], None] = lambda line: None,
     launch_first: list[str] | None = None,
     prepare: Callable[[], object] = lambda: None,
+    uses_mcp: bool = True,
 ) -> Outcome[T]:
     """Run ``work`` with telemetry on, under signal handling; flush within budget; map errors to exits.
 
     ``own_signals``: ``work`` handles SIGTERM/SIGINT itself (``loupe serve`` drains first,
     ``loupe exec`` passes them on). ``launch_first``: servers to launch before ``work``'s imports
     (``headstart``), and ``prepare`` (``work``'s imports) run on a thread while they boot.
+    ``uses_mcp=False``: this process makes no MCP call (``loupe exec``: the program does), so
+    it does not pay for importing the SDK.
     """
-    setup = start_telemetry(settings, instrument=launch_first is None)
+    setup = start_telemetry(settings, instrument=uses_mcp and launch_first is None)
     if launch_first is not None:
         work = _launching_first(settings, launch_first, prepare, work)
     if setup.prometheus is not None:

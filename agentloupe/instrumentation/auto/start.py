@@ -19,7 +19,6 @@ code, configured by environment only (what the parent handed down):
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
@@ -85,6 +84,8 @@ def _watch_every_loop() -> None:
     global _original_runner_run
     if _original_runner_run is not None:
         return
+    import asyncio
+
     original = asyncio.Runner.run
     settings = ChildSettings.from_env()
 
@@ -138,5 +139,5 @@ def start() -> None:
     when_imported("mcp", _instrument_mcp)
     # langchain_core, not langgraph: langgraph is a namespace package, with no code to hook.
     when_imported("langchain_core", _instrument_langgraph)
-    _watch_every_loop()
+    when_imported("asyncio", _watch_every_loop)  # a program that never runs a loop never pays for it
     _flush_on_sigterm()
