@@ -92,6 +92,15 @@ def run(
             help="with --graph: the input state as a JSON object (QUESTION is added as a user message)",
         ),
     ] = None,
+    context_json: Annotated[
+        str | None,
+        typer.Option(
+            "--context",
+            metavar="JSON",
+            help="with --graph: the run's runtime context, a JSON object or @file.json (default {},"
+            " as langgraph dev), coerced by the graph's context_schema",
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -136,12 +145,13 @@ def run(
     if graph is not None:
         from agentloupe.instrumentation import instrument_langgraph
         from agentloupe.instrumentation.mcp.stdio_children import instrument_stdio_children
-        from agentloupe.platform.usergraph import graph_input, load_graph_target
+        from agentloupe.platform.usergraph import context_input, graph_input, load_graph_target
 
         if model is not None:
             fail("--model applies to the bundled agent; a graph given with --graph brings its own model", 2)
         try:
             state = graph_input(question, input_json)
+            context = context_input(context_json)
             target = load_graph_target(graph)
         except AgentloupeError as exc:
             fail(str(exc), exc.exit_code)
@@ -150,10 +160,10 @@ def run(
         preload()  # LangChain's lazy imports, before the loop (the user's graph imported LangGraph already)
         instrument_langgraph()
         instrument_stdio_children()
-        result = execute(settings, lambda: run_graph(settings, graph, target, state))
+        result = execute(settings, lambda: run_graph(settings, graph, target, state, context=context))
     else:
-        if input_json is not None:
-            fail("--input needs --graph: the bundled agent takes a QUESTION", 2)
+        if input_json is not None or context_json is not None:
+            fail("--input and --context need --graph: the bundled agent takes a QUESTION", 2)
         if question is None:
             fail('QUESTION is missing: loupe run "What is 2 + 3?"', 2)
         if not question.strip():

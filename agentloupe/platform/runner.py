@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from opentelemetry import trace
@@ -25,9 +25,11 @@ from agentloupe.instrumentation.telemetry import metrics
 from agentloupe.platform.config import LOCAL_SERVER, Settings, parse_target
 from agentloupe.platform.errors import ToolCallError, ToolNotFoundError
 from agentloupe.platform.output import truncate_output
-from agentloupe.platform.sessions import SessionPool, headstart
+from agentloupe.platform.sessions import headstart
 from agentloupe.platform.sessions.launcher import child_environment
-from agentloupe.platform.sessions.mcpsdk import types
+
+if TYPE_CHECKING:  # the pool (and the MCP SDK) is imported where a command uses it: --graph may not
+    from agentloupe.platform.sessions import SessionPool
 
 AGENT_NAME = "agentloupe"
 
@@ -127,6 +129,8 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
             captured = content.render(question)
             if captured is not None:
                 root.set_attribute(semconv.RUN_INPUT, captured)
+            from agentloupe.platform.sessions import SessionPool
+
             pool = SessionPool(settings, child_environment(settings))
             tracker = LeakTracker() if settings.repeat > 1 else None
             # LangGraph and LangChain take about a second to import: done on a thread while the
@@ -183,14 +187,16 @@ async def invoke_once(
     return answer if isinstance(answer, str) else str(answer)
 
 
-async def run_graph(settings: Settings, ref: str, target: Any, state: dict[str, Any]) -> RunResult:
+async def run_graph(
+    settings: Settings, ref: str, target: Any, state: dict[str, Any], *, context: dict[str, Any] | None = None
+) -> RunResult:
     """Run a developer's own graph (``usergraph``) with the same spans, watchdog and memory checks.
 
     The graph's own spans (``invoke_agent {graph}``, a span per node, model and
     tool calls) come from ``instrument_langgraph()``; MCP servers of the config
     start only if the graph's factory asks for ``tools``.
     """
-    from agentloupe.platform.usergraph import answer_of, build_user_graph
+    from agentloupe.platform.usergraph import answer_of, build_user_graph, coerce_context
 
     # ``target``: what ``usergraph.load_graph_target(ref)`` found, before telemetry started.
 
@@ -204,6 +210,8 @@ async def run_graph(settings: Settings, ref: str, target: Any, state: dict[str, 
 
             async def mcp_tools() -> list[Any]:
                 nonlocal pool
+                from agentloupe.platform.sessions import SessionPool  # the MCP SDK only when asked for
+
                 pool = SessionPool(settings, child_environment(settings))
                 await pool.open()
                 note_missing(root, pool.missing)
@@ -212,13 +220,20 @@ async def run_graph(settings: Settings, ref: str, target: Any, state: dict[str, 
             tracker = LeakTracker() if settings.repeat > 1 else None
             config = {"recursion_limit": settings.recursion_limit, "configurable": {"thread_id": run_id}}
             try:
-                graph = await build_user_graph(target, ref, tools=mcp_tools, config=config)
+                graph = await build_user_graph(
+                    target, ref, tools=mcp_tools, config={**config, "context": context or {}}
+                )
+                runtime_context = coerce_context(graph, context or {})
                 name = str(getattr(graph, "name", None) or "graph")
                 for iteration in range(settings.repeat):
                     thread = f"{run_id}/{iteration}" if settings.repeat > 1 else run_id
                     with timed_run(name), deadline("run", span=root):
                         try:
-                            final = await graph.ainvoke(state, config={**config, "configurable": {"thread_id": thread}})
+                            final = await graph.ainvoke(
+                                state,
+                                config={**config, "configurable": {"thread_id": thread}},
+                                context=runtime_context,
+                            )
                         except asyncio.CancelledError:
                             watchdog = active_watchdog()  # a node deadline cancelled the run
                             exceeded = watchdog.take_cancellation() if watchdog is not None else None
@@ -283,6 +298,9 @@ async def _call_local(name: str, arguments: dict[str, Any]) -> CallResult:
 async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict[str, Any]) -> CallResult:
     attributes = {semconv.SERVER_NAME: server, semconv.GEN_AI_TOOL_NAME: tool}
     with traced(semconv.SPAN_CALL, attributes=attributes, start_time=headstart.began_ns()) as root:
+        from agentloupe.platform.sessions import SessionPool
+        from agentloupe.platform.sessions.mcpsdk import types
+
         pool = SessionPool(settings, child_environment(settings), only=[server], langchain_tools=False)
         try:
             await pool.open()

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from agentloupe.platform.errors import ConfigError
+from agentloupe.platform.langgraphjson import LANGGRAPH_JSON, find_project
+from agentloupe.platform.langgraphjson import apply as apply_project
 
-LANGGRAPH_JSON = "langgraph.json"
-#: What a graph factory may ask for, by parameter name.
-INJECTABLE = ("tools", "config")
+#: What a graph factory may ask for, by parameter name (``runtime`` too: LangGraph's server passes it).
+INJECTABLE = ("tools", "config", "runtime")
 
 
 def _load_file(path: Path, ref: str) -> Any:
@@ -97,31 +98,25 @@ def load_object(ref: str, *, what: str) -> Any:
 
 
 def resolve_reference(ref: str, cwd: Path | None = None) -> str:
-    """``NAME`` through ``./langgraph.json``; a full reference as it is."""
+    """``NAME`` through ``./langgraph.json``; a full reference as it is. A ``langgraph.json`` in the
+    folder applies either way, as ``langgraph dev`` run there would: its ``env`` is loaded and its
+    local ``dependencies`` made importable before the graph is imported."""
+    folder = cwd or Path.cwd()
+    project = find_project(folder)
+    if project is not None:
+        apply_project(project)
     if ":" in ref:
         return ref
-    folder = cwd or Path.cwd()
-    config = folder / LANGGRAPH_JSON
-    if not config.is_file():
+    if project is None:
         raise ConfigError(
             f"--graph {ref!r}: give FILE.py:NAME or package.module:NAME"
             f" (no {LANGGRAPH_JSON} in {folder} to look {ref!r} up)"
         )
-    try:
-        graphs = json.loads(config.read_text(encoding="utf-8")).get("graphs")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"{config}: not a valid langgraph.json ({exc})") from None
-    if not isinstance(graphs, dict) or not graphs:
-        raise ConfigError(f'{config}: expected "graphs": {{"NAME": "./file.py:graph"}}')
-    if ref not in graphs:
-        raise ConfigError(f"--graph {ref!r}: {config} names {', '.join(sorted(graphs))}")
-    target = graphs[ref]
-    if not isinstance(target, str) or ":" not in target:
-        raise ConfigError(f"{config}: graphs.{ref} must be a string like ./file.py:graph")
-    source, _, attribute = target.rpartition(":")
-    if is_file_reference(source) and not Path(source).is_absolute():
-        source = str((folder / source).resolve())
-    return f"{source}:{attribute}"
+    if not project.graphs:
+        raise ConfigError(f'{project.path}: expected "graphs": {{"NAME": "./file.py:graph"}}')
+    if ref not in project.graphs:
+        raise ConfigError(f"--graph {ref!r}: {project.path} names {', '.join(sorted(project.graphs))}")
+    return project.graphs[ref]
 
 
 def _as_graph(value: Any, ref: str) -> Any:
@@ -182,7 +177,14 @@ async def build_user_graph(
         return _as_graph(target, ref)
     kwargs: dict[str, Any] = {}
     for name in _factory_arguments(target, ref):
-        kwargs[name] = await tools() if name == "tools" else config
+        if name == "tools":
+            kwargs[name] = await tools()
+        elif name == "runtime":
+            from langgraph.runtime import Runtime
+
+            kwargs[name] = Runtime(context=config.get("context"))
+        else:
+            kwargs[name] = config
     try:
         made = target(**kwargs)
         if inspect.isawaitable(made):
@@ -190,6 +192,54 @@ async def build_user_graph(
     except Exception as exc:
         raise ConfigError(f"--graph {ref!r}: the factory raised {type(exc).__name__}: {_first_line(exc)}") from None
     return _as_graph(made, ref)
+
+
+def context_input(context_json: str | None) -> dict[str, Any]:
+    """``--context JSON`` or ``@file.json``; ``{}`` when none is given, as ``langgraph dev`` passes."""
+    if context_json is None:
+        return {}
+    text = context_json
+    if context_json.startswith("@"):
+        try:
+            text = Path(context_json[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"--context {context_json}: cannot read it ({exc.strerror})") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--context is not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(value, dict):
+        raise ConfigError("--context must be a JSON object (the graph's runtime context)")
+    return value
+
+
+def coerce_context(graph: Any, context: dict[str, Any]) -> Any:
+    """The context as the graph's ``context_schema`` takes it; one line naming the field it rejects."""
+    schema = getattr(graph, "context_schema", None)
+    if schema is None:
+        return context
+    import dataclasses
+
+    from pydantic import BaseModel, ValidationError
+
+    name = getattr(schema, "__name__", "the context schema")
+    if dataclasses.is_dataclass(schema) and isinstance(schema, type):
+        known = [f.name for f in dataclasses.fields(schema) if f.init]
+        unknown = [key for key in context if key not in known]
+        if unknown:
+            raise ConfigError(f"--context: {name} has no field {unknown[0]!r} (its fields: {', '.join(known)})")
+        try:
+            return schema(**context)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"--context does not fit {name}: {_first_line(exc)}") from None
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        try:
+            return schema(**context)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(part) for part in error.get("loc", ())) or "?"
+            raise ConfigError(f"--context: field {field!r} of {name}: {error.get('msg', 'invalid')}") from None
+    return context
 
 
 def graph_input(question: str | None, input_json: str | None) -> dict[str, Any]:

@@ -117,9 +117,13 @@ def _pick(frames: list[str]) -> str:
 
 def _innermost(stack: list[str]) -> str:
     """The blocking line of a formatted stack (innermost last); an import says what it imports."""
-    line = _pick([f for entry in reversed(stack) if (f := _parse_file_line(entry.strip().splitlines()[0]))])
+    frames = [f for entry in reversed(stack) if (f := _parse_file_line(entry.strip().splitlines()[0]))]
     module = next((entry[len(IMPORTING) :] for entry in stack if entry.startswith(IMPORTING)), None)
-    return f"{IMPORTING}{module} (from {line})" if module else line
+    if module is None:
+        return _pick(frames)
+    # an import: named from the program's own line that led to it, not the imported library's
+    mine = [f for f in frames if f"{os.sep}site-packages{os.sep}" not in f]
+    return f"{IMPORTING}{module} (from {_pick(mine or frames)})"
 
 
 def _outermost_first(dump: str) -> str:
@@ -339,8 +343,10 @@ class LoopMonitor:
                     late = time.monotonic() - sent > self.threshold_s * 1.5
                     if not late:
                         self._seen_on_time = True
-                    stack = [] if late else thread_stack(self._loop_thread_id)
-                    if not late and (module := importing(self._loop_thread_id)):
+                    module = None if late else importing(self._loop_thread_id)
+                    # an import is deep: the whole stack, so the program's line that led to it is in it
+                    stack = [] if late else thread_stack(self._loop_thread_id, limit=200 if module else 30)
+                    if module:
                         stack.append(IMPORTING + module)
                     in_gc = self._gc_total - gc_before
                     if (
