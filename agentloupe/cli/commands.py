@@ -101,6 +101,25 @@ def run(
             " as langgraph dev), coerced by the graph's context_schema",
         ),
     ] = None,
+    thread: Annotated[
+        str | None,
+        typer.Option(
+            "--thread", metavar="ID", help="with --graph: the checkpointed graph's thread (default: a new one)"
+        ),
+    ] = None,
+    resume_json: Annotated[
+        str | None,
+        typer.Option(
+            "--resume", metavar="JSON", help="with --graph --thread: continue a run stopped at interrupt() with this"
+        ),
+    ] = None,
+    output: Annotated[
+        str,
+        typer.Option("--output", metavar="FORMAT", help="with --graph: text (the answer) or json (the final state)"),
+    ] = "text",
+    stream: Annotated[
+        bool, typer.Option("--stream", help="with --graph: print the model's tokens as they come")
+    ] = False,
     model: Annotated[
         str | None,
         typer.Option(
@@ -142,28 +161,16 @@ def run(
         repeat=repeat,
         prometheus_port=prometheus_port,
     )
-    if graph is not None:
-        from agentloupe.instrumentation import instrument_langgraph
-        from agentloupe.instrumentation.mcp.stdio_children import instrument_stdio_children
-        from agentloupe.platform.usergraph import context_input, graph_input, load_graph_target
+    from agentloupe.cli.owngraph import EXIT_INTERRUPTED, GraphFlags, report_thread, run_own_graph
 
+    graph_flags = GraphFlags(graph or "", question, input_json, context_json, thread, resume_json, output, stream)
+    if graph is not None:
         if model is not None:
             fail("--model applies to the bundled agent; a graph given with --graph brings its own model", 2)
-        try:
-            state = graph_input(question, input_json)
-            context = context_input(context_json)
-            target = load_graph_target(graph)
-        except AgentloupeError as exc:
-            fail(str(exc), exc.exit_code)
-        from agentloupe.platform.runner import preload, run_graph
-
-        preload()  # LangChain's lazy imports, before the loop (the user's graph imported LangGraph already)
-        instrument_langgraph()
-        instrument_stdio_children()
-        result = execute(settings, lambda: run_graph(settings, graph, target, state, context=context))
+        result = run_own_graph(settings, graph_flags)
     else:
-        if input_json is not None or context_json is not None:
-            fail("--input and --context need --graph: the bundled agent takes a QUESTION", 2)
+        if graph_flags != GraphFlags("", question):
+            fail("--input, --context, --thread, --resume, --output and --stream need --graph", 2)
         if question is None:
             fail('QUESTION is missing: loupe run "What is 2 + 3?"', 2)
         if not question.strip():
@@ -177,8 +184,10 @@ def run(
 
         result = execute(settings, bundled, launch_first=settings.autostarted(), prepare=imports_of_run)
     if result is not None:
-        print(result.answer)
+        if not result.streamed:
+            print(result.answer)
         print(f"trace_id={result.trace_id}", file=sys.stderr)
+        report_thread(result, graph_flags)
         for name in result.missing:
             print(f"loupe: warning: MCP server {name!r} was not available; the run went on without it", file=sys.stderr)
         if settings.repeat > 1 and settings.memory:
@@ -189,6 +198,8 @@ def run(
                 " memory samples; add --memory for the growth per run and the sites that keep growing)",
                 file=sys.stderr,
             )
+        if result.interrupts:
+            raise typer.Exit(EXIT_INTERRUPTED)
         if result.missing:
             raise typer.Exit(EXIT_DEGRADED)
 

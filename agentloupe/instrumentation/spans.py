@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import suppress
 from typing import Any, Protocol
@@ -114,6 +114,7 @@ def traced(
     context: Any = None,
     tracer_provider: trace.TracerProvider | None = None,
     start_time: int | None = None,
+    links: Sequence[trace.Link] | None = None,
 ) -> ContextManager[Span]:
     """Open ``name`` as the current span; end it with a status whatever happens.
 
@@ -124,7 +125,7 @@ def traced(
     >>> with traced("start_server math", attributes={semconv.SERVER_NAME: "math"}):
     ...     pass
     """
-    return _Traced(get_tracer(tracer_provider), name, kind, attributes, context, start_time)
+    return _Traced(get_tracer(tracer_provider), name, kind, attributes, context, start_time, links)
 
 
 class _Traced:
@@ -132,7 +133,7 @@ class _Traced:
     generator-based context managers (measured: on an MCP call, where caches are cold between
     calls, the layers cost more than the span)."""
 
-    __slots__ = ("_args", "_span", "_start_time", "_token", "_tracer")
+    __slots__ = ("_args", "_links", "_span", "_start_time", "_token", "_tracer")
 
     def __init__(
         self,
@@ -142,10 +143,12 @@ class _Traced:
         attributes: Mapping[str, Any] | None,
         context: Any,
         start_time: int | None,
+        links: Sequence[trace.Link] | None = None,
     ) -> None:
         self._tracer = tracer
         self._args = (name, context, kind, dict(attributes) if attributes else None)
         self._start_time = start_time
+        self._links = links
 
     def __enter__(self) -> Span:
         name, context, kind, attributes = self._args
@@ -155,6 +158,7 @@ class _Traced:
             kind=kind,
             attributes=attributes,
             start_time=self._start_time,
+            links=self._links,
             record_exception=False,
             set_status_on_exception=False,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 import uuid
@@ -17,7 +16,6 @@ from opentelemetry import trace
 
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.diagnostics.memory import LeakTracker
-from agentloupe.instrumentation.diagnostics.watchdog import active as active_watchdog
 from agentloupe.instrumentation.diagnostics.watchdog import deadline, watching
 from agentloupe.instrumentation.langgraph import genai
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
@@ -64,6 +62,9 @@ class RunResult:
     trace_id: str
     run_id: str
     missing: dict[str, str] = field(default_factory=dict)  # servers the run went on without, and why
+    thread_id: str | None = None  # a checkpointed graph's thread (--graph)
+    interrupts: list[Any] = field(default_factory=list)  # what interrupt() asked, when the run stopped there
+    streamed: bool = False  # the answer was printed as it came (--stream)
 
 
 @dataclass
@@ -187,70 +188,6 @@ async def invoke_once(
     return answer if isinstance(answer, str) else str(answer)
 
 
-async def run_graph(
-    settings: Settings, ref: str, target: Any, state: dict[str, Any], *, context: dict[str, Any] | None = None
-) -> RunResult:
-    """Run a developer's own graph (``usergraph``) with the same spans, watchdog and memory checks.
-
-    The graph's own spans (``invoke_agent {graph}``, a span per node, model and
-    tool calls) come from ``instrument_langgraph()``; MCP servers of the config
-    start only if the graph's factory asks for ``tools``.
-    """
-    from agentloupe.platform.usergraph import answer_of, build_user_graph, coerce_context
-
-    # ``target``: what ``usergraph.load_graph_target(ref)`` found, before telemetry started.
-
-    run_id = str(uuid.uuid4())
-    # A sync node runs in the loop's default executor; one stuck there past a deadline must not
-    # keep the loop's shutdown (and the command) waiting for its thread.
-    asyncio.get_running_loop().set_default_executor(AbandonStuckThreads(thread_name_prefix="langgraph-sync"))
-    async with observed(settings):
-        with traced(semconv.SPAN_RUN, attributes={semconv.RUN_ID: run_id, semconv.GRAPH_REFERENCE: ref}) as root:
-            pool: SessionPool | None = None
-
-            async def mcp_tools() -> list[Any]:
-                nonlocal pool
-                from agentloupe.platform.sessions import SessionPool  # the MCP SDK only when asked for
-
-                pool = SessionPool(settings, child_environment(settings))
-                await pool.open()
-                note_missing(root, pool.missing)
-                return pool.tools()
-
-            tracker = LeakTracker() if settings.repeat > 1 else None
-            config = {"recursion_limit": settings.recursion_limit, "configurable": {"thread_id": run_id}}
-            try:
-                graph = await build_user_graph(
-                    target, ref, tools=mcp_tools, config={**config, "context": context or {}}
-                )
-                runtime_context = coerce_context(graph, context or {})
-                name = str(getattr(graph, "name", None) or "graph")
-                for iteration in range(settings.repeat):
-                    thread = f"{run_id}/{iteration}" if settings.repeat > 1 else run_id
-                    with timed_run(name), deadline("run", span=root):
-                        try:
-                            final = await graph.ainvoke(
-                                state,
-                                config={**config, "configurable": {"thread_id": thread}},
-                                context=runtime_context,
-                            )
-                        except asyncio.CancelledError:
-                            watchdog = active_watchdog()  # a node deadline cancelled the run
-                            exceeded = watchdog.take_cancellation() if watchdog is not None else None
-                            if exceeded is None:
-                                raise
-                            raise exceeded from None
-                    if tracker is not None:
-                        tracker.sample(root)
-            finally:
-                if pool is not None:
-                    await shutdown_pool(pool)
-            missing = pool.missing if pool is not None else {}
-            return RunResult(
-                answer=with_missing(answer_of(final), missing), trace_id=_trace_id(), run_id=run_id, missing=missing
-            )
-
-
 def note_missing(span: Any, missing: dict[str, str]) -> None:
     """A degraded run: the servers it goes on without are on its root span (and ERROR start spans)."""
     if missing:
@@ -327,4 +264,4 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
         return CallResult(text=text, is_error=bool(result.isError), trace_id=_trace_id())
 
 
-__all__ = ["CallResult", "RunResult", "call_tool", "run_agent", "run_graph"]
+__all__ = ["CallResult", "RunResult", "call_tool", "run_agent"]

@@ -33,6 +33,7 @@ class SpanRecord:
     status_code: str
     status_message: str
     children: list[SpanRecord] = field(default_factory=list, repr=False)
+    links: list[dict[str, Any]] = field(default_factory=list)  # {"trace_id", "span_id", "attributes"}
 
     @property
     def duration_ms(self) -> float:
@@ -111,6 +112,14 @@ def parse_request(line: str) -> Iterator[SpanRecord]:
                     ],
                     status_code=_STATUS_NAMES.get(status.get("code"), status.get("code", "STATUS_CODE_UNSET")),
                     status_message=status.get("message", ""),
+                    links=[
+                        {
+                            "trace_id": link.get("traceId", ""),
+                            "span_id": link.get("spanId", ""),
+                            "attributes": _attributes(link.get("attributes", [])),
+                        }
+                        for link in span.get("links", [])
+                    ],
                 )
 
 

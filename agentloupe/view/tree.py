@@ -38,6 +38,8 @@ def _line(span: SpanRecord, root_service: str) -> str:
         parts.append(f"launched ahead: taken over after {claimed:,.0f} ms")
     if span.attributes.get(semconv.CANCELLED):
         parts.append("cancelled")
+    for link in span.links:
+        parts.append(f"(continues trace {link['trace_id'][:8]}…)")
     for event in span.events:
         attributes = event["attributes"]
         if event["name"] == "hang":

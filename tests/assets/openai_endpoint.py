@@ -40,9 +40,35 @@ def _reply(body: dict) -> dict:
     }
 
 
+def _chunks(reply: dict) -> list[dict]:
+    """The reply as server-sent chunks (``"stream": true``): the text a few characters at a time."""
+    choice = reply["choices"][0]
+    message, base = choice["message"], {k: reply[k] for k in ("id", "created", "model")}
+    deltas: list[dict] = [{"role": "assistant", "content": ""}]
+    if message.get("tool_calls"):
+        deltas.append({"tool_calls": [{"index": 0, **message["tool_calls"][0]}]})
+    else:
+        text = message["content"]
+        deltas += [{"content": text[i : i + 5]} for i in range(0, len(text), 5)]
+    chunks = [{**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": d}]} for d in deltas]
+    finish = {"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}
+    chunks.append({**base, "object": "chat.completion.chunk", "choices": [finish]})
+    chunks.append({**base, "object": "chat.completion.chunk", "choices": [], "usage": USAGE})
+    return chunks
+
+
 class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        if body.get("stream"):  # server-sent events, as OpenAI streams
+            events = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in _chunks(_reply(body)))
+            encoded = (events + "data: [DONE]\n\n").encode()
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("content-length", str(len(encoded)))
+            self.end_headers()
+            self.wfile.write(encoded)
+            return
         payload = json.dumps(_reply(body)).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")

@@ -95,3 +95,21 @@ def test_graph_entries_as_objects_and_modules_with_a_src_layout(project):
         result = _loupe(folder, home, "--graph", name, "What is 2 + 2?")
         assert result.returncode == 0, (name, result.stderr)
         assert "The answer is 4.0." in result.stdout
+
+
+def test_stream_prints_the_tokens_as_they_come_and_keeps_the_trace(project):
+    folder, home = project
+    result = _loupe(folder, home, "--graph", "agent", "--stream", "What is 25 + 37?")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "The answer is 62.0.\n"  # streamed once (in chunks), not printed again
+    chats = [s for s in spans_in(home) if s.name == "chat local-model"]
+    assert len(chats) == 2 and chats[-1].attributes["gen_ai.usage.output_tokens"] == 7
+
+
+def test_output_json_prints_the_final_state_for_scripts(project):
+    folder, home = project
+    result = _loupe(folder, home, "--graph", "agent", "--output", "json", "What is 25 + 37?")
+    assert result.returncode == 0, result.stderr
+    state = json.loads(result.stdout)
+    assert state["messages"][-1]["content"] == "The answer is 62.0."
+    assert [m["type"] for m in state["messages"]] == ["human", "ai", "tool", "ai"]

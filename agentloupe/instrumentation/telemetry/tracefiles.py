@@ -121,6 +121,15 @@ def encode_span(span: ReadableSpan, *, open_: bool = False) -> str:
             }
             for e in span.events
         ]
+    if span.links:
+        body["links"] = [
+            {
+                "traceId": format(link.context.trace_id, "032x"),
+                "spanId": format(link.context.span_id, "016x"),
+                **({"attributes": _key_values(link.attributes)} if link.attributes else {}),
+            }
+            for link in span.links
+        ]
     status = span.status
     if status.status_code is not StatusCode.UNSET and not open_:
         body["status"] = {
@@ -284,9 +293,16 @@ def prune_files(directory: Path, pattern: re.Pattern[str], keep: int, group_of: 
     return removed
 
 
-def prune_trace_files(home: Path | None = None, keep_traces: int | None = None) -> list[Path]:
-    """Keep the files of the newest ``keep_traces`` traces (``AGENTLOUPE_TRACES_KEEP``, 200); server logs alike."""
+def prune_trace_files(
+    home: Path | None = None, keep_traces: int | None = None, *, about_to_write: int = 1
+) -> list[Path]:
+    """Leave the files of the newest ``keep_traces`` traces (``AGENTLOUPE_TRACES_KEEP``, 200); server logs alike.
+
+    A command prunes as it starts, before its own file exists: ``about_to_write`` (1) makes room
+    for the trace it is about to write, so that once it has run the newest ``keep_traces`` are left.
+    """
     keep = keep_traces if keep_traces is not None else int(_env_number("AGENTLOUPE_TRACES_KEEP", DEFAULT_KEEP_TRACES))
+    keep = max(keep - about_to_write, 0)
     home = home or agentloupe_home()
     removed = prune_files(traces_dir(home), FILE_NAME, keep, group_of=lambda p: _first_trace_id(p) or p)
     removed += prune_files(home / "logs", re.compile(r"^(?P<name>.+)-(?P<pid>\d+)\.log$"), keep)

@@ -1,0 +1,95 @@
+"""``loupe run --graph``: the flags of a developer's own graph, checked, then one platform call."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agentloupe.cli.common import execute, fail
+
+if TYPE_CHECKING:  # imported when a graph runs: `loupe run` of the bundled agent launches its servers first
+    from agentloupe.platform.config import Settings
+    from agentloupe.platform.runner import RunResult
+
+#: A run that stopped at interrupt(): continue it with --resume JSON --thread ID.
+EXIT_INTERRUPTED = 4
+
+
+@dataclass(frozen=True)
+class GraphFlags:
+    graph: str
+    question: str | None = None
+    input_json: str | None = None
+    context_json: str | None = None
+    thread: str | None = None
+    resume_json: str | None = None
+    output: str = "text"
+    stream: bool = False
+
+
+def run_own_graph(settings: Settings, flags: GraphFlags) -> RunResult | None:
+    """Check the flags (one line and exit 2 for bad ones), run the graph, say what a stop means."""
+    from agentloupe.instrumentation import instrument_langgraph
+    from agentloupe.instrumentation.mcp.stdio_children import instrument_stdio_children
+    from agentloupe.platform.errors import AgentloupeError
+    from agentloupe.platform.graphrun import NOT_RESUMING, run_graph
+    from agentloupe.platform.usergraph import context_input, graph_input, load_graph_target
+
+    if flags.output not in ("text", "json"):
+        fail(f"--output {flags.output!r}: use text or json", 2)
+    resume: Any = NOT_RESUMING
+    state: dict[str, Any] | None = None
+    try:
+        if flags.resume_json is not None:
+            if flags.thread is None:
+                fail("--resume needs --thread ID: the thread the interrupted run printed", 2)
+            if flags.question is not None or flags.input_json is not None:
+                fail("--resume continues a thread: give no QUESTION or --input with it", 2)
+            resume = _json_value(flags.resume_json)
+        else:
+            state = graph_input(flags.question, flags.input_json)
+        context = context_input(flags.context_json)
+        target = load_graph_target(flags.graph)
+    except AgentloupeError as exc:
+        fail(str(exc), exc.exit_code)
+    from agentloupe.platform.runner import preload
+
+    preload()  # LangChain's lazy imports, before the loop (the user's graph imported LangGraph already)
+    instrument_langgraph()
+    instrument_stdio_children()
+    return execute(
+        settings,
+        lambda: run_graph(
+            settings,
+            flags.graph,
+            target,
+            state,
+            context=context,
+            thread=flags.thread,
+            resume=resume,
+            output=flags.output,
+            stream=flags.stream,
+        ),
+    )
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text  # a bare word is a string: --resume yes
+
+
+def report_thread(result: RunResult, flags: GraphFlags) -> None:
+    """A checkpointed graph's thread (when loupe chose it), and how to continue a run that stopped."""
+    if result.thread_id is not None and flags.thread is None:
+        print(f"loupe: thread {result.thread_id}", file=sys.stderr)
+    for value in result.interrupts:
+        print(f"loupe: interrupted: {json.dumps(value, default=str)}", file=sys.stderr)
+    if result.interrupts:
+        print(
+            f"loupe: continue with: loupe run --graph {flags.graph} --thread {result.thread_id or '?'} --resume JSON",
+            file=sys.stderr,
+        )

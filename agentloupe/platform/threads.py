@@ -1,0 +1,52 @@
+"""Conversation threads of a checkpointed graph, across ``loupe run`` invocations.
+
+A graph compiled with a checkpointer keeps its state per ``thread_id``. A run that stops at
+``interrupt()`` is continued by another run, in another process, with ``--resume``. The trace of
+the run that stopped is remembered per thread (``$AGENTLOUPE_HOME/threads/<id>.json``), so the
+run that continues it links to it (a span link): the two traces read as one conversation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanContext, TraceFlags
+
+from agentloupe.instrumentation.telemetry.tracefiles import agentloupe_home
+
+
+def _file(thread_id: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", thread_id)[:120]
+    return agentloupe_home() / "threads" / f"{safe}.json"
+
+
+def remember_interrupted(thread_id: str) -> None:
+    """Called inside the run that stopped: its span is what the next run of the thread links to."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return
+    path = _file(thread_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}))
+
+
+def link_to_interrupted(thread_id: str) -> list[Link]:
+    """The link to the run of ``thread_id`` that stopped at an interrupt, if one did here."""
+    try:
+        data = json.loads(_file(thread_id).read_text())
+        context = SpanContext(
+            int(data["trace_id"], 16), int(data["span_id"], 16), is_remote=True, trace_flags=TraceFlags(1)
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [Link(context, {"agentloupe.link": "resumes_interrupted_run"})]
+
+
+def interrupts_of(state: Any) -> list[Any]:
+    """The values ``interrupt()`` raised in a run that stopped there (``__interrupt__`` of its output)."""
+    found = state.get("__interrupt__") if isinstance(state, dict) else None
+    return [getattr(item, "value", item) for item in found or ()]
