@@ -19,6 +19,8 @@ from benchmarks.fixtures import PYTHON
 from benchmarks.harness import Results
 
 FLOOR = str(Path(__file__).with_name("floor.py"))
+SHORT_GRAPH = str(Path(__file__).with_name("short_graph.py"))
+OTEL_INSTRUMENT = str(Path(PYTHON).with_name("opentelemetry-instrument"))
 QUESTION = "What is 25 + 37, the 12th Fibonacci number, and the weather in Tokyo?"
 COMMANDS: dict[str, list[str]] = {
     "floor (plain FastMCP + mcp client, one call)": [PYTHON, FLOOR],
@@ -26,6 +28,20 @@ COMMANDS: dict[str, list[str]] = {
     "loupe run (README question)": [PYTHON, "-m", "agentloupe", "run", "--no-tree", QUESTION],
     "loupe --help": [PYTHON, "-m", "agentloupe", "--help"],
     "loupe run --bad-flag": [PYTHON, "-m", "agentloupe", "run", "--bad-flag", "x"],
+    # zero-code: what `loupe exec` adds, beside what `opentelemetry-instrument` adds with OpenLLMetry's
+    # LangChain instrumentation (its SDK set up by opentelemetry-distro, spans to the console)
+    "python -c pass": [PYTHON, "-c", "pass"],
+    "loupe exec -- python -c pass": [PYTHON, "-m", "agentloupe", "exec", "--no-tree", "--", PYTHON, "-c", "pass"],
+    "short graph": [PYTHON, SHORT_GRAPH],
+    "short graph under loupe exec": [PYTHON, "-m", "agentloupe", "exec", "--no-tree", "--", PYTHON, SHORT_GRAPH],
+    "short graph under opentelemetry-instrument": [OTEL_INSTRUMENT, PYTHON, SHORT_GRAPH],
+}
+#: Environment of a command beyond the scratch AGENTLOUPE_HOME (no OTEL_* is inherited).
+PEER_ENV = {
+    "OTEL_TRACES_EXPORTER": "console",
+    "OTEL_METRICS_EXPORTER": "none",
+    "OTEL_LOGS_EXPORTER": "none",
+    "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "httpx,mcp",  # OpenLLMetry's LangChain instrumentation only
 }
 
 
@@ -34,6 +50,8 @@ def _timed(argv: list[str]) -> tuple[float, float, float]:
     home = tempfile.mkdtemp(prefix="agentloupe-bench-cmd-")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTLOUPE_"))}
     env["AGENTLOUPE_HOME"] = home
+    if argv[0] == OTEL_INSTRUMENT:
+        env.update(PEER_ENV)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(argv, env=env, cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -64,3 +82,11 @@ def commands(results: Results, runs: int) -> None:
     for name in ("loupe --help", "loupe run --bad-flag"):
         median = statistics.median(samples[name]["wall"])
         results.add("commands", f"{name}: under 300 ms?", [median], note="target < 300 ms")
+    wall = {name: statistics.median(series["wall"]) for name, series in samples.items()}
+    exec_added = wall["loupe exec -- python -c pass"] - wall["python -c pass"]
+    results.add("commands", "loupe exec -- python -c pass: added", [exec_added], note="target <= 250 ms")
+    ours = wall["short graph under loupe exec"] - wall["short graph"]
+    peer = wall["short graph under opentelemetry-instrument"] - wall["short graph"]
+    results.add("commands", "short graph: added by loupe exec", [ours])
+    results.add("commands", "short graph: added by opentelemetry-instrument", [peer])
+    results.add("commands", "short graph: loupe exec's addition / the peer's", [ours / peer], unit="x", note="target <= 1")
