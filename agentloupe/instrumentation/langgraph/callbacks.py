@@ -320,6 +320,7 @@ def uninstrument_langgraph() -> None:
     from langchain_core.tracers import context as tracer_context
 
     node_context.uninstall()
+    waits.node_span = None
     if _hook in tracer_context._configure_hooks:
         tracer_context._configure_hooks.remove(_hook)
     handler = _handler.get() if _handler is not None else None
