@@ -103,3 +103,17 @@ def test_a_gc_heavy_node_is_a_gc_pause_on_that_node_not_a_block_in_agentloupe(ho
     blamed = [e["attributes"]["agentloupe.loop.blocking_line"] for s in spans_in(home) for e in s.events
               if e["name"] == "loop_blocked"]
     assert not [line for line in blamed if "agentloupe/instrumentation" in line], blamed
+
+
+def test_a_tool_whose_mcp_server_never_answers_is_named_at_the_nodes_line(home):
+    config = home / "mcp.json"
+    config.write_text('{"mcpServers": {"faults": {"command": "%s", "args": ["-m", "agentloupe.servers.faults"]}}}' % sys.executable)
+    result = run_loupe(home, "run", "--graph", f"{HANGS / 'mcp_hang.py'}:make_graph", "--config", str(config),
+                       "--input", '{"x": 1}', "--timeout", "run=4", timeout=90)
+    stuck = f"{_at('mcp_hang.py', 'await hang.ainvoke', 'call_it')} (node call)"
+    assert result.returncode == EXIT_DEADLINE, result.stderr
+    assert _last_error(result.stderr) == f"loupe: error: run passed its 4 s deadline waiting at {stuck} and was cancelled"
+    assert _hang_events(home, "call")[0]["agentloupe.hang.stuck_at"] == stuck
+    # the server's side of the call is in the same trace, ended (its process was stopped in order)
+    served = [s for s in spans_in(home) if s.name == "tools/call hang" and s.kind == "SERVER"]
+    assert served and not served[0].unfinished
