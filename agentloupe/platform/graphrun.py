@@ -78,9 +78,9 @@ async def run_graph(
             tracker = LeakTracker() if settings.repeat > 1 else None
             config: dict[str, Any] = {"recursion_limit": settings.recursion_limit}
             try:
-                graph = await build_user_graph(
-                    target, ref, tools=mcp_tools, config={**config, "context": context or {}}
-                )
+                # as LangGraph's server calls a factory: the run's config (its thread) and its context
+                factory_config = {**config, "configurable": {"thread_id": thread_id}, "context": context or {}}
+                graph = await build_user_graph(target, ref, tools=mcp_tools, config=factory_config)
                 runtime_context = coerce_context(graph, context or {})
                 if resuming:
                     from langgraph.types import Command
