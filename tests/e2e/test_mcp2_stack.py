@@ -96,3 +96,12 @@ def test_the_bundled_agent_on_mcp_2_says_what_to_do_in_one_line(home):
         assert "Traceback" not in result.stderr
     leftover = subprocess.run(["pgrep", "-f", f"{VENV}/bin/python.*agentloupe.servers"], capture_output=True)
     assert leftover.returncode == 1, leftover.stdout
+
+
+def test_your_own_graph_runs_under_loupe_run_on_the_mcp_2_stack(home):
+    # --graph needs no MCP SDK of its own unless the graph asks for mcp.json's tools
+    agent = ASSETS / "create_agent" / "agent.py"
+    result = _run(home, f"{VENV}/bin/loupe", "run", "--graph", f"{agent}:make_graph", "--output", "json", "What is 25 + 37?")
+    assert result.returncode == 0, result.stderr
+    assert '"total": 62.0' in result.stdout
+    assert any(s.name == "execute_tool add" for s in spans_in(home))
