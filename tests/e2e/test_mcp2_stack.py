@@ -7,6 +7,7 @@ server processes, a real provider client against a local OpenAI-compatible endpo
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -105,3 +106,16 @@ def test_your_own_graph_runs_under_loupe_run_on_the_mcp_2_stack(home):
     assert result.returncode == 0, result.stderr
     assert '"total": 62.0' in result.stdout
     assert any(s.name == "execute_tool add" for s in spans_in(home))
+
+
+def test_what_a_caller_puts_in_meta_arrives_as_it_is_with_the_trace_context_beside_it(home):
+    client = str(ASSETS / "mcp2" / "meta_client.py")
+    plain = _run(home, f"{VENV}/bin/python", client)
+    traced = _run(home, f"{VENV}/bin/loupe", "exec", "--no-tree", "--", f"{VENV}/bin/python", client)
+    assert plain.returncode == 0 and traced.returncode == 0, traced.stderr
+    seen_plain = json.loads(plain.stdout.strip().splitlines()[-1])
+    seen_traced = json.loads(traced.stdout.strip().splitlines()[-1])
+    assert seen_traced["custom"] == "kept" and set(seen_traced) - set(seen_plain) == {"traceparent"}
+    assert {k: v for k, v in seen_traced.items() if k != "traceparent"} == seen_plain
+    root = next(s for s in spans_in(home) if s.name == "loupe exec")
+    assert seen_traced["traceparent"].split("-")[1] == root.trace_id  # the program's trace, into the server
