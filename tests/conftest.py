@@ -83,6 +83,23 @@ def alive(pid: int) -> bool:
         return False
 
 
+def server_children(pid: int) -> list[psutil.Process]:
+    """The bundled MCP servers ``pid`` has launched, as of now. A child may exit while it is looked
+    at (or the parent itself may have gone): it is then simply not counted."""
+    found = []
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.NoSuchProcess:
+        return []
+    for child in children:
+        try:
+            if "agentloupe.servers" in " ".join(child.cmdline()):
+                found.append(child)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return found
+
+
 def write_mcp_json(path: Path, servers: dict[str, dict]) -> Path:
     path.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
     return path

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -14,16 +16,18 @@ from tests.conftest import loupe_env, run_loupe, wait_for, write_mcp_json
 TOKEN = "weather-token-9f8e7d6c5b4a39281706"
 
 
-@pytest.fixture
-def weather_with_token(home):
+@contextmanager
+def weather_server(home, *args: str, **env: str) -> Iterator[str]:
+    """The bundled HTTP weather server, started with ``args`` and ``env``; yields its URL once it listens."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "agentloupe.servers.weather", "--port", str(port)],
-        env=loupe_env(home, AGENTLOUPE_MCP_TOKEN=TOKEN), stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "agentloupe.servers.weather", "--port", str(port), *args],
+        env=loupe_env(home, **env), stdin=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}/mcp"
 
     def answers() -> bool:
+        assert process.poll() is None, process.stderr.read().decode()  # it started, and still runs
         try:
             httpx.get(url, timeout=1)
             return True
@@ -36,6 +40,12 @@ def weather_with_token(home):
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture
+def weather_with_token(home):
+    with weather_server(home, AGENTLOUPE_MCP_TOKEN=TOKEN) as url:
+        yield url
 
 
 def test_the_token_from_the_environment_through_mcp_json_headers_gets_in(home, weather_with_token):
@@ -78,3 +88,16 @@ def test_a_non_loopback_http_server_needs_a_token_or_no_auth():
     )
     assert refused.returncode == 2
     assert "refusing to bind 0.0.0.0 without a token" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_non_loopback_http_server_with_a_token_starts_and_takes_calls_that_carry_it(home):
+    with weather_server(home, "--host", "0.0.0.0", "--allowed-host", "weather-mcp:*", AGENTLOUPE_MCP_TOKEN=TOKEN) as url:
+        config = write_mcp_json(home / "mcp.json", {
+            "weather": {"url": url, "headers": {"Authorization": "Bearer ${env:WEATHER_TOKEN}"}},
+        })
+        result = run_loupe(home, "call", "--no-tree", "--config", str(config), "weather.get_weather", '{"city": "Oslo"}',
+                           WEATHER_TOKEN=TOKEN)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("Oslo: ")
+        # the token is what let it in: a call without it is refused
+        assert httpx.post(url, json={}, headers={"Authorization": "Bearer nope"}).status_code == 401

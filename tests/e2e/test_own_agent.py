@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import shutil
 import sys
 import threading
@@ -163,9 +164,16 @@ def test_nothing_leaks_out_of_the_graph_into_the_caller(home):
 
 
 def test_a_callers_own_traceparent_reaches_the_server_unchanged(home, project):
+    forwarded = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     result = run_loupe(project, "exec", "--no-tree", "--", sys.executable, str(project / "meta_prog.py"), AGENTLOUPE_HOME=str(home))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    # what the server saw in _meta: the caller's traceparent, and its own key beside it, both unchanged
+    assert json.loads(result.stdout) == {"traceparent": forwarded, "custom": "kept"}
+    spans = spans_in(home)
+    # the program was instrumented (its call is traced), and its instrumentation left the caller's context alone
+    assert any(s.name == "tools/call echo_meta" and s.kind == "CLIENT" and s.service == "meta_prog" for s in spans)
+    server = next(s for s in spans if s.name == "tools/call echo_meta" and s.kind == "SERVER")
+    assert (server.trace_id, server.parent_span_id) == ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
 
 
 def test_model_object_reference_runs_the_bundled_graph_with_token_counts(home):
@@ -202,9 +210,17 @@ def test_bad_graph_references_get_one_line_and_exit_2(home, project, args, messa
 
 
 def test_exec_of_a_missing_program_is_one_line(home):
+    error = "cannot run 'no-such-program-here': no such program (check the command after --)"
     result = run_loupe(home, "exec", "--", "no-such-program-here")
-    assert result.returncode == 127
-    assert result.stderr.strip().splitlines()[-1] == "loupe: error: cannot run 'no-such-program-here': no such program (check the command after --)"
+    assert result.returncode == 127, result.stderr
+    # the whole of stderr: the trace of the failed `loupe exec` (its one span), then the one error line
+    tree_head, tree_span, last = result.stderr.splitlines()
+    assert re.fullmatch(r"trace [0-9a-f]{32}  \(1 spans, service agentloupe\)", tree_head), result.stderr
+    assert re.fullmatch(rf"└─ loupe exec  [\d,.]+ ms  ERROR ProgramNotFound  \({re.escape(error)}\)", tree_span), result.stderr
+    assert last == f"loupe: error: {error}"
+    assert result.stdout == ""
+    quiet = run_loupe(home, "exec", "--no-tree", "--", "no-such-program-here")
+    assert quiet.returncode == 127 and quiet.stderr.splitlines() == [f"loupe: error: {error}"]
 
 
 def test_trace_shows_the_last_trace_whatever_its_root_and_lists_them(home):

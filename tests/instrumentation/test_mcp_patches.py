@@ -1,5 +1,6 @@
 """instrument/uninstrument are undoable and idempotent; _meta is merged, never mutated."""
 
+import pytest
 from mcp import ClientSession, types
 from mcp.server.lowlevel.server import Server
 from mcp.server.session import ServerSession
@@ -131,18 +132,26 @@ def _in_memory_server():
     return server
 
 
-async def test_failing_telemetry_code_never_fails_the_call(monkeypatch):
+# A broken `_attributes` sends the request uninstrumented: `_with_trace_context` is then never
+# reached. So each client-side function is broken in a run of its own (the server side in both).
+@pytest.mark.parametrize("client_function", ["_attributes", "_with_trace_context"])
+async def test_failing_telemetry_code_never_fails_the_call(monkeypatch, client_function):
     from mcp.shared.memory import create_connected_server_and_client_session
 
     from agentloupe.instrumentation.mcp import client_v1 as mcp_client
     from agentloupe.instrumentation.mcp import server_v1 as mcp_server
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("attribute building broke")
+    ran: list[str] = []
 
-    monkeypatch.setattr(mcp_client, "_attributes", broken)
-    monkeypatch.setattr(mcp_server, "_request_span", broken)
-    monkeypatch.setattr(mcp_client, "_with_trace_context", broken)
+    def broken(name: str):
+        def raising(*args, **kwargs):
+            ran.append(name)
+            raise RuntimeError(f"{name} broke")
+
+        return raising
+
+    monkeypatch.setattr(mcp_client, client_function, broken(client_function))
+    monkeypatch.setattr(mcp_server, "_request_span", broken("_request_span"))
     instrument_mcp()
     try:
         async with create_connected_server_and_client_session(_in_memory_server()) as session:
@@ -150,6 +159,8 @@ async def test_failing_telemetry_code_never_fails_the_call(monkeypatch):
     finally:
         uninstrument_mcp()
     assert not result.isError and result.content[0].text == "5"
+    # the broken code did run (and raise) on both sides: the call went through regardless
+    assert client_function in ran and "_request_span" in ran
 
 
 async def test_result_recording_that_raises_still_returns_the_result(monkeypatch):

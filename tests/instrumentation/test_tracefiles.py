@@ -84,7 +84,27 @@ def test_pruning_keeps_the_newest_traces_and_files_of_live_processes(tmp_path):
     mine = traces / f"agent-{os.getpid()}.jsonl"  # a running process's file, oldest of all
     mine.write_text('{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"%032x"}]}]}]}\n' % 99)
     os.utime(mine, (time.time() - 1000, time.time() - 1000))
-    removed = prune_trace_files(tmp_path, keep_traces=2)
+    removed = prune_trace_files(tmp_path, keep_traces=2, about_to_write=0)
     left = sorted(p.name for p in traces.iterdir())
     assert left == sorted([f"svc-{dead - 5}.jsonl", f"svc-{dead - 4}.jsonl", mine.name])
     assert len(removed) == 4
+
+
+def test_traces_keep_n_leaves_the_files_of_the_newest_n_traces_after_each_run(tmp_path):
+    """AGENTLOUPE_TRACES_KEEP=3, as the README says: after a run, the files of the newest 3 traces.
+    (Pruning runs as a command starts, before its own file exists: it must make room for it.)"""
+    from tests.conftest import run_loupe
+
+    def traces_on_disk() -> set[str]:
+        return {s.trace_id for s in read_spans(tmp_path / "traces")}
+
+    newest: list[str] = []
+    for n in range(6):
+        before = traces_on_disk()
+        result = run_loupe(tmp_path, "call", "--no-tree", "math.add", f'{{"a": {n}, "b": 1}}', AGENTLOUPE_TRACES_KEEP="3")
+        assert result.returncode == 0, result.stderr
+        [new] = traces_on_disk() - before  # this run's trace
+        newest.append(new)
+        assert traces_on_disk() == set(newest[-3:]), f"after run {n + 1}"
+    # server logs alike: one per run here (the math server), as many as the traces kept
+    assert len(list((tmp_path / "logs").glob("*.log"))) == 3

@@ -191,8 +191,14 @@ async def _send_request(
                 outgoing = request
             try:
                 kind = "tool" if isinstance(root, types.CallToolRequest) else "mcp"
+                request_id = getattr(self, "_request_id", None)  # the id `original` gives this request
                 with deadline(kind, span=span):
-                    result = await original(self, outgoing, result_type, *args, **kwargs)
+                    try:
+                        result = await original(self, outgoing, result_type, *args, **kwargs)
+                    except BaseException as exc:
+                        if _cancelled(exc) and isinstance(request_id, int):
+                            await _tell_server_cancelled(self, request_id)
+                        raise
             except McpError as exc:
                 error_type = str(exc.error.code)
                 span.set_attribute(semconv.RPC_JSONRPC_ERROR_CODE, exc.error.code)
@@ -211,6 +217,27 @@ async def _send_request(
             _record_duration(root, attrs, error_type, time.perf_counter() - started)
         except Exception:
             log_telemetry_failure("mcp_client_metrics")
+
+
+def _cancelled(exc: BaseException) -> bool:
+    import anyio
+
+    return isinstance(exc, anyio.get_cancelled_exc_class())
+
+
+async def _tell_server_cancelled(session: ClientSession, request_id: int) -> None:
+    """mcp 1.x sends no ``notifications/cancelled`` when a caller cancels a request: the server
+    would go on with it (a hung tool, forever). Sent here, shielded, briefly; never raised."""
+    import anyio
+
+    notification = types.ClientNotification(
+        types.CancelledNotification(params=types.CancelledNotificationParams(requestId=request_id, reason="cancelled"))
+    )
+    with anyio.CancelScope(shield=True), anyio.move_on_after(1.0):
+        try:
+            await session.send_notification(notification)
+        except Exception:
+            log_telemetry_failure("mcp_client_cancel_notification")
 
 
 def _record_result(session: ClientSession, span: Any, root: Any, result: Any) -> str | None:

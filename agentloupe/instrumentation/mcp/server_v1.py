@@ -122,6 +122,9 @@ async def _handle_request(
                 return await original(self, message, req, session, lifespan_context, raise_exceptions)
         finally:
             message.respond = respond
+            # cancelled by the client's notifications/cancelled: mcp ends the handler quietly
+            if getattr(message, "cancelled", False) and span.is_recording():
+                span.set_attribute(semconv.CANCELLED, True)
             try:
                 metric_attrs = {semconv.MCP_METHOD_NAME: attrs[semconv.MCP_METHOD_NAME]}
                 if semconv.GEN_AI_TOOL_NAME in attrs:

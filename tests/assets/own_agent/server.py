@@ -1,5 +1,7 @@
 """A developer's own FastMCP server: plain mcp, no agentloupe anywhere."""
 
+import json
+
 from mcp.server.fastmcp import FastMCP
 
 mcp = FastMCP("own", log_level="WARNING")
@@ -19,10 +21,10 @@ async def double(n: int) -> int:
 
 @mcp.tool()
 async def echo_meta(text: str) -> str:
-    """Echo the trace context this request carried in params._meta."""
+    """Echo what this request carried in params._meta besides the usual: the trace context, any custom key."""
     context = mcp.get_context()
     meta = context.request_context.meta
-    return str((meta.model_extra or {}).get("traceparent")) if meta is not None else "none"
+    return json.dumps(meta.model_extra or {} if meta is not None else None, sort_keys=True)
 
 
 if __name__ == "__main__":
