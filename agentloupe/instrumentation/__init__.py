@@ -64,9 +64,15 @@ async def watch(
 ) -> AsyncIterator[object]:
     """The hang watchdog and the memory probe around any async code. Durations in seconds.
 
+    With ``instrument_langgraph()``, ``timeouts={"run": S}`` bounds each graph invocation inside and
+    ``{"node": S}`` each node; with ``on_hang="cancel"`` a run past one raises ``TimeoutError``
+    (``DeadlineExceeded``) naming the line it waited on.
+
     >>> async with agentloupe.watch(memory=True):  # doctest: +SKIP
     ...     await graph.ainvoke({"messages": [...]})
     """
+    import asyncio
+
     from agentloupe.instrumentation.diagnostics.watchdog import DEFAULT_TIMEOUTS, WatchdogConfig, watching
     from agentloupe.instrumentation.telemetry.processenv import check_policy
 
@@ -77,7 +83,13 @@ async def watch(
         explicit=frozenset(timeouts or {}),
     )
     async with watching(config, memory=memory) as watchdog:
-        yield watchdog
+        try:
+            yield watchdog
+        except asyncio.CancelledError:
+            exceeded = watchdog.take_cancellation()  # a deadline of ours, not the caller's cancel
+            if exceeded is None:
+                raise
+            raise exceeded from None
 
 
 __all__ = [

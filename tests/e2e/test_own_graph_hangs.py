@@ -4,12 +4,13 @@ ends the run with one line and exit code 124."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_loupe, spans_in
+from tests.conftest import loupe_env, run_loupe, spans_in
 
 HANGS = Path(__file__).parent.parent / "assets" / "hangs"
 EXIT_DEADLINE = 124
@@ -117,3 +118,11 @@ def test_a_tool_whose_mcp_server_never_answers_is_named_at_the_nodes_line(home):
     # the server's side of the call is in the same trace, ended (its process was stopped in order)
     served = [s for s in spans_in(home) if s.name == "tools/call hang" and s.kind == "SERVER"]
     assert served and not served[0].unfinished
+
+
+def test_the_librarys_watch_bounds_a_graph_run_and_names_the_line(home):
+    result = subprocess.run([sys.executable, str(HANGS / "watched.py")], env=loupe_env(home), cwd=HANGS,
+                            capture_output=True, text=True, timeout=60)
+    stuck = f"{_at('hang.py', 'await event.wait()', 'wait_for_result')} <- {_at('hang.py', 'await wait_for_result(', 'stuck')} (node stuck)"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"DeadlineExceeded: run passed its 2 s deadline waiting at {stuck} and was cancelled"
