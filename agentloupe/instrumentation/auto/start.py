@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,8 @@ def _watch_every_loop() -> None:
                 from agentloupe.instrumentation.telemetry import setup
 
                 setup.shutdown()
+                with suppress(ValueError, OSError):
+                    sys.stdout.flush()  # what the program printed before is not lost
                 os._exit(EXIT_DEADLINE)
 
     def run(self: asyncio.Runner, coro: Any, *, context: Any = None) -> Any:

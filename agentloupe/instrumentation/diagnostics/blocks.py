@@ -95,17 +95,19 @@ class BlockReporter:
         self._add_event(span, LoopBlock.from_stack(blocked_s, pending["stack"]))
 
     def block_over(self, block: LoopBlock) -> None:
-        """Monitor thread, the block is over."""
-        with self._pending_lock:
-            pending, self._pending = self._pending, None
+        """The block is over: a heartbeat one (monitor thread), or a C-level one (loop thread, at a
+        beat: the span it blocked, if still open, is the newest)."""
         span = None
-        if block.source == "heartbeat" and pending is not None:
-            span = pending["span"]
-            if not pending["done"]:
-                self._add_event(span, block)
-        elif block.source == "c-level":
+        if block.source == "c-level":
             span = self.open_spans.newest()
             self._add_event(span, block)
+        else:
+            with self._pending_lock:
+                pending, self._pending = self._pending, None
+            if pending is not None:
+                span = pending["span"]
+                if not pending["done"]:
+                    self._add_event(span, block)
         self._log(block, span)
 
     def gc_pause(self, seconds: float, generation: int, collected: int) -> None:

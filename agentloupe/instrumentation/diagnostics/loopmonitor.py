@@ -173,19 +173,22 @@ class LoopMonitor:
         # the loop was last seen alive (a heartbeat ran on it), and the GC total then
         self.last_beat = time.monotonic()
         self._gc_at_beat = 0.0
-        self._gap: tuple[float, float] = (0.0, 0.0)  # (seconds, of which in GC)
+        self._gap: tuple[float, float, float] = (0.0, 0.0, 0.0)  # (seconds, of which in GC, loop CPU)
+        self._cpu_at_beat = time.thread_time()  # the loop thread's CPU seconds at its last beat (built on it)
         self._seen_on_time = False  # the heartbeat thread saw the current block while it lasted
         self._c_level_found = 0  # C-level blocks found (by either thread): one block, one report
 
     # -- the C-level timer --------------------------------------------------
 
     def _start_c_level_timer(self) -> None:
+        global _alarm_owner
         # SIGALRM goes to the main thread; elsewhere there is no safe C-level timer.
         if not self.c_level_s or threading.current_thread() is not threading.main_thread():
             return
+        if _alarm_owner is not None:
+            return  # another monitor owns the process's one alarm: leave it to it
         if signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
             return  # the program uses SIGALRM itself: leave it alone
-        global _alarm_owner
         # open for the monitor's whole life (faulthandler writes into it), closed in stop()
         dump = tempfile.TemporaryFile(mode="w+", prefix="agentloupe-block-")  # noqa: SIM115
         self._dump_file = dump
@@ -264,16 +267,25 @@ class LoopMonitor:
             self._thread.join(timeout=1.0)
 
     def _beat(self, done: threading.Event) -> None:
-        now = time.monotonic()
+        now, cpu = time.monotonic(), time.thread_time()
         # the longest silence between beats since a dump was last read: the block a dump belongs
         # to may be over, and a beat run, before either thread reads it
         if now - self.last_beat > self._gap[0]:
-            self._gap = (now - self.last_beat, self._gc_total - self._gc_at_beat)
-        self.last_beat = now
+            self._gap = (now - self.last_beat, self._gc_total - self._gc_at_beat, cpu - self._cpu_at_beat)
+        self.last_beat, self._cpu_at_beat = now, cpu
         self._gc_at_beat = self._gc_total
-        self._seen_on_time = False
         done.set()
         self._arm()
+
+    def _loop_cpu_s(self) -> float | None:
+        """The loop thread's CPU seconds so far, from either thread."""
+        if threading.get_ident() == self._loop_thread_id:
+            return time.thread_time()
+        try:
+            with open(f"/proc/self/task/{self._loop_native_id}/schedstat", "rb") as handle:
+                return int(handle.read().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return None
 
     def c_level_block_over(self) -> LoopBlock | None:
         """On the loop thread, once it runs again: the C-level block that just ended, if any.
@@ -286,26 +298,52 @@ class LoopMonitor:
         dump = self.read_dump()
         if not dump:
             return None
-        (gap, gap_gc), self._gap = self._gap, (0.0, 0.0)
+        (gap, gap_gc, gap_cpu), self._gap = self._gap, (0.0, 0.0, 0.0)
         blocked, in_gc = time.monotonic() - self.last_beat, self._gc_total - self._gc_at_beat
+        now_cpu = self._loop_cpu_s()
+        cpu = None if now_cpu is None else now_cpu - self._cpu_at_beat
         if gap > blocked:
-            blocked, in_gc = gap, gap_gc
+            blocked, in_gc, cpu = gap, gap_gc, gap_cpu
+        if cpu is not None and cpu < blocked / 2:
+            # The loop was not running all along: a silence that long is partly the monitor's own
+            # (descheduled on a busy machine, or late to take the GIL back). The loop's CPU time is
+            # the block; an idle loop (no CPU) was not blocked at all.
+            blocked = cpu
         if _own_work_seen() or in_gc >= blocked / 2 or blocked < self.threshold_s:
             return None
         self._c_level_found += 1
         return LoopBlock.from_dump(blocked, dump)
 
     def _report_c_level_block(self) -> None:
-        if self._dump_file is not None and (block := self.c_level_block_over()):
-            self.on_block(block)
+        """Monitor thread: a dump is waiting. It is read on the loop thread, where no span can end
+        between the read and the report (from here, the loop could end the blocked span meanwhile)."""
+        dump = self._dump_file
+        if dump is None:
+            return
+        try:
+            waiting = os.fstat(dump.fileno()).st_size > self._dump_read
+        except (OSError, ValueError):
+            return
+        if waiting:
+            with suppress(RuntimeError):  # loop closed
+                self.loop.call_soon_threadsafe(self._c_level_on_loop)
+
+    def _c_level_on_loop(self) -> None:
+        with suppress(Exception):
+            if (block := self.c_level_block_over()) is not None:
+                self.on_block(block)
 
     def _classify(
         self, blocked: float, stack: list[str], waited: float | None, own: bool, in_gc: float, late: bool
     ) -> LoopBlock | None:
         # A dump is a C-level finding only when the heartbeat thread could not run during the
-        # block (it woke late: the GIL was held); otherwise the alarm caught an ordinary block.
-        dump = self.read_dump()
-        self._gap = (0.0, 0.0)  # this block's silence is accounted for here
+        # block (it woke late: the GIL was held): the loop thread reports that one (_c_level_on_loop).
+        # Otherwise the alarm caught an ordinary block: its dump is dropped here.
+        if late:
+            self._report_c_level_block()
+            return None
+        self.read_dump()
+        self._gap = (0.0, 0.0, 0.0)  # this block's silence is accounted for here
         if own:
             self.own += 1
             return None
@@ -315,8 +353,6 @@ class LoopMonitor:
         if waited is not None and waited > blocked / 2:
             self.starved += 1
             return None
-        if late:
-            return LoopBlock(blocked, dump.splitlines(), _outermost_first(dump), "c-level") if dump else None
         return LoopBlock(blocked, stack, _innermost(stack), "heartbeat")
 
     def _run(self) -> None:
@@ -365,6 +401,7 @@ class LoopMonitor:
                         waited_after - waited_before if waited_before is not None and waited_after is not None else None
                     )
                     block = self._classify(blocked, stack, waited, _own_work_seen(), self._gc_total - gc_before, late)
+                    self._seen_on_time = False  # this block is accounted for
                     if block is not None and self._c_level_found == found_before:
                         self.on_block(block)
                 lag_metric.record(time.monotonic() - sent)

@@ -118,7 +118,8 @@ class HangWatchdog:
         self._monitor: LoopMonitor | None = None
         self._reporter = BlockReporter(self.config.loop_threshold_s)
         self._signal_installed = False
-        self._cancelled_by: DeadlineExceeded | None = None
+        self._outer: HangWatchdog | None = None
+        self._cancelled: dict[int, DeadlineExceeded] = {}  # id(task) -> the deadline that cancelled it
         # Recent findings, bounded: the watchdog must not become a leak of its own.
         self.hangs: deque[dict[str, Any]] = deque(maxlen=100)
 
@@ -142,7 +143,11 @@ class HangWatchdog:
         add_span_hook(self._reporter.open_spans)
         self._thread = threading.Thread(target=self._run, name="agentloupe-watchdog", daemon=True)
         self._thread.start()
-        if self.config.loop_threshold_s > 0:
+        # A watchdog inside another on the same loop (the program's watch() under loupe exec) keeps its
+        # own deadlines; the loop monitor, its alarm and the SIGUSR1 dump stay the outer one's.
+        self._outer = _active
+        nested = self._outer is not None and self._outer._loop is self._loop
+        if self.config.loop_threshold_s > 0 and not nested:
             self._monitor = LoopMonitor(
                 self._loop,
                 threshold_s=self.config.loop_threshold_s,
@@ -153,17 +158,18 @@ class HangWatchdog:
             self._monitor.on_gc_pause = self._reporter.gc_pause
             self._reporter.monitor = self._monitor
             self._monitor.start()
-        try:
-            self._loop.add_signal_handler(signal.SIGUSR1, self.dump_stacks)
-            self._signal_installed = True
-        except (RuntimeError, ValueError, NotImplementedError):
-            pass  # not the main thread: no signal handler, the rest still works
+        if not nested:
+            try:
+                self._loop.add_signal_handler(signal.SIGUSR1, self.dump_stacks)
+                self._signal_installed = True
+            except (RuntimeError, ValueError, NotImplementedError):
+                pass  # not the main thread: no signal handler, the rest still works
         _active = self
 
     def stop(self) -> None:
         global _active
         if _active is self:
-            _active = None
+            _active = self._outer  # the watchdog this one was inside, if any, is the active one again
         self._stop.set()
         if self._monitor is not None:
             self._monitor.stop()
@@ -228,21 +234,32 @@ class HangWatchdog:
             self._deadlines.pop(id(handle), None)
 
     def watching_kind(self, kind: str) -> bool:
-        """Is a deadline of ``kind`` open now (the runner's own ``run`` deadline, say)?"""
-        return any(entry.kind == kind for entry in list(self._deadlines.values()))
-
-    @property
-    def cancelled_by(self) -> DeadlineExceeded | None:
-        """The deadline that cancelled a task (a callback-driven one), as the error to report."""
-        return self._cancelled_by
+        """Is a deadline of ``kind`` open on the current task (the runner's own ``run`` deadline)?"""
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            return False
+        return any(entry.kind == kind and entry.task is task for entry in list(self._deadlines.values()))
 
     def take_cancellation(self) -> DeadlineExceeded | None:
-        """In the task a callback-driven deadline cancelled, as its ``CancelledError`` arrives: the
-        error to raise instead (the cancellation is withdrawn: it was ours, not the caller's)."""
-        exceeded, self._cancelled_by = self._cancelled_by, None
-        if exceeded is not None and (task := asyncio.current_task()) is not None:
+        """In a task a callback-driven deadline cancelled, as its ``CancelledError`` arrives: the
+        error to raise instead, the cancellation withdrawn (it was ours, not the caller's). None for
+        any other cancellation, which goes on as it is."""
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            return None
+        exceeded = self._cancelled.pop(id(task), None) if task is not None else None
+        if exceeded is not None and task is not None:
             task.uncancel()
         return exceeded
+
+    def _cancel_if_open(self, entry: _Deadline, exceeded: DeadlineExceeded) -> None:
+        """On the loop: cancel the deadline's task, unless its body ended meanwhile (the task does
+        other work now: it must not be cancelled for a deadline that is over)."""
+        if id(entry) in self._deadlines and entry.task is not None and not entry.task.done():
+            self._cancelled[id(entry.task)] = exceeded
+            entry.task.cancel()
 
     def _run(self) -> None:
         while not self._stop.wait(self.config.poll_s):
@@ -306,8 +323,8 @@ class HangWatchdog:
             self._loop.call_soon_threadsafe(entry.scope.cancel)
         elif cancel and entry.task is not None and self._loop is not None and not self._loop.is_closed():
             entry.cancelled = True
-            self._cancelled_by = DeadlineExceeded(entry.kind, entry.seconds, entry.stuck_at)
-            self._loop.call_soon_threadsafe(entry.task.cancel)
+            exceeded = DeadlineExceeded(entry.kind, entry.seconds, entry.stuck_at)
+            self._loop.call_soon_threadsafe(self._cancel_if_open, entry, exceeded)
 
     # -- dumps ----------------------------------------------------------------
 

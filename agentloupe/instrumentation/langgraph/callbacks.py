@@ -50,7 +50,7 @@ class _Run:
     def __init__(self, span: Span | None, provider: str = "", model: str = "", parent: UUID | None = None) -> None:
         self.span, self.started = span, time.perf_counter()
         self.provider, self.model, self.parent = provider, model, parent
-        self.deadline: object | None = None
+        self.deadline: tuple[Any, object] | None = None  # (watchdog, handle)
 
 
 def _open_deadline(run: _Run, kind: str) -> None:
@@ -60,7 +60,8 @@ def _open_deadline(run: _Run, kind: str) -> None:
     if watchdog is None or (kind == "run" and watchdog.watching_kind("run")):
         return
     with suppress(Exception):
-        run.deadline = watchdog.open_deadline(kind, span=run.span)
+        handle = watchdog.open_deadline(kind, span=run.span)
+        run.deadline = (watchdog, handle) if handle is not None else None
 
 
 class AgentloupeCallbackHandler(BaseCallbackHandler):
@@ -131,8 +132,9 @@ class AgentloupeCallbackHandler(BaseCallbackHandler):
     def _end(self, run_id: UUID, error: BaseException | None = None) -> _Run | None:
         with self._lock:
             run = self._runs.pop(run_id, None)
-        if run is not None and run.deadline is not None and (watchdog := active_watchdog()) is not None:
-            watchdog.close_deadline(run.deadline)
+        if run is not None and run.deadline is not None:
+            watchdog, handle = run.deadline  # closed on the watchdog that opened it
+            watchdog.close_deadline(handle)
         if run is None or run.span is None:
             return run
         span = run.span

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -233,11 +234,10 @@ async def _tell_server_cancelled(session: ClientSession, request_id: int) -> Non
     notification = types.ClientNotification(
         types.CancelledNotification(params=types.CancelledNotificationParams(requestId=request_id, reason="cancelled"))
     )
-    with anyio.CancelScope(shield=True), anyio.move_on_after(1.0):
-        try:
-            await session.send_notification(notification)
-        except Exception:
-            log_telemetry_failure("mcp_client_cancel_notification")
+    # Best effort: when the session itself is going away (the transport closed, the start given
+    # up), there is no server left to tell, and nothing to report.
+    with anyio.CancelScope(shield=True), anyio.move_on_after(1.0), suppress(Exception):
+        await session.send_notification(notification)
 
 
 def _record_result(session: ClientSession, span: Any, root: Any, result: Any) -> str | None:
