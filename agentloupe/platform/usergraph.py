@@ -102,11 +102,19 @@ def resolve_reference(ref: str, cwd: Path | None = None) -> str:
     folder applies either way, as ``langgraph dev`` run there would: its ``env`` is loaded and its
     local ``dependencies`` made importable before the graph is imported."""
     folder = cwd or Path.cwd()
+    if ":" in ref:
+        # a full reference does not need the folder's langgraph.json: it still applies, but a broken
+        # one (its .env missing, as templates leave it out of git) does not stop the run
+        try:
+            project = find_project(folder)
+        except ConfigError:
+            project = None
+        if project is not None:
+            apply_project(project)
+        return ref
     project = find_project(folder)
     if project is not None:
         apply_project(project)
-    if ":" in ref:
-        return ref
     if project is None:
         raise ConfigError(
             f"--graph {ref!r}: give FILE.py:NAME or package.module:NAME"

@@ -8,6 +8,8 @@ processor on the tracer provider (nothing in the SDK is patched):
 - the names and attributes the OpenTelemetry MCP conventions give, the same as agentloupe
   makes on mcp 1.x (``tools/call {tool}``, ``gen_ai.tool.name``, ``gen_ai.operation.name``,
   ``gen_ai.tool.call.id``), so dashboards and ``loupe trace`` read both generations alike;
+  where FastMCP's client wraps a request in a span of its own, that one is the request's (named
+  and measured once) and the SDK's stays under it as ``MCP send ...``, the transport's part;
 - ``mcp.client.operation.duration`` / ``mcp.server.operation.duration`` and tool errors;
 - the span hooks (memory probe, loop-block attribution) on those spans.
 
@@ -40,6 +42,22 @@ def _is_mcp(span: ReadableSpan) -> bool:
     return scope is not None and scope.name in SDK_SCOPES and semconv.MCP_METHOD_NAME in (span.attributes or {})
 
 
+def _wrapped_by_fastmcp(span: Span, parent_context: Context | None) -> bool:
+    """Is the SDK's client ``span`` inside FastMCP's client span for the same request?"""
+    scope = span.instrumentation_scope
+    if scope is None or scope.name == "fastmcp":
+        return False
+    parent: Any = trace.get_current_span(parent_context)
+    parent_scope = getattr(parent, "instrumentation_scope", None)
+    return (
+        parent_scope is not None
+        and parent_scope.name == "fastmcp"
+        and getattr(parent, "kind", None) is SpanKind.CLIENT
+        and (getattr(parent, "attributes", None) or {}).get(semconv.MCP_METHOD_NAME)
+        == (span.attributes or {}).get(semconv.MCP_METHOD_NAME)
+    )
+
+
 def _tool_call_id(parent_context: Context | None) -> Any:
     """The model's tool-call id: set by agentloupe's tool wrapper, or on the agent's tool span above."""
     if call_id := current_tool_call_id.get():
@@ -54,12 +72,19 @@ class MCPSpanEnricher(SpanProcessor):
     def __init__(self, meter_provider: Any = None) -> None:
         self.meter_provider = meter_provider
         self.enabled = True  # an SDK provider cannot remove a processor: uninstrument switches it off
+        # The SDK's client spans inside a FastMCP client span of the same request: FastMCP's is the
+        # request's span (named and measured); the SDK's stays as its transport-level child.
+        self._inner: set[int] = set()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
             if not self.enabled or not _is_mcp(span):
                 return
             attributes = span.attributes or {}
+            if span.kind is SpanKind.CLIENT and _wrapped_by_fastmcp(span, parent_context):
+                self._inner.add(span.context.span_id)
+                span_started(span)
+                return
             if span.name.startswith(_CLIENT_PREFIX):
                 span.update_name(span.name[len(_CLIENT_PREFIX) :])
             if attributes.get(semconv.MCP_METHOD_NAME) == "tools/call":
@@ -85,6 +110,9 @@ class MCPSpanEnricher(SpanProcessor):
         try:
             if not self.enabled or not _is_mcp(span) or span.start_time is None or span.end_time is None:
                 return
+            if span.context is not None and span.context.span_id in self._inner:
+                self._inner.discard(span.context.span_id)
+                return  # measured as the FastMCP span around it
             attributes = span.attributes or {}
             metric_attrs = {semconv.MCP_METHOD_NAME: attributes[semconv.MCP_METHOD_NAME]}
             if tool := attributes.get(semconv.GEN_AI_TOOL_NAME):
