@@ -3,7 +3,6 @@ import asyncio
 import anyio
 import pytest
 
-from agentloupe.instrumentation.diagnostics.stacks import await_chain
 from agentloupe.instrumentation.diagnostics.waits import all_stacks, headline, waits_of
 
 
@@ -23,7 +22,8 @@ async def test_await_chain_walks_down_to_the_awaited_future():
     event = asyncio.Event()
     task = asyncio.create_task(outer(event))
     await asyncio.sleep(0)
-    chain = await_chain(task)
+    [wait] = waits_of(task)
+    chain = wait.chain()
     names = [line.rsplit(" in ", 1)[1] for line in chain if " in " in line]
     assert names[:3] == ["outer", "middle", "innermost"]
     assert len(task.get_stack()) == 1  # what Python 3.11 alone shows

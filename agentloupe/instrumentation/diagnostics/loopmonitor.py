@@ -131,13 +131,18 @@ def _outermost_first(dump: str) -> str:
     return _pick([f for line in dump.splitlines() if (f := _parse_file_line(line))])
 
 
-def _run_queue_wait_s(native_id: int) -> float | None:
-    """Seconds the thread has spent runnable but not running (waiting for a CPU); None where unknown."""
+def _schedstat_s(native_id: int, field: int) -> float | None:
+    """A thread's Linux schedstat, in seconds: field 0 its time on a CPU, field 1 its time runnable
+    but waiting for one (the machine busy); None where unknown."""
     try:
         with open(f"/proc/self/task/{native_id}/schedstat", "rb") as handle:
-            return int(handle.read().split()[1]) / 1e9
+            return int(handle.read().split()[field]) / 1e9
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _run_queue_wait_s(native_id: int) -> float | None:
+    return _schedstat_s(native_id, 1)
 
 
 class LoopMonitor:
@@ -281,11 +286,7 @@ class LoopMonitor:
         """The loop thread's CPU seconds so far, from either thread."""
         if threading.get_ident() == self._loop_thread_id:
             return time.thread_time()
-        try:
-            with open(f"/proc/self/task/{self._loop_native_id}/schedstat", "rb") as handle:
-                return int(handle.read().split()[0]) / 1e9
-        except (OSError, ValueError, IndexError):
-            return None
+        return _schedstat_s(self._loop_native_id, 0)
 
     def c_level_block_over(self) -> LoopBlock | None:
         """On the loop thread, once it runs again: the C-level block that just ended, if any.

@@ -1,4 +1,4 @@
-"""Where is it stuck? Await chains of tasks and stacks of threads, as text.
+"""Where is it stuck? The steps of an await chain, stacks of threads, as text.
 
 In Python 3.11 ``Task.get_stack()`` shows only the outermost coroutine frame;
 walking ``cr_await`` gives the whole chain down to the awaited future.
@@ -45,29 +45,6 @@ def next_of(awaitable: Any) -> Any:
 def format_frame(frame: FrameType) -> str:
     code = frame.f_code
     return f"{code.co_filename}:{frame.f_lineno} in {code.co_name}"
-
-
-def await_chain(task: asyncio.Task[Any]) -> list[str]:
-    """The task's await chain, outermost first: ``file:line in function`` per coroutine."""
-    lines: list[str] = []
-    try:
-        current: Any = task.get_coro()
-        for _ in range(MAX_DEPTH):
-            if current is None:
-                break
-            frame = frame_of(current)
-            if frame is not None:
-                lines.append(format_frame(frame))
-            following = next_of(current)
-            if following is None:
-                break
-            if frame_of(following) is None and next_of(following) is None:
-                lines.append(f"awaiting {type(following).__name__}")
-                break
-            current = following
-    except Exception:
-        lines.append("(chain changed while it was read)")
-    return lines
 
 
 def thread_stack(thread_id: int, limit: int = 30) -> list[str]:

@@ -276,11 +276,12 @@ class HangWatchdog:
         own = found = waits_of(entry.task) if entry.task is not None else []
         if entry.kind == "node" and found:
             # a node cannot see a lock cycle alone: its sibling nodes' waits join the picture
+            seen = {w.headline() for w in found}
             for sibling in list(self._deadlines.values()):
                 if sibling is not entry and sibling.kind == "node" and sibling.task is not None:
-                    found = found + [
-                        w for w in waits_of(sibling.task) if w.headline() not in {f.headline() for f in found}
-                    ]
+                    more = [w for w in waits_of(sibling.task) if w.headline() not in seen]
+                    seen.update(w.headline() for w in more)
+                    found = found + more
             found = found if deadlocked(found) else own
         chain = [line for wait in found for line in (*wait.chain(), "--")][:-1] if found else []
         loop_stack = thread_stack(self._loop_thread_id, limit=8)
