@@ -233,7 +233,7 @@ def exec_(
     prometheus_port: PrometheusOption = None,
 ) -> None:
     """Run any Python program with MCP and LangGraph traced, no code change (like opentelemetry-instrument)."""
-    from agentloupe.platform.exec import exec_program
+    from agentloupe.platform.exec import ProgramNotFound, exec_program, launch, not_started, reap
 
     if not command:
         fail("name the program after --, e.g. loupe exec -- python app.py", 2)
@@ -249,12 +249,18 @@ def exec_(
         loop_threshold_ms=loop_threshold_ms,
         prometheus_port=prometheus_port,
     )
-    code = execute(
-        settings,
-        lambda: exec_program(settings, list(command), trace_per_invocation=trace_per_invocation),
-        own_signals=True,
-        uses_mcp=False,
-    )
+    # The program starts before this process sets up its telemetry: the two starts overlap.
+    try:
+        launched = launch(settings, list(command), trace_per_invocation=trace_per_invocation)
+    except ProgramNotFound as exc:
+        error = exc  # the failed `loupe exec` span is recorded, then the one line
+        execute(settings, lambda: not_started(list(command), error), own_signals=True, uses_mcp=False)
+        raise  # not reached: execute exits with the error's code
+    try:
+        code = execute(settings, lambda: exec_program(launched), own_signals=True, uses_mcp=False)
+    finally:
+        if launched.process.poll() is None:  # this process is leaving early: wait for the program
+            code = reap(launched)
     raise typer.Exit(code or 0)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 from collections.abc import Callable
@@ -55,3 +56,46 @@ def when_imported(name: str, callback: Callable[[], None]) -> None:
         callback()
     else:
         sys.meta_path.insert(0, _AfterImport(name, callback))
+
+
+def importing(prefix: str, *, but: str = "") -> list[str]:
+    """Modules under ``prefix`` whose code is running right now (imported, not yet whole), ``but`` one."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        under = name == prefix or name.startswith(prefix + ".")
+        if under and name != but and getattr(getattr(module, "__spec__", None), "_initializing", False):
+            found.append(name)
+    return found
+
+
+class _Finishing(importlib.machinery.ModuleSpec):
+    """A half-imported module's spec that runs callbacks when the import system marks it whole."""
+
+    _agentloupe_callbacks: list[Callable[[], None]]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "_initializing" and not value:
+            object.__setattr__(self, "__class__", importlib.machinery.ModuleSpec)  # once
+            for callback in self.__dict__.pop("_agentloupe_callbacks", []):
+                with contextlib.suppress(Exception):
+                    callback()
+
+
+def when_whole(prefix: str, callback: Callable[[], None], *, but: str = "") -> None:
+    """``callback()`` once no module under ``prefix`` (``but`` one) is half-imported: now, or right
+    after the outermost one's code has run.
+
+    A callback that imports from a package must not run while one of the package's modules
+    is still running its code (the program's ``from opentelemetry.sdk.trace import ...``
+    imports ``opentelemetry.trace`` halfway through): its names are not there yet.
+    """
+    half = importing(prefix, but=but)
+    spec = getattr(sys.modules[half[0]], "__spec__", None) if half else None
+    if spec is None or type(spec) not in (importlib.machinery.ModuleSpec, _Finishing):
+        callback()
+        return
+    if type(spec) is importlib.machinery.ModuleSpec:
+        spec.__class__ = _Finishing
+        spec.__dict__["_agentloupe_callbacks"] = []
+    spec.__dict__["_agentloupe_callbacks"].append(callback)

@@ -20,7 +20,7 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from pydantic import (
@@ -32,9 +32,11 @@ from pydantic import (
     model_validator,
 )
 
-from agentloupe.instrumentation.diagnostics.watchdog import DEFAULT_TIMEOUTS, WatchdogConfig
-from agentloupe.instrumentation.telemetry.processenv import POLICIES, ChildSettings
+from agentloupe.instrumentation.telemetry.processenv import DEFAULT_TIMEOUTS, POLICIES, ChildSettings
 from agentloupe.platform.errors import ConfigError, ToolNotFoundError
+
+if TYPE_CHECKING:
+    from agentloupe.instrumentation.diagnostics.watchdog import WatchdogConfig
 
 Transport = Literal["stdio", "http"]
 #: ``loupe call local.TOOL``: the name under which the agent's own tools are called (no server has it).
@@ -253,6 +255,8 @@ class Settings:
         return self.child_settings().to_env()
 
     def watchdog_config(self) -> WatchdogConfig:
+        from agentloupe.instrumentation.diagnostics.watchdog import WatchdogConfig
+
         return WatchdogConfig.from_settings(self.child_settings())
 
     def start_timeout(self, server: ServerConfig) -> float:

@@ -6,47 +6,89 @@ The program runs as a child process with the bootstrap folder first on
 ``TRACEPARENT``: the whole program is one trace. Its stdin, stdout and stderr
 are its own; SIGTERM (and SIGINT that the terminal did not already deliver to
 it) is passed on; ``loupe exec`` exits with the program's code.
+
+The program is started first (``launch``), before this process imports and sets up
+its own telemetry: the two starts overlap. Its ``TRACEPARENT`` names the ids the
+``loupe exec`` span then takes (``setup.preset_next_root_ids``), and the span starts
+at the launch.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
-import anyio
-from opentelemetry import propagate
-
-from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation import content
 from agentloupe.instrumentation.auto.start import TRACEPARENT_ENV, TRACESTATE_ENV
 from agentloupe.instrumentation.mcp.stdio_children import auto_environment
-from agentloupe.instrumentation.spans import mark_error, traced
+from agentloupe.instrumentation.telemetry.processenv import (
+    env_flag,
+    resolve_endpoint,
+    resolve_protocol,
+    telemetry_environment,
+)
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 EXIT_NOT_FOUND = 127
+#: Samplers under which a root span is always sampled: the program can be told "sampled" ahead.
+_ALWAYS_SAMPLED = ("", "always_on", "parentbased_always_on")
 
 
 class ProgramNotFound(AgentloupeError):
     exit_code = EXIT_NOT_FOUND
 
 
-def program_environment(settings: Settings, *, join_trace: bool) -> dict[str, str]:
+@dataclass
+class Launched:
+    """The program, started; ``ids``: the (trace, span) ids its ``loupe exec`` span is to take."""
+
+    argv: list[str]
+    process: subprocess.Popen[bytes]
+    at_ns: int
+    ids: tuple[int, int] | None
+    early_signals: list[int] = field(default_factory=list)
+
+
+def telemetry_env(settings: Settings) -> dict[str, str]:
+    """What ``Telemetry.child_environment()`` will say once ``settings`` are configured, said now."""
+    endpoint = resolve_endpoint(settings.otlp_endpoint)
+    capture = settings.capture_content
+    return telemetry_environment(
+        endpoint=endpoint,
+        protocol=resolve_protocol(endpoint, settings.otlp_protocol) if endpoint else None,
+        capture_content=capture if capture is not None else content.capture_enabled(),
+        enabled=not env_flag("OTEL_SDK_DISABLED"),
+        prometheus=settings.prometheus_port is not None or bool(os.environ.get("AGENTLOUPE_PROMETHEUS_PORT")),
+    )
+
+
+def program_environment(settings: Settings, ids: tuple[int, int] | None) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(auto_environment(env))
+    env.update(auto_environment(env, telemetry_env(settings)))
     env.update(settings.server_environment())
     for name in (TRACEPARENT_ENV, TRACESTATE_ENV):
         env.pop(name, None)
-    if join_trace:
-        carrier: dict[str, str] = {}
-        propagate.inject(carrier)
-        if "traceparent" in carrier:
-            env[TRACEPARENT_ENV] = carrier["traceparent"]
-        if carrier.get("tracestate"):
-            env[TRACESTATE_ENV] = carrier["tracestate"]
+    if ids is not None:
+        env[TRACEPARENT_ENV] = f"00-{ids[0]:032x}-{ids[1]:016x}-01"
     return env
+
+
+def _ids_ahead() -> tuple[int, int] | None:
+    """Random ids for the ``loupe exec`` span, when it is sure to be recorded and sampled."""
+    if env_flag("OTEL_SDK_DISABLED"):
+        return None
+    if os.environ.get("OTEL_TRACES_SAMPLER", "").strip().lower() not in _ALWAYS_SAMPLED:
+        return None  # a sampler that may drop the span: the program joins a trace that is known
+    rng = random.SystemRandom()
+    return rng.getrandbits(128) or 1, rng.getrandbits(64) or 1
 
 
 def _terminal_already_sent(signum: int) -> bool:
@@ -59,19 +101,9 @@ def _terminal_already_sent(signum: int) -> bool:
         return False
 
 
-async def _wait(process: subprocess.Popen[bytes]) -> int:
-    async with anyio.create_task_group() as tg:
-
-        async def forward() -> None:
-            with anyio.open_signal_receiver(*FORWARDED) as signals:
-                async for signum in signals:
-                    if process.poll() is None and not _terminal_already_sent(signum):
-                        process.send_signal(signum)
-
-        tg.start_soon(forward)
-        code = await anyio.to_thread.run_sync(process.wait)
-        tg.cancel_scope.cancel()
-    return code
+def _forward(process: subprocess.Popen[bytes], signum: int) -> None:
+    if process.poll() is None and not _terminal_already_sent(signum):
+        process.send_signal(signum)
 
 
 def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -83,14 +115,61 @@ def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         raise ProgramNotFound(f"cannot run {argv[0]!r}: permission denied") from None
 
 
-async def exec_program(settings: Settings, argv: list[str], *, trace_per_invocation: bool = False) -> int:
-    """Run ``argv`` instrumented; return its exit code (128+N when a signal N ended it)."""
-    if trace_per_invocation:
-        code = await _wait(_spawn(argv, program_environment(settings, join_trace=False)))
+def launch(settings: Settings, argv: list[str], *, trace_per_invocation: bool = False) -> Launched:
+    """Start ``argv`` now; signals are passed on to it from this moment."""
+    ids = None if trace_per_invocation else _ids_ahead()
+    env = program_environment(settings, ids)
+    held: list[int] = []
+    started: list[Launched] = []
+
+    def early(signum: int, frame: Any) -> None:  # until exec_program's receiver takes over
+        if started:
+            _forward(started[0].process, signum)
+        else:
+            held.append(signum)
+
+    previous = {sig: signal.signal(sig, early) for sig in FORWARDED}
+    try:
+        launched = Launched(argv, _spawn(argv, env), time.time_ns(), ids)
+    except BaseException:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise
+    started.append(launched)
+    for number in held:
+        _forward(launched.process, number)
+    return launched
+
+
+async def _wait(process: subprocess.Popen[bytes]) -> int:
+    import anyio
+
+    async with anyio.create_task_group() as tg:
+
+        async def forward() -> None:
+            with anyio.open_signal_receiver(*FORWARDED) as signals:
+                async for signum in signals:
+                    _forward(process, signum)
+
+        tg.start_soon(forward)
+        code = await anyio.to_thread.run_sync(process.wait)
+        tg.cancel_scope.cancel()
+    return code
+
+
+async def exec_program(launched: Launched) -> int:
+    """Wait for the launched program, under its ``loupe exec`` span; its exit code (128+N when a signal N ended it)."""
+    from agentloupe.instrumentation import semconv
+    from agentloupe.instrumentation.spans import mark_error, traced
+    from agentloupe.instrumentation.telemetry.setup import preset_next_root_ids
+
+    argv, process = launched.argv, launched.process
+    if launched.ids is None:
+        code = await _wait(process)
     else:
-        with traced(semconv.SPAN_EXEC, attributes={semconv.PROCESS_COMMAND_ARGS: argv}) as span:
-            process = _spawn(argv, program_environment(settings, join_trace=True))
-            span.set_attribute(semconv.PROCESS_PID, process.pid)
+        preset_next_root_ids(*launched.ids)
+        attributes = {semconv.PROCESS_COMMAND_ARGS: argv, semconv.PROCESS_PID: process.pid}
+        with traced(semconv.SPAN_EXEC, attributes=attributes, start_time=launched.at_ns) as span:
             code = await _wait(process)
             span.set_attribute(semconv.PROCESS_EXIT_CODE, code)
             if code != 0:
@@ -99,3 +178,18 @@ async def exec_program(settings: Settings, argv: list[str], *, trace_per_invocat
         return 128 - code
     sys.stdout.flush()
     return code
+
+
+async def not_started(argv: list[str], error: ProgramNotFound) -> int:
+    """The ``loupe exec`` span of a program that could not be started, failed with ``error``."""
+    from agentloupe.instrumentation import semconv
+    from agentloupe.instrumentation.spans import traced
+
+    with traced(semconv.SPAN_EXEC, attributes={semconv.PROCESS_COMMAND_ARGS: argv}):
+        raise error
+
+
+def reap(launched: Launched) -> int:
+    """The program's exit code once it ends (this process stopped early: it is not left behind)."""
+    code = launched.process.wait()
+    return 128 - code if code < 0 else code

@@ -16,9 +16,9 @@ from typing import Generic, TypeVar
 import anyio
 
 from agentloupe.instrumentation import instrument_mcp
-from agentloupe.instrumentation.diagnostics.watchdog import EXIT_DEADLINE, DeadlineExceeded
+from agentloupe.instrumentation.diagnostics.exceeded import EXIT_DEADLINE, DeadlineExceeded
 from agentloupe.instrumentation.telemetry import setup as telemetry
-from agentloupe.instrumentation.telemetry.logs import configure_logging
+from agentloupe.instrumentation.telemetry.lazylog import configure_when_imported
 from agentloupe.instrumentation.telemetry.tracefiles import prune_trace_files
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
@@ -77,7 +77,7 @@ async def _with_signals(work: Callable[[], Awaitable[T]], caught: list[int]) -> 
 
 
 def start_telemetry(settings: Settings, *, instrument: bool = True) -> telemetry.Telemetry:
-    configure_logging(level=settings.log_level)
+    configure_when_imported(level=settings.log_level)  # a command that logs nothing does not import structlog
     prune_trace_files()  # storage stays bounded: the newest AGENTLOUPE_TRACES_KEEP traces
     setup = telemetry.configure(
         service_name=settings.service_name,

@@ -94,6 +94,34 @@ def test_exec_trace_per_invocation_makes_each_invocation_its_own_trace(home, pro
     assert roots == ["invoke_agent own"]  # no `loupe exec` root around it
 
 
+OWN_SDK_PROGRAMS = {
+    # OpenTelemetry's API is first imported halfway through the SDK's own import: agentloupe's setup
+    # waits for the SDK to be whole (it needs its names), and is in place before the first span.
+    "sdk-first": "from opentelemetry.sdk.trace import TracerProvider\nfrom opentelemetry import trace\n",
+    "propagate-first": "from opentelemetry import propagate\nfrom opentelemetry import trace\n",
+    "api-only": "from opentelemetry import trace\n",
+}
+
+
+@pytest.mark.parametrize("imports", OWN_SDK_PROGRAMS.values(), ids=OWN_SDK_PROGRAMS.keys())
+def test_exec_records_the_programs_own_spans_whatever_it_imports_first(home, imports):
+    program = home / "own_spans.py"
+    program.write_text(imports + 'with trace.get_tracer("mine").start_as_current_span("my span"):\n    pass\n')
+    result = run_loupe(home, "exec", "--no-tree", "--", sys.executable, str(program))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    spans, root = _one_trace(home)
+    mine = next(s for s in spans if s.name == "my span")
+    assert root.name == "loupe exec" and mine.parent_span_id == root.span_id and mine.service == "own_spans"
+
+
+def test_exec_of_a_program_that_makes_no_span_leaves_only_the_exec_span(home):
+    result = run_loupe(home, "exec", "--no-tree", "--", sys.executable, "-c", "import json")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert [s.name for s in spans_in(home)] == ["loupe exec"]
+    # the program never imported OpenTelemetry, so it never set up telemetry: no trace file of its own
+    assert [p.name.split("-")[0] for p in (home / "traces").glob("*.jsonl")] == ["agentloupe"]
+
+
 @pytest.fixture
 def ping_url():
     hits: list[str] = []

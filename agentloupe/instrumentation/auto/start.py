@@ -3,7 +3,8 @@
 ``start()`` runs from the bootstrap ``sitecustomize`` before the program's own
 code, configured by environment only (what the parent handed down):
 
-- telemetry from ``OTEL_*``/``AGENTLOUPE_*`` (trace files without an endpoint);
+- telemetry from ``OTEL_*``/``AGENTLOUPE_*`` (trace files without an endpoint), set up
+  when OpenTelemetry is first imported (by the program or by the instrumentation);
   the service is named after the program (``OTEL_SERVICE_NAME`` wins);
 - MCP clients and servers (mcp 1.x or 2.x) instrumented, and stdio children in turn, and
   LangGraph, each the moment the program imports it (a process that never imports
@@ -27,7 +28,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from agentloupe.instrumentation.importhooks import when_imported
+from agentloupe.instrumentation.importhooks import when_imported, when_whole
 from agentloupe.instrumentation.telemetry.processenv import ChildSettings
 
 #: Environment carriers for a trace context handed to a child process.
@@ -56,14 +57,16 @@ def _join_parent_trace() -> None:
     traceparent = os.environ.get(TRACEPARENT_ENV)
     if not traceparent:
         return
-    from opentelemetry import context, propagate
+    from opentelemetry import context
     from opentelemetry.context import Context
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     carrier = {"traceparent": traceparent}
     if tracestate := os.environ.get(TRACESTATE_ENV):
         carrier["tracestate"] = tracestate
-    # Attached for the life of the process: every thread and loop started from here inherits it.
-    context.attach(propagate.extract(carrier, context=Context()))
+    # W3C trace context, whatever OTEL_PROPAGATORS says: it is what the parent wrote.
+    # Attached for the life of the process: every loop started from here inherits it.
+    context.attach(TraceContextTextMapPropagator().extract(carrier, context=Context()))
 
 
 def _instrument_mcp() -> None:
@@ -132,13 +135,19 @@ def _flush_on_sigterm() -> None:
 
 def start() -> None:
     """Instrument this process from its environment. Called by the bootstrap ``sitecustomize``."""
-    from agentloupe.instrumentation import configure
-
     name = program_name()
     if name.startswith(BUNDLED_SERVERS):
         return  # they configure themselves (servers/runtime.py), under their own names
-    configure(default_service_name=os.environ.get(SERVER_NAME_ENV) or name)
-    _join_parent_trace()
+
+    def telemetry() -> None:
+        from agentloupe.instrumentation import configure
+
+        configure(default_service_name=os.environ.get(SERVER_NAME_ENV) or name)
+        _join_parent_trace()
+
+    # Set up when OpenTelemetry's API is first imported (by the program, or by an instrumentation
+    # below), before any span can start: a program that makes none never pays for the SDK.
+    when_imported("opentelemetry.trace", lambda: when_whole("opentelemetry", telemetry, but="opentelemetry.trace"))
     when_imported("mcp", _instrument_mcp)
     # langchain_core, not langgraph: langgraph is a namespace package, with no code to hook.
     when_imported("langchain_core", _instrument_langgraph)

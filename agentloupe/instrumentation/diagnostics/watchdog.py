@@ -29,37 +29,19 @@ from opentelemetry.trace import Span
 
 from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.diagnostics.blocks import BlockReporter, in_span
+from agentloupe.instrumentation.diagnostics.exceeded import EXIT_DEADLINE, DeadlineExceeded
 from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock, LoopMonitor
 from agentloupe.instrumentation.diagnostics.stacks import thread_stack
 from agentloupe.instrumentation.diagnostics.waits import all_stacks, deadlocked, span_of_node, waits_of
 from agentloupe.instrumentation.diagnostics.waits import headline as waits_headline
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
 from agentloupe.instrumentation.telemetry import metrics
-from agentloupe.instrumentation.telemetry.processenv import ChildSettings, Policy
+from agentloupe.instrumentation.telemetry.processenv import DEFAULT_TIMEOUTS, ChildSettings, Policy
 
 log = structlog.get_logger("agentloupe.watchdog")
+__all__ = ["DEFAULT_TIMEOUTS", "EXIT_DEADLINE", "DeadlineExceeded", "WatchdogConfig", "watching"]
 
-DEFAULT_TIMEOUTS: dict[str, float] = {
-    "run": 300.0,
-    "model": 120.0,
-    "tool": 60.0,
-    "mcp": 60.0,
-    "server_start": 20.0,
-    "shutdown": 10.0,
-}
 ALWAYS_CANCEL = frozenset({"run"})
-
-
-EXIT_DEADLINE = 124  # as GNU timeout: the exit code of a program whose deadline passed
-
-
-class DeadlineExceeded(TimeoutError):
-    """A deadline the user set (or the default one) passed, and the operation was cancelled."""
-
-    def __init__(self, kind: str, seconds: float, stuck_at: str, *, why: str = "") -> None:
-        self.kind, self.seconds, self.stuck_at = kind, seconds, stuck_at
-        where = f" waiting at {stuck_at}" if stuck_at and stuck_at != "?" else ""
-        super().__init__(f"{kind} passed its {seconds:g} s deadline{where} and was cancelled{why}")
 
 
 @dataclass(eq=False)

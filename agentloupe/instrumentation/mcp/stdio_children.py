@@ -15,16 +15,22 @@ import os
 from collections.abc import Callable
 
 from agentloupe.instrumentation.auto.bootstrap import BOOTSTRAP_DIR
-from agentloupe.instrumentation.telemetry import setup as telemetry
 
 AUTO_ENV = "AGENTLOUPE_AUTO"
 _original: Callable[[], dict[str, str]] | None = None
 
 
-def auto_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The variables that make a Python child process instrument itself."""
-    setup = telemetry.current()
-    env = setup.child_environment() if setup is not None else {}
+def auto_environment(base: dict[str, str] | None = None, telemetry_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables that make a Python child process instrument itself.
+
+    ``telemetry_env``: the telemetry settings to hand down; by default, this process's own.
+    """
+    if telemetry_env is None:
+        from agentloupe.instrumentation.telemetry import setup as telemetry
+
+        setup = telemetry.current()
+        telemetry_env = setup.child_environment() if setup is not None else {}
+    env = dict(telemetry_env)
     path = (base or os.environ).get("PYTHONPATH", "")
     parts = [p for p in path.split(os.pathsep) if p and p != BOOTSTRAP_DIR]
     env["PYTHONPATH"] = os.pathsep.join([BOOTSTRAP_DIR, *parts])

@@ -6,12 +6,12 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
 from opentelemetry import trace
-from structlog.typing import EventDict
+
+if TYPE_CHECKING:  # structlog itself is imported when logging is set up (lazylog.py says why)
+    from structlog.typing import EventDict
 
 
 def add_trace_context(logger: Any, method: str, event_dict: EventDict) -> EventDict:
@@ -79,13 +79,6 @@ def _severity(level: str) -> Any:
 
 _SIGNAL_OF_LOGGER = (("metric_exporter", "metrics"), ("_log_exporter", "logs"), ("trace_exporter", "traces"))
 _UNSUPPORTED = re.compile(r"code: (404|405)\b|StatusCode\.UNIMPLEMENTED")
-#: Called with "metrics" or "logs" when the endpoint says it does not take that signal.
-_on_unsupported: list[Callable[[str], None]] = []
-
-
-def on_unsupported_signal(handler: Callable[[str], None]) -> None:
-    """``handler(signal)`` when an endpoint rejects a whole signal as unsupported (HTTP 404/405, UNIMPLEMENTED)."""
-    _on_unsupported.append(handler)
 
 
 def _signal(record: logging.LogRecord, message: str) -> str:
@@ -121,8 +114,9 @@ class ExportFailureOnce(logging.Filter):
         self._seen.add(signal)
         unsupported = _UNSUPPORTED.search(original)
         if unsupported and signal in ("metrics", "logs"):
-            for handler in _on_unsupported:
-                handler(signal)
+            from agentloupe.instrumentation.telemetry.otlp import switch_off
+
+            switch_off(signal)
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             record.msg = (
                 "the OTLP endpoint does not take %s (%s): %s are no longer exported from this process "
@@ -148,6 +142,8 @@ def configure_logging(*, level: str = "WARNING", json: bool | None = None, strea
 
     Stdout is left alone: a stdio MCP server speaks its protocol there.
     """
+    import structlog
+
     stream = stream or sys.stderr
     if json is None:
         json = not stream.isatty()

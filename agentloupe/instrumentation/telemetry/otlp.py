@@ -6,33 +6,16 @@ trace files and needs none of them). A signal the endpoint rejects is switched o
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from agentloupe.instrumentation.telemetry.logs import on_unsupported_signal
+from agentloupe.instrumentation.telemetry.processenv import Protocol, resolve_protocol
 
-Protocol = Literal["grpc", "http/protobuf"]
-
-
-def resolve_protocol(endpoint: str, protocol: str | None) -> Protocol:
-    protocol = (
-        protocol
-        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-    )
-    if protocol in ("http/protobuf", "http"):
-        return "http/protobuf"
-    if protocol == "grpc":
-        return "grpc"
-    if protocol:
-        raise ValueError(f"unsupported OTLP protocol {protocol!r}: use 'grpc' or 'http/protobuf'")
-    # No protocol given: the port tells the usual intent (4318 is OTLP/HTTP).
-    return "http/protobuf" if endpoint.rstrip("/").endswith(":4318") else "grpc"
+__all__ = ["Protocol", "resolve_protocol"]  # they live with the environment a child is handed
 
 
 class DeliveryCountingExporter(SpanExporter):
@@ -129,9 +112,6 @@ def switch_off(signal: str) -> None:
         from opentelemetry.sdk._logs._internal.export import LogRecordExportResult
 
         exporter.export = lambda *args, **kwargs: LogRecordExportResult.SUCCESS
-
-
-on_unsupported_signal(switch_off)
 
 
 def logger_provider(resource: Resource, endpoint: str, protocol: Protocol, timeout_s: float) -> Any:

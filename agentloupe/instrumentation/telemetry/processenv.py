@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 Policy = Literal["report", "cancel"]
@@ -22,6 +23,79 @@ LEAK_SAMPLES_ENV = "AGENTLOUPE_LEAK_SAMPLES"
 LOOP_THRESHOLD_ENV = "AGENTLOUPE_LOOP_THRESHOLD_S"
 ON_HANG_ENV = "AGENTLOUPE_ON_HANG"
 TIMEOUTS_ENV = "AGENTLOUPE_TIMEOUTS"
+#: The watchdog's deadlines, in seconds, per kind of operation (settings override them).
+DEFAULT_TIMEOUTS: dict[str, float] = {
+    "run": 300.0,
+    "model": 120.0,
+    "tool": 60.0,
+    "mcp": 60.0,
+    "server_start": 20.0,
+    "shutdown": 10.0,
+}
+
+
+def agentloupe_home() -> Path:
+    """Where trace files, logs and thread state live: ``$AGENTLOUPE_HOME``, else ``./.agentloupe``."""
+    return Path(os.environ.get("AGENTLOUPE_HOME") or ".agentloupe").absolute()
+
+
+#: Environment prefixes handed to child processes explicitly: MCP's stdio
+#: transport passes only a handful of variables (HOME, PATH, ...) by default.
+CHILD_ENV_PREFIXES = ("OTEL_", "AGENTLOUPE_")
+
+
+Protocol = Literal["grpc", "http/protobuf"]
+
+
+def resolve_endpoint(endpoint: str | None = None) -> str | None:
+    """The OTLP endpoint spans go to: the one given, else ``OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT``."""
+    return (
+        endpoint
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or None
+    )
+
+
+def resolve_protocol(endpoint: str, protocol: str | None) -> Protocol:
+    protocol = (
+        protocol
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    )
+    if protocol in ("http/protobuf", "http"):
+        return "http/protobuf"
+    if protocol == "grpc":
+        return "grpc"
+    if protocol:
+        raise ValueError(f"unsupported OTLP protocol {protocol!r}: use 'grpc' or 'http/protobuf'")
+    # No protocol given: the port tells the usual intent (4318 is OTLP/HTTP).
+    return "http/protobuf" if endpoint.rstrip("/").endswith(":4318") else "grpc"
+
+
+def telemetry_environment(
+    *, endpoint: str | None, protocol: str | None, capture_content: bool, enabled: bool, prometheus: bool
+) -> dict[str, str]:
+    """``OTEL_*``/``AGENTLOUPE_*`` variables a child process needs to join this one's telemetry.
+
+    ``OTEL_SERVICE_NAME`` is left out: each child traces as its own service. Pure: a parent
+    can hand it down before it has set up its own telemetry (``loupe exec`` launches first).
+    """
+    env = {k: v for k, v in os.environ.items() if k.startswith(CHILD_ENV_PREFIXES)}
+    env.pop("OTEL_SERVICE_NAME", None)
+    env["AGENTLOUPE_HOME"] = str(agentloupe_home())
+    if endpoint:
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
+        env["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol or "grpc"
+    if capture_content:
+        env["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true"
+    if not enabled:
+        env["OTEL_SDK_DISABLED"] = "true"
+    env.pop("AGENTLOUPE_PROMETHEUS_PORT", None)
+    if prometheus:
+        env["AGENTLOUPE_PROMETHEUS_PORT"] = "0"  # each child on a free port, found by file_sd
+        env["AGENTLOUPE_PROMETHEUS_LINGER"] = "0"
+    return env
 
 
 def env_flag(name: str, environ: Mapping[str, str] | None = None) -> bool | None:

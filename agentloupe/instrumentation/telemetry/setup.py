@@ -17,28 +17,27 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
-from opentelemetry import metrics, trace
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
 from agentloupe.instrumentation import content, semconv
-from agentloupe.instrumentation.telemetry import otlp
-from agentloupe.instrumentation.telemetry.logs import configure_logging, set_otel_logger
+from agentloupe.instrumentation.telemetry import lazylog, otlp
 from agentloupe.instrumentation.telemetry.otlp import CountingBatchSpanProcessor, Protocol
-from agentloupe.instrumentation.telemetry.processenv import env_flag
-from agentloupe.instrumentation.telemetry.tracefiles import FileSpanProcessor, agentloupe_home, trace_file_for
+from agentloupe.instrumentation.telemetry.processenv import env_flag, resolve_endpoint, telemetry_environment
+from agentloupe.instrumentation.telemetry.tracefiles import FileSpanProcessor, trace_file_for
 
-log = structlog.get_logger("agentloupe.telemetry")
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics import MeterProvider
+
+# structlog and the metrics SDK are imported when used: a `loupe exec` child that neither logs
+# nor exports metrics (the embedded default) starts without them.
+log = lazylog.get_logger("agentloupe.telemetry")
 
 DEFAULT_SHUTDOWN_BUDGET_S = 2.0
-#: Environment prefixes handed to child processes explicitly: MCP's stdio
-#: transport passes only a handful of variables (HOME, PATH, ...) by default.
-CHILD_ENV_PREFIXES = ("OTEL_", "AGENTLOUPE_")
 
 
 @dataclass
@@ -64,29 +63,49 @@ class Telemetry:
     _shut_down: bool = False
 
     def child_environment(self) -> dict[str, str]:
-        """``OTEL_*``/``AGENTLOUPE_*`` variables a child process needs to join in.
-
-        ``OTEL_SERVICE_NAME`` is left out: each server traces as its own service.
-        """
-        env = {k: v for k, v in os.environ.items() if k.startswith(CHILD_ENV_PREFIXES)}
-        env.pop("OTEL_SERVICE_NAME", None)
-        env["AGENTLOUPE_HOME"] = str(agentloupe_home())
-        if self.endpoint:
-            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = self.endpoint
-            env["OTEL_EXPORTER_OTLP_PROTOCOL"] = self.protocol or "grpc"
-        if content.capture_enabled():
-            env["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true"
-        if not self.enabled:
-            env["OTEL_SDK_DISABLED"] = "true"
-        env.pop("AGENTLOUPE_PROMETHEUS_PORT", None)
-        if self.prometheus is not None:
-            env["AGENTLOUPE_PROMETHEUS_PORT"] = "0"  # each server on a free port, found by file_sd
-            env["AGENTLOUPE_PROMETHEUS_LINGER"] = "0"
-        return env
+        """``OTEL_*``/``AGENTLOUPE_*`` variables a child process needs to join in."""
+        return telemetry_environment(
+            endpoint=self.endpoint,
+            protocol=self.protocol,
+            capture_content=content.capture_enabled(),
+            enabled=self.enabled,
+            prometheus=self.prometheus is not None,
+        )
 
 
 _current: Telemetry | None = None
 _lock = threading.Lock()
+
+
+class PresetIds(RandomIdGenerator):
+    """Random ids, except for the one root span whose ids were handed out before it began.
+
+    ``loupe exec`` starts the program before it sets up its own telemetry, and gives it the
+    trace context of a ``loupe exec`` span that does not exist yet; that span takes those ids.
+    """
+
+    def __init__(self) -> None:
+        self._trace_id: int | None = None
+        self._span_id: int | None = None
+
+    def preset(self, trace_id: int, span_id: int) -> None:
+        self._trace_id, self._span_id = trace_id, span_id
+
+    def generate_trace_id(self) -> int:
+        preset, self._trace_id = self._trace_id, None
+        return preset if preset is not None else super().generate_trace_id()
+
+    def generate_span_id(self) -> int:
+        preset, self._span_id = self._span_id, None
+        return preset if preset is not None else super().generate_span_id()
+
+
+_ids = PresetIds()
+
+
+def preset_next_root_ids(trace_id: int, span_id: int) -> None:
+    """The next root span started on agentloupe's tracer provider gets these ids."""
+    _ids.preset(trace_id, span_id)
 
 
 def current() -> Telemetry | None:
@@ -134,9 +153,7 @@ def configure(
             if service_name and _current.named_by_default and service_name != _current.service_name:
                 _rename(_current, service_name)
             return _current
-        if not structlog.is_configured():
-            # structlog's default prints to stdout, where a stdio MCP server speaks.
-            configure_logging()
+        lazylog.configure_when_imported()
         if capture_content is not None:
             content.set_capture(capture_content)
         instance_id = str(uuid.uuid4())
@@ -145,12 +162,7 @@ def configure(
             os.environ.get("OTEL_SERVICE_NAME") or "service.name=" in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
         ):
             service_name = default_service_name
-        endpoint = (
-            otlp_endpoint
-            or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-            or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-            or None
-        )
+        endpoint = resolve_endpoint(otlp_endpoint)
         if env_flag("OTEL_SDK_DISABLED"):
             _current = Telemetry(
                 service_name=service_name or default_service_name,
@@ -188,7 +200,7 @@ def configure(
         else:
             # shutdown_on_exit=False: the SDK's own exit hook waits 30 s when the
             # collector is down; ours (below) keeps the budget.
-            tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+            tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False, id_generator=_ids)
             tracer_provider.add_span_processor(processor)
             trace.set_tracer_provider(tracer_provider)
 
@@ -198,6 +210,8 @@ def configure(
         if endpoint and resolved_protocol and metrics_wanted:
             metric_exporter = otlp.metric_exporter(endpoint, resolved_protocol, export_timeout_s)
             otlp.switchable["metrics"] = metric_exporter
+            from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
             readers.append(PeriodicExportingMetricReader(metric_exporter, export_interval_millis=5000))
         if prometheus_port is None and (port_env := os.environ.get("AGENTLOUPE_PROMETHEUS_PORT")):
             prometheus_port = int(port_env)
@@ -210,15 +224,13 @@ def configure(
 
             readers.append(metric_reader())
             prometheus = PrometheusEndpoint(prometheus_port, resolved_name)
-        if readers and not isinstance(metrics.get_meter_provider(), MeterProvider):
-            meter_provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
-            metrics.set_meter_provider(meter_provider)
-            from agentloupe.instrumentation.telemetry.metrics import register_process_gauges
-
-            register_process_gauges()
+        if readers:
+            meter_provider = _meter_provider(resource, readers)
 
         logger_provider = None
         if endpoint and resolved_protocol and os.environ.get("OTEL_LOGS_EXPORTER", "otlp").strip().lower() != "none":
+            from agentloupe.instrumentation.telemetry.logs import set_otel_logger
+
             logger_provider = otlp.logger_provider(resource, endpoint, resolved_protocol, export_timeout_s)
             set_otel_logger(logger_provider.get_logger("agentloupe"))
 
@@ -240,6 +252,21 @@ def configure(
         )
         atexit.register(shutdown)
         return _current
+
+
+def _meter_provider(resource: Resource, readers: list[Any]) -> MeterProvider | None:
+    """Ours, unless the program (or opentelemetry-instrument) set one first: then None."""
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    if isinstance(metrics.get_meter_provider(), MeterProvider):
+        return None
+    provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
+    metrics.set_meter_provider(provider)
+    from agentloupe.instrumentation.telemetry.metrics import register_process_gauges
+
+    register_process_gauges()
+    return provider
 
 
 def _rename(telemetry: Telemetry, service_name: str) -> None:
@@ -325,6 +352,8 @@ def shutdown(budget_s: float | None = None) -> bool:
         for processor in telemetry.processors:
             processor.shutdown()
         if telemetry.logger_provider is not None:
+            from agentloupe.instrumentation.telemetry.logs import set_otel_logger
+
             set_otel_logger(None)
             telemetry.logger_provider.shutdown()
         if telemetry.meter_provider is not None:

@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.telemetry.processenv import agentloupe_home
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 DEFAULT_KEEP_ROTATED = 3
@@ -40,10 +41,6 @@ FILE_NAME = re.compile(r"^(?P<service>.+)-(?P<pid>\d+)(?:\.(?P<rotation>\d+))?\.
 _KINDS = {SpanKind.INTERNAL: 1, SpanKind.SERVER: 2, SpanKind.CLIENT: 3, SpanKind.PRODUCER: 4, SpanKind.CONSUMER: 5}
 _STATUS = {StatusCode.UNSET: 0, StatusCode.OK: 1, StatusCode.ERROR: 2}
 _OPEN = [{"key": semconv.SPAN_OPEN, "value": {"boolValue": True}}]
-
-
-def agentloupe_home() -> Path:
-    return Path(os.environ.get("AGENTLOUPE_HOME") or ".agentloupe").absolute()
 
 
 def traces_dir(home: Path | None = None) -> Path:

@@ -1,0 +1,50 @@
+"""structlog on first use: a process that logs nothing never imports it.
+
+Importing structlog imports rich when it is installed (typer brings it): about 90 ms of
+every ``loupe exec`` child's start, measured, for a program that may never log. The
+telemetry modules a child imports at start log through ``get_logger`` here, and
+structlog is configured the moment anything imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentloupe.instrumentation.importhooks import when_imported
+
+
+class LazyLogger:
+    """Stands in for ``structlog.get_logger(name)`` until the first event."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, method: str) -> Any:
+        if self._logger is None:
+            import structlog
+
+            self._logger = structlog.get_logger(self._name)
+        return getattr(self._logger, method)
+
+
+def get_logger(name: str) -> Any:
+    return LazyLogger(name)
+
+
+def configure_when_imported(level: str | None = None) -> None:
+    """structlog's own default prints to stdout, where a stdio MCP server speaks: whoever imports
+    structlog first (this process's code or ours), it is set up for stderr right then.
+
+    ``level``: set up at this level (a command's ``--log-level``) even if it already was.
+    """
+
+    def ensure() -> None:
+        import structlog
+
+        if level is not None or not structlog.is_configured():
+            from agentloupe.instrumentation.telemetry.logs import configure_logging
+
+            configure_logging(level=level or "WARNING")
+
+    when_imported("structlog", ensure)
