@@ -2,6 +2,7 @@
 
     python -m benchmarks            # full: the figures in BENCHMARKS.md
     python -m benchmarks --quick    # a short run (CI checks its shape, never its times)
+    python -m benchmarks --only commands   # one group of scenarios
 """
 
 from __future__ import annotations
@@ -33,36 +34,46 @@ SCENARIOS = (
 )
 
 
-async def run_all(results: Results, quick: bool) -> None:
+GROUPS = ("commands", "library", "startup", "tool calls", "one turn", "tracing overhead", "memory checks", "shutdown", "scale")
+
+
+async def run_all(results: Results, quick: bool, only: str | None = None) -> None:
     n = 5 if quick else 20
-    print("commands", flush=True)
-    scenarios_commands.commands(results, 2 if quick else 7)
-    print("instrument_mcp() on a plain ClientSession", flush=True)
-    await scenarios_library.instrumented_client(results, 3 if quick else 15, 50 if quick else 200)
-    print("tool call on mcp 2.x", flush=True)
-    scenarios_library.mcp2_client(results, 3 if quick else 15, 60 if quick else 150)
-    print("startup", flush=True)
-    await scenarios_mcp.startup(results, 3 if quick else 10)
-    await scenarios_mcp.ready_only(results, 3 if quick else 10)
-    print("tool calls", flush=True)
-    await scenarios_mcp.tool_calls(results, 50 if quick else 300, 3 if quick else 15)
-    print("one turn", flush=True)
-    await scenarios_mcp.one_turn_concurrency(results, 2 if quick else 5)
-    print("tracing overhead", flush=True)
-    await scenarios_mcp.tracing_overhead_mcp(results, 100 if quick else 1000)
-    scenarios_process.run_overheads(results, 2 if quick else 7)
-    print("memory checks", flush=True)
-    scenarios_process.tracemalloc_cost(results, n)
-    print("shutdown", flush=True)
-    scenarios_process.shutdown_budget(results, 2 if quick else 5, with_sdk_default=not quick)
-    print("scale", flush=True)
-    await scenarios_process.scale(results, [1, 10, 50] if quick else [1, 10, 100, 500])
+
+    def group(name: str) -> bool:
+        if only is not None and name != only:
+            return False
+        print(name, flush=True)
+        return True
+
+    if group("commands"):
+        scenarios_commands.commands(results, 2 if quick else 7)
+    if group("library"):
+        await scenarios_library.instrumented_client(results, 3 if quick else 15, 50 if quick else 200)
+        scenarios_library.mcp2_client(results, 3 if quick else 15, 60 if quick else 150)
+    if group("startup"):
+        await scenarios_mcp.startup(results, 3 if quick else 10)
+        await scenarios_mcp.ready_only(results, 3 if quick else 10)
+    if group("tool calls"):
+        await scenarios_mcp.tool_calls(results, 50 if quick else 300, 3 if quick else 15)
+    if group("one turn"):
+        await scenarios_mcp.one_turn_concurrency(results, 2 if quick else 5)
+    if group("tracing overhead"):
+        await scenarios_mcp.tracing_overhead_mcp(results, 100 if quick else 1000)
+        scenarios_process.run_overheads(results, 2 if quick else 7)
+    if group("memory checks"):
+        scenarios_process.tracemalloc_cost(results, n)
+    if group("shutdown"):
+        scenarios_process.shutdown_budget(results, 2 if quick else 5, with_sdk_default=not quick)
+    if group("scale"):
+        await scenarios_process.scale(results, [1, 10, 50] if quick else [1, 10, 100, 500])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs and smaller scale levels")
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/latest.jsonl"), help="JSON lines output")
+    parser.add_argument("--only", choices=GROUPS, help="run one group of scenarios")
     args = parser.parse_args()
     if importlib.util.find_spec("rotel") is None:  # the collector of the shutdown scenario
         print("python -m benchmarks needs the bench extra: .venv/bin/pip install -e '.[bench]'", file=sys.stderr)
@@ -70,7 +81,7 @@ def main() -> None:
     setup_telemetry()
     print(f"agentloupe benchmarks ({'quick' if args.quick else 'full'}) on {platform.machine()}, Python {platform.python_version()}, {__import__('os').cpu_count()} CPUs")
     results = Results()
-    asyncio.run(run_all(results, args.quick))
+    asyncio.run(run_all(results, args.quick, args.only))
     results.write(args.output)
     print(f"\nwrote {len(results.figures)} figures to {args.output}")
 

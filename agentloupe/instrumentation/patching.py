@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import structlog
+from agentloupe.instrumentation.telemetry import lazylog
 
-log = structlog.get_logger("agentloupe.instrumentation")
+log = lazylog.get_logger("agentloupe.instrumentation")
 _reported: set[str] = set()
 
 

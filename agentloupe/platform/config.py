@@ -32,7 +32,16 @@ from pydantic import (
     model_validator,
 )
 
-from agentloupe.instrumentation.telemetry.processenv import DEFAULT_TIMEOUTS, POLICIES, ChildSettings
+from agentloupe.instrumentation import content
+from agentloupe.instrumentation.telemetry.processenv import (
+    DEFAULT_TIMEOUTS,
+    POLICIES,
+    ChildSettings,
+    env_flag,
+    resolve_endpoint,
+    resolve_protocol,
+    telemetry_environment,
+)
 from agentloupe.platform.errors import ConfigError, ToolNotFoundError
 
 if TYPE_CHECKING:
@@ -253,6 +262,23 @@ class Settings:
     def server_environment(self) -> dict[str, str]:
         """The child's side of the contract: ``ChildSettings.from_env()`` reads it back."""
         return self.child_settings().to_env()
+
+    def telemetry_environment(self) -> dict[str, str]:
+        """What a child is handed to join this command's telemetry (``Telemetry.child_environment()``
+        once it is set up), said before it is: a command launches its children first."""
+        endpoint = resolve_endpoint(self.otlp_endpoint)
+        try:
+            protocol = resolve_protocol(endpoint, self.otlp_protocol) if endpoint else None
+        except ValueError:
+            protocol = None  # telemetry.configure() says what is wrong with it
+        capture = self.capture_content
+        return telemetry_environment(
+            endpoint=endpoint,
+            protocol=protocol,
+            capture_content=capture if capture is not None else content.capture_enabled(),
+            enabled=not env_flag("OTEL_SDK_DISABLED"),
+            prometheus=self.prometheus_port is not None or bool(os.environ.get("AGENTLOUPE_PROMETHEUS_PORT")),
+        )
 
     def watchdog_config(self) -> WatchdogConfig:
         from agentloupe.instrumentation.diagnostics.watchdog import WatchdogConfig

@@ -24,15 +24,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentloupe.instrumentation import content
 from agentloupe.instrumentation.auto.start import TRACEPARENT_ENV, TRACESTATE_ENV
 from agentloupe.instrumentation.mcp.stdio_children import auto_environment
-from agentloupe.instrumentation.telemetry.processenv import (
-    env_flag,
-    resolve_endpoint,
-    resolve_protocol,
-    telemetry_environment,
-)
+from agentloupe.instrumentation.telemetry.processenv import env_flag
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
 
@@ -57,22 +51,9 @@ class Launched:
     early_signals: list[int] = field(default_factory=list)
 
 
-def telemetry_env(settings: Settings) -> dict[str, str]:
-    """What ``Telemetry.child_environment()`` will say once ``settings`` are configured, said now."""
-    endpoint = resolve_endpoint(settings.otlp_endpoint)
-    capture = settings.capture_content
-    return telemetry_environment(
-        endpoint=endpoint,
-        protocol=resolve_protocol(endpoint, settings.otlp_protocol) if endpoint else None,
-        capture_content=capture if capture is not None else content.capture_enabled(),
-        enabled=not env_flag("OTEL_SDK_DISABLED"),
-        prometheus=settings.prometheus_port is not None or bool(os.environ.get("AGENTLOUPE_PROMETHEUS_PORT")),
-    )
-
-
 def program_environment(settings: Settings, ids: tuple[int, int] | None) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(auto_environment(env, telemetry_env(settings)))
+    env.update(auto_environment(env, settings.telemetry_environment()))
     env.update(settings.server_environment())
     for name in (TRACEPARENT_ENV, TRACESTATE_ENV):
         env.pop(name, None)

@@ -93,21 +93,32 @@ def start_telemetry(settings: Settings, *, instrument: bool = True) -> telemetry
 
 
 def _launching_first(
-    settings: Settings, servers: list[str], prepare: Callable[[], object], work: Callable[[], Awaitable[T]]
+    settings: Settings,
+    servers: list[str],
+    prepare: Callable[[], object],
+    work: Callable[[], Awaitable[T]],
+    say: Callable[[str], None],
 ) -> Callable[[], Awaitable[T]]:
-    """``work`` with a head start: ``servers`` launched first; the MCP instrumentation and
-    ``prepare`` (the imports ``work`` needs) run on a thread while they boot, then ``work``."""
+    """``work`` with a head start: ``servers`` launched first, then this process's telemetry set
+    up; the MCP instrumentation and ``prepare`` (the imports ``work`` needs) run on a thread while
+    they boot, then ``work``."""
 
     async def launched_first() -> T:
         from agentloupe.platform.sessions.headstart import head_start
         from agentloupe.platform.sessions.launcher import child_environment
 
         async with head_start(settings, servers, child_environment(settings)):
+            _say_where_metrics_are(start_telemetry(settings, instrument=False), say)
             # abandon_on_cancel: Ctrl-C stops the servers now, not once the imports are done
             await anyio.to_thread.run_sync(_instrumented_then, prepare, abandon_on_cancel=True)
             return await work()
 
     return launched_first
+
+
+def _say_where_metrics_are(setup: telemetry.Telemetry, say: Callable[[str], None]) -> None:
+    if setup.prometheus is not None:
+        say(f"metrics for Prometheus at http://127.0.0.1:{setup.prometheus.port}/metrics")
 
 
 def _instrumented_then(prepare: Callable[[], object]) -> None:
@@ -140,11 +151,10 @@ def execute(
     ``uses_mcp=False``: this process makes no MCP call (``loupe exec``: the program does), so
     it does not pay for importing the SDK.
     """
-    setup = start_telemetry(settings, instrument=uses_mcp and launch_first is None)
-    if launch_first is not None:
-        work = _launching_first(settings, launch_first, prepare, work)
-    if setup.prometheus is not None:
-        say(f"metrics for Prometheus at http://127.0.0.1:{setup.prometheus.port}/metrics")
+    if launch_first is None:
+        _say_where_metrics_are(start_telemetry(settings, instrument=uses_mcp), say)
+    else:  # the servers are launched before this process sets up its telemetry
+        work = _launching_first(settings, launch_first, prepare, work, say)
     caught: list[int] = []
     value: T | None = None
     error: BaseException | None = None
@@ -152,6 +162,9 @@ def execute(
         value = anyio.run(work) if own_signals else anyio.run(_with_signals, work, caught)
     except BaseException as exc:
         error = first_leaf(exc)
+    setup = telemetry.current()
+    if setup is None or setup.shut_down:  # stopped before its telemetry was set up: set up for the error
+        setup = start_telemetry(settings, instrument=False)
     if setup.prometheus is not None and _linger_s() > 0:
         say(
             f"waiting up to {_linger_s():g} s for Prometheus to scrape the last figures"

@@ -21,7 +21,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import structlog
 from opentelemetry import propagate
 from opentelemetry.context import Context
 from starlette.applications import Starlette
@@ -33,6 +32,7 @@ from agentloupe._httpauth import require_bearer
 from agentloupe._uvicorn import server_without_signal_handling
 from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.spans import traced
+from agentloupe.instrumentation.telemetry import lazylog
 from agentloupe.instrumentation.telemetry import setup as telemetry
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
@@ -44,7 +44,7 @@ from agentloupe.platform.sessions import SessionPool
 from agentloupe.platform.sessions.launcher import child_environment
 from agentloupe.platform.tools import local_tools
 
-log = structlog.get_logger("agentloupe.serve")
+log = lazylog.get_logger("agentloupe.serve")
 MAX_INPUT_CHARS = 100_000
 
 

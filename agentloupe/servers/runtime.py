@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import structlog
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 
@@ -36,10 +35,10 @@ from agentloupe.instrumentation import configure, instrument_mcp, semconv, shutd
 from agentloupe.instrumentation.diagnostics.memory import LeakTracker
 from agentloupe.instrumentation.diagnostics.watchdog import WatchdogConfig, watching
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
-from agentloupe.instrumentation.telemetry.logs import configure_logging
+from agentloupe.instrumentation.telemetry import lazylog
 from agentloupe.instrumentation.telemetry.processenv import ChildSettings
 
-log = structlog.get_logger("agentloupe.server")
+log = lazylog.get_logger("agentloupe.server")
 
 WATCH_STDIN_ENV = "AGENTLOUPE_WATCH_STDIN"
 MCP_TOKEN_ENV = "AGENTLOUPE_MCP_TOKEN"
@@ -182,7 +181,7 @@ def _listen_socket(args: argparse.Namespace) -> socket.socket:
 def serve(mcp: FastMCP, *, transport: str, service_name: str, argv: list[str] | None = None) -> None:
     """Run ``mcp`` over ``transport`` ("stdio" or "http") until stdin EOF or SIGTERM."""
     args = parse_args(argv, transport=transport)
-    configure_logging(level=os.environ.get("AGENTLOUPE_LOG_LEVEL", "WARNING"))
+    lazylog.configure_when_imported(level=os.environ.get("AGENTLOUPE_LOG_LEVEL", "WARNING"))
     listen = None
     token = None
     if transport == "http":

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import time
 
+import anyio
 import psutil
 import pytest
 
 from agentloupe.platform.config import ServerConfig, Settings, bundled_servers
 from agentloupe.platform.errors import ServerStartError
 from agentloupe.platform.sessions import SessionPool, headstart
-from agentloupe.platform.sessions.launcher import child_environment
+from agentloupe.platform.sessions import launcher
+from agentloupe.platform.sessions.launcher import ServerProcess, child_environment
 from tests.conftest import (
     QUESTION,
     alive,
@@ -86,11 +90,14 @@ def test_the_trace_of_a_run_starts_where_its_servers_were_launched(home):
     spans = spans_in(home)
     root = next(s for s in spans if s.name == "loupe run")
     assert_trace_complete(spans, root.trace_id)
-    for name in ("math", "weather"):
-        start = next(s for s in spans if s.name == f"start_server {name}")
+    starts = sorted((s for s in spans if s.name.startswith("start_server ")), key=lambda s: s.start_ns)
+    assert [s.name for s in starts] == ["start_server weather", "start_server math"]  # HTTP (the longer boot) first
+    # as many launched before the imports as leave a core to them; the rest in turn, while they run
+    ahead = max(1, (os.cpu_count() or 1) - 1)
+    for i, start in enumerate(starts):
         assert root.start_ns <= start.start_ns <= start.end_ns <= root.end_ns
-        # launched before the imports began; taken over by the pool only once they were done
-        assert start.start_ns <= imports["began_ns"]
+        assert (start.start_ns <= imports["began_ns"]) == (i < ahead)
+        # taken over by the pool only once the imports were done
         claimed_ns = start.start_ns + start.attributes["agentloupe.server.claimed_after_ms"] * 1e6
         assert claimed_ns >= imports["began_ns"] + 1e9
     shown = run_loupe(home, "trace")
@@ -181,3 +188,22 @@ def test_ctrl_c_while_the_command_still_imports_stops_the_servers_launched_ahead
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
+
+
+async def test_the_next_server_waits_until_the_one_booting_stops_using_the_cpu(home):
+    # busy for 0.6 s of CPU (a server's imports), then waiting for input (booted)
+    busy = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass\ntime.sleep(30)"
+    process = await anyio.open_process([sys.executable, "-c", busy])
+    booting = ServerProcess(name="busy", process=process, log_path=home / "busy.log")
+    try:
+        started = time.perf_counter()
+        await launcher.idle(booting, limit_s=10)
+        waited = time.perf_counter() - started
+        assert sum(psutil.Process(process.pid).cpu_times()[:2]) >= 0.6  # it had done its work
+        assert waited < 5  # and was seen idle then, well before the limit
+        started = time.perf_counter()
+        await launcher.idle(booting, limit_s=10)  # an idle one: at once
+        assert time.perf_counter() - started < 1
+    finally:
+        process.kill()
+        await process.wait()

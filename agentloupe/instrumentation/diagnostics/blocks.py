@@ -15,15 +15,14 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock, LoopMonitor
-from agentloupe.instrumentation.telemetry import metrics
+from agentloupe.instrumentation.telemetry import lazylog, metrics
 
-log = structlog.get_logger("agentloupe.watchdog")
+log = lazylog.get_logger("agentloupe.watchdog")
 
 
 def in_span(span: Span | None) -> AbstractContextManager[Any]:

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import structlog
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
@@ -35,10 +34,10 @@ from agentloupe.instrumentation.diagnostics.stacks import thread_stack
 from agentloupe.instrumentation.diagnostics.waits import all_stacks, deadlocked, span_of_node, waits_of
 from agentloupe.instrumentation.diagnostics.waits import headline as waits_headline
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
-from agentloupe.instrumentation.telemetry import metrics
+from agentloupe.instrumentation.telemetry import lazylog, metrics
 from agentloupe.instrumentation.telemetry.processenv import DEFAULT_TIMEOUTS, ChildSettings, Policy
 
-log = structlog.get_logger("agentloupe.watchdog")
+log = lazylog.get_logger("agentloupe.watchdog")
 __all__ = ["DEFAULT_TIMEOUTS", "EXIT_DEADLINE", "DeadlineExceeded", "WatchdogConfig", "watching"]
 
 ALWAYS_CANCEL = frozenset({"run"})

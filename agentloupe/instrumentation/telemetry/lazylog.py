@@ -33,18 +33,24 @@ def get_logger(name: str) -> Any:
 
 
 def configure_when_imported(level: str | None = None) -> None:
-    """structlog's own default prints to stdout, where a stdio MCP server speaks: whoever imports
-    structlog first (this process's code or ours), it is set up for stderr right then.
+    """Logging to stderr: the stdlib's now, structlog's the moment anything imports it (this
+    process's code or ours). structlog's own default prints to stdout, where a stdio MCP server
+    speaks.
 
-    ``level``: set up at this level (a command's ``--log-level``) even if it already was.
+    ``level``: set up at this level (a command's ``--log-level``) even if it already was; without
+    one, a structlog the program set up itself is left as it is.
     """
+    import sys
+
+    from agentloupe.instrumentation.telemetry import logs
+
+    if level is not None or not ("structlog" in sys.modules and sys.modules["structlog"].is_configured()):
+        logs.configure_stdlib_logging(level=level or "WARNING")
 
     def ensure() -> None:
         import structlog
 
         if level is not None or not structlog.is_configured():
-            from agentloupe.instrumentation.telemetry.logs import configure_logging
-
-            configure_logging(level=level or "WARNING")
+            logs.configure_structlog(level=level or "WARNING")
 
     when_imported("structlog", ensure)

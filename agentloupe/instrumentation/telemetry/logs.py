@@ -137,7 +137,7 @@ class ExportFailureOnce(logging.Filter):
         return True
 
 
-def configure_logging(*, level: str = "WARNING", json: bool | None = None, stream: Any = None) -> None:
+def configure_structlog(*, level: str = "WARNING", json: bool | None = None, stream: Any = None) -> None:
     """Send structlog events to ``stream`` (stderr): console style on a TTY, JSON lines otherwise.
 
     Stdout is left alone: a stdio MCP server speaks its protocol there.
@@ -148,7 +148,6 @@ def configure_logging(*, level: str = "WARNING", json: bool | None = None, strea
     if json is None:
         json = not stream.isatty()
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
-    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -160,16 +159,24 @@ def configure_logging(*, level: str = "WARNING", json: bool | None = None, strea
             forward_to_otel,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        wrapper_class=structlog.make_filtering_bound_logger(_numeric(level)),
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
-    # Libraries' stdlib loggers (mcp, httpx, uvicorn) go to stderr at the same level.
+
+
+def configure_stdlib_logging(*, level: str = "WARNING", stream: Any = None) -> None:
+    """Libraries' stdlib loggers (mcp, httpx, uvicorn, the OTLP exporters) go to stderr at ``level``,
+    export failures once per signal."""
     root = logging.getLogger()
     if not any(getattr(h, "_agentloupe", False) for h in root.handlers):
-        handler = logging.StreamHandler(stream)
+        handler = logging.StreamHandler(stream or sys.stderr)
         handler._agentloupe = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         handler.addFilter(ExportFailureOnce())
         root.addHandler(handler)
-    root.setLevel(max(numeric, logging.WARNING))
+    root.setLevel(max(_numeric(level), logging.WARNING))
+
+
+def _numeric(level: str) -> int:
+    return logging.getLevelNamesMapping().get(level.upper(), logging.WARNING)

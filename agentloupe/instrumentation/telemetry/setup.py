@@ -62,6 +62,10 @@ class Telemetry:
     undelivered: int = 0
     _shut_down: bool = False
 
+    @property
+    def shut_down(self) -> bool:
+        return self._shut_down
+
     def child_environment(self) -> dict[str, str]:
         """``OTEL_*``/``AGENTLOUPE_*`` variables a child process needs to join in."""
         return telemetry_environment(

@@ -15,15 +15,14 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-import structlog
 from opentelemetry import trace
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.telemetry import metrics
+from agentloupe.instrumentation.telemetry import lazylog, metrics
 from agentloupe.platform.errors import ToolCallError
 
 State = Literal["closed", "open", "half_open"]
-log = structlog.get_logger("agentloupe.breaker")
+log = lazylog.get_logger("agentloupe.breaker")
 
 
 class BreakerOpen(ToolCallError):

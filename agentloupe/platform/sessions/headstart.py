@@ -6,15 +6,23 @@ as long to boot. Launching the servers before those imports overlaps the two (BE
 the figures). The pool claims each process on its first start attempt; a launch that failed is
 raised there, as if the pool had launched it; what no pool claims is stopped when the command
 ends. The ``start_server`` spans start when the process was launched, not when it was claimed.
+
+Launches leave a core to the command's imports: with fewer cores than servers plus one, the rest
+are launched one by one as the earlier ones finish booting (go idle), not all at once, HTTP
+servers (the longer boots) first. Booting
+every server together shares the cores three ways on a 2-core machine, and the imports, the
+longest part, finish last (BENCHMARKS.md has the figures). A server still waiting its turn when
+the pool wants it is launched by the pool.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 
@@ -36,6 +44,12 @@ class Launched:
 class HeadStart:
     began_ns: int
     launched: dict[str, Launched]
+    waiting: list[ServerConfig] = field(default_factory=list)  # to launch as a core frees up
+    launching: dict[str, anyio.Event] = field(default_factory=dict)
+
+
+#: How long a server may take to go idle before the next one is launched anyway.
+TURN_LIMIT_S = 1.5
 
 
 _current: ContextVar[HeadStart | None] = ContextVar("agentloupe_head_start", default=None)
@@ -43,24 +57,29 @@ _current: ContextVar[HeadStart | None] = ContextVar("agentloupe_head_start", def
 
 @asynccontextmanager
 async def head_start(settings: Settings, names: list[str], telemetry_env: dict[str, str]) -> AsyncIterator[HeadStart]:
-    """Launch the servers ``names`` (those agentloupe launches) now; stop the unclaimed ones at exit."""
+    """Launch the servers ``names`` (those agentloupe launches); stop the unclaimed ones at exit."""
     started = HeadStart(began_ns=time.time_ns(), launched={})
+    configs = [c for c in (settings.servers.get(name) for name in names) if c is not None and c.launched]
+    # The longest boot first: an HTTP server loads a web server on top of the same SDK.
+    configs.sort(key=lambda config: config.kind != "http")
+    at_once = max(1, (os.cpu_count() or 1) - 1)
     token = _current.set(started)
     try:
-        for name in names:
-            config = settings.servers.get(name)
-            if config is None or not config.launched:
-                continue
-            at_ns, at_s = time.time_ns(), time.perf_counter()
+        for config in configs[:at_once]:
+            await _launch(started, config, telemetry_env)
+        started.waiting = configs[at_once:]
+        failed: BaseException | None = None
+        async with anyio.create_task_group() as tg:
+            if started.waiting:
+                tg.start_soon(_launch_in_turn, started, telemetry_env)
             try:
-                process = await launcher.launch(config, telemetry_env)
-            except ServerStartError as exc:
-                started.launched[name] = Launched(config, None, exc, at_ns, at_s)
-            except Exception:  # anything else: the pool launches it again and says what went wrong
-                continue
-            else:
-                started.launched[name] = Launched(config, process, None, at_ns, at_s)
-        yield started
+                yield started
+            except BaseException as exc:  # raised as it is, not in the task group's exception group
+                failed = exc
+            finally:
+                tg.cancel_scope.cancel()
+        if failed is not None:
+            raise failed
     finally:
         _current.reset(token)
         unclaimed = [item.process for item in started.launched.values() if item.process is not None]
@@ -69,6 +88,35 @@ async def head_start(settings: Settings, names: list[str], telemetry_env: dict[s
             async with anyio.create_task_group() as tg:
                 for process in unclaimed:
                     tg.start_soon(launcher.stop, process, settings.server_stop_grace_s)
+
+
+async def _launch(started: HeadStart, config: ServerConfig, telemetry_env: dict[str, str]) -> None:
+    at_ns, at_s = time.time_ns(), time.perf_counter()
+    try:
+        process = await launcher.launch(config, telemetry_env)
+    except ServerStartError as exc:
+        started.launched[config.name] = Launched(config, None, exc, at_ns, at_s)
+    except Exception:  # anything else: the pool launches it again and says what went wrong
+        return
+    else:
+        started.launched[config.name] = Launched(config, process, None, at_ns, at_s)
+
+
+async def _launch_in_turn(started: HeadStart, telemetry_env: dict[str, str]) -> None:
+    """Launch the waiting servers one at a time, each once the one before it has booted."""
+    while started.waiting:
+        booting = [item.process for item in started.launched.values() if item.process is not None]
+        if booting:
+            await launcher.idle(booting[-1], limit_s=TURN_LIMIT_S)
+        if not started.waiting:
+            return
+        config = started.waiting.pop(0)
+        started.launching[config.name] = done = anyio.Event()
+        try:
+            await _launch(started, config, telemetry_env)
+        finally:
+            del started.launching[config.name]
+            done.set()
 
 
 def began_ns() -> int | None:
@@ -84,10 +132,19 @@ def pending(config: ServerConfig) -> Launched | None:
     return item if item is not None and item.config is config else None
 
 
-def claim(config: ServerConfig) -> launcher.ServerProcess | None:
-    """Take the head-started process of ``config`` (once); raise its launch error if it had one."""
-    current, item = _current.get(), pending(config)
-    if current is None or item is None:
+async def claim(config: ServerConfig) -> launcher.ServerProcess | None:
+    """Take the head-started process of ``config`` (once); raise its launch error if it had one.
+
+    None: it was not launched ahead (a server still waiting its turn is now the pool's to launch).
+    """
+    current = _current.get()
+    if current is None:
+        return None
+    current.waiting = [c for c in current.waiting if c.name != config.name]
+    if (launching := current.launching.get(config.name)) is not None:
+        await launching.wait()
+    item = pending(config)
+    if item is None:
         return None
     del current.launched[config.name]
     if item.error is not None:

@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -18,17 +19,17 @@ from pathlib import Path
 
 import anyio
 import psutil
-import structlog
 from anyio.abc import Process
 from opentelemetry import trace
 
 from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.mcp.stdio_children import auto_environment
+from agentloupe.instrumentation.telemetry import lazylog
 from agentloupe.instrumentation.telemetry.tracefiles import agentloupe_home
 from agentloupe.platform.config import ServerConfig, Settings
 from agentloupe.platform.errors import ServerStartError
 
-log = structlog.get_logger("agentloupe.servers")
+log = lazylog.get_logger("agentloupe.servers")
 
 #: Variables every server gets from our environment (the MCP stdio client's
 #: default list plus what Python and locales need).
@@ -119,8 +120,13 @@ def server_environment(config: ServerConfig, telemetry_env: dict[str, str], port
 
 def child_environment(settings: Settings) -> dict[str, str]:
     """What every launched server gets: telemetry settings, and the bootstrap that instruments
-    a Python server with no code change (agentloupe's bundled servers instrument themselves)."""
-    env = auto_environment()
+    a Python server with no code change (agentloupe's bundled servers instrument themselves).
+
+    The telemetry is this process's when it is set up, else what ``settings`` will set up (a
+    command launches its servers first)."""
+    setup = sys.modules.get("agentloupe.instrumentation.telemetry.setup")
+    configured = setup is not None and setup.current() is not None
+    env = auto_environment(telemetry_env=None if configured else settings.telemetry_environment())
     env.update(settings.server_environment())
     return env
 
@@ -150,6 +156,29 @@ async def launch(config: ServerConfig, telemetry_env: dict[str, str]) -> ServerP
         raise ServerStartError(config.name, f"cannot run {config.command!r}: {exc.strerror or exc}") from None
     log_path = agentloupe_home() / "logs" / f"{config.name}-{process.pid}.log"
     return ServerProcess(name=config.name, process=process, log_path=log_path, port=port)
+
+
+async def idle(process: ServerProcess, *, limit_s: float, poll_s: float = 0.02) -> None:
+    """Return once ``process`` has stopped using the CPU (booted, waiting for a client), has
+    exited, or ``limit_s`` has passed."""
+    try:
+        watched = psutil.Process(process.pid)
+        used = sum(watched.cpu_times()[:2])
+    except psutil.Error:
+        return
+    quiet = 0
+    with anyio.move_on_after(limit_s):
+        while process.returncode is None:
+            await anyio.sleep(poll_s)
+            try:
+                now = sum(watched.cpu_times()[:2])
+                sleeping = watched.status() == psutil.STATUS_SLEEPING
+            except psutil.Error:
+                return
+            quiet = quiet + 1 if sleeping and now - used < poll_s / 4 else 0
+            if quiet >= 2:
+                return
+            used = now
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> bool:

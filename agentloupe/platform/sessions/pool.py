@@ -15,7 +15,6 @@ from urllib.parse import urlparse
 
 import anyio
 import httpx
-import structlog
 from opentelemetry import context as otel_context
 
 from agentloupe.instrumentation import semconv
@@ -23,7 +22,7 @@ from agentloupe.instrumentation.diagnostics.watchdog import active as watchdog_a
 from agentloupe.instrumentation.diagnostics.watchdog import deadline as watchdog_deadline
 from agentloupe.instrumentation.mcp.client_v1 import annotate_session
 from agentloupe.instrumentation.spans import mark_error, traced
-from agentloupe.instrumentation.telemetry import metrics
+from agentloupe.instrumentation.telemetry import lazylog, metrics
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError, ServerStartError
 from agentloupe.platform.sessions import headstart, launcher
@@ -37,7 +36,7 @@ from agentloupe.platform.sessions.httpwatch import watched_client
 from agentloupe.platform.sessions.mcpsdk import ClientSession, McpError, streamable_http_client
 from agentloupe.platform.sessions.stdio import stdio_streams
 
-log = structlog.get_logger("agentloupe.sessions")
+log = lazylog.get_logger("agentloupe.sessions")
 START_RETRY_FIRST_DELAY_S = 0.25  # then 0.5: three attempts in all, inside the start deadline
 START_ATTEMPTS = 3
 
@@ -357,7 +356,7 @@ class SessionPool:
     async def _connect(self, slot: ServerSlot, stack: AsyncExitStack, span: Any) -> None:
         config = slot.config
         if config.launched:
-            process = headstart.claim(config) or await launcher.launch(config, self.telemetry_env)
+            process = await headstart.claim(config) or await launcher.launch(config, self.telemetry_env)
             slot.process = process
             span.set_attribute(semconv.PROCESS_PID, process.pid)
             tg = await stack.enter_async_context(anyio.create_task_group())

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-import structlog
 from anyio.abc import Process
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from agentloupe.instrumentation.telemetry import lazylog
 from agentloupe.platform.sessions.mcpsdk import SessionMessage, types
 
-log = structlog.get_logger("agentloupe.stdio")
+log = lazylog.get_logger("agentloupe.stdio")
 MAX_LINE_BYTES = 8 * 1024 * 1024
 
 
