@@ -7,7 +7,6 @@ and can patch a module as soon as it exists, whoever imports it first.
 from __future__ import annotations
 
 import contextlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
@@ -15,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 
-class _AfterImport(importlib.abc.MetaPathFinder):
+class _AfterImport:  # a meta path finder (importlib.abc is not imported: a process's start pays for it)
     """Wraps the loader of ``name`` so ``callback`` runs after the module's code, once.
 
     It stays on ``sys.meta_path`` until the module is really executed: a library that only

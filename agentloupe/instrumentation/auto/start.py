@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from agentloupe.instrumentation.importhooks import when_imported, when_whole
-from agentloupe.instrumentation.telemetry.processenv import ChildSettings
 
 #: Environment carriers for a trace context handed to a child process.
 TRACEPARENT_ENV = "TRACEPARENT"
@@ -91,6 +90,8 @@ def _watch_every_loop() -> None:
     import asyncio
 
     original = asyncio.Runner.run
+    from agentloupe.instrumentation.telemetry.processenv import ChildSettings
+
     settings = ChildSettings.from_env()
 
     async def watched(coro: Coroutine[Any, Any, Any]) -> Any:
