@@ -2,7 +2,7 @@
 
 AgentloupeError
  ├── ConfigError          bad flag value, bad mcp.json, unknown model spec
- │    └── StackError      the installed MCP stack cannot run the bundled agent
+ │    └── StackError      no MCP stack the sessions run on is installed
  ├── ServerStartError     a server did not become ready (names it, shows its stderr)
  ├── ToolNotFoundError    `loupe call` named a server or tool that is not there
  ├── ToolCallError        a tool call failed at the transport or protocol level
@@ -23,7 +23,7 @@ class ConfigError(AgentloupeError):
 
 
 class StackError(ConfigError):
-    """The bundled agent's sessions and servers need mcp 1.x; the environment has another stack."""
+    """No MCP stack the sessions and bundled servers run on (mcp 1.x or 2.x) is installed."""
 
 
 class ServerStartError(AgentloupeError):

@@ -122,7 +122,9 @@ def _say_where_metrics_are(setup: telemetry.Telemetry, say: Callable[[str], None
 
 
 def _instrumented_then(prepare: Callable[[], object]) -> None:
-    instrument_mcp()  # imports mcp: the largest share of the wait
+    instrument_mcp()
+    import agentloupe.platform.sessions.pool  # noqa: F401 - imports mcp: the largest share of the wait
+
     prepare()
 
 

@@ -43,7 +43,10 @@ def import_the_agent() -> None:
     import importlib
 
     modules = ("agentloupe.platform.graph", "agentloupe.platform.models", "agentloupe.platform.tools")
-    for name in (*LAZY_IMPORTS, "langchain_mcp_adapters.tools", *modules):
+    from agentloupe.instrumentation.mcp import generation
+
+    converter = "langchain.mcp" if (generation() or 1) >= 2 else "langchain_mcp_adapters.tools"  # sessions/client.py
+    for name in (*LAZY_IMPORTS, converter, *modules):
         with suppress(ImportError):
             importlib.import_module(name)
 
@@ -236,7 +239,7 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
     attributes = {semconv.SERVER_NAME: server, semconv.GEN_AI_TOOL_NAME: tool}
     with traced(semconv.SPAN_CALL, attributes=attributes, start_time=headstart.began_ns()) as root:
         from agentloupe.platform.sessions import SessionPool
-        from agentloupe.platform.sessions.mcpsdk import types
+        from agentloupe.platform.sessions.mcpsdk import is_error, types
 
         pool = SessionPool(settings, child_environment(settings), only=[server], langchain_tools=False)
         try:
@@ -259,9 +262,10 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
             item.text if isinstance(item, types.TextContent) else item.model_dump_json() for item in result.content
         )
         text = truncate_output(text, root)
-        if result.isError:
+        failed = is_error(result)
+        if failed:
             mark_error(root, "tool_error", text[:500])
-        return CallResult(text=text, is_error=bool(result.isError), trace_id=_trace_id())
+        return CallResult(text=text, is_error=failed, trace_id=_trace_id())
 
 
 __all__ = ["CallResult", "RunResult", "call_tool", "run_agent"]

@@ -1,10 +1,13 @@
-"""Run a FastMCP server as an instrumented process: telemetry in, clean exit out.
+"""Run an MCP SDK server as an instrumented process: telemetry in, clean exit out.
 
 Why a runtime of our own instead of ``FastMCP.run()``: a FastMCP stdio server
 dies on SIGTERM without running cleanup (0 spans written), and uvicorn
 re-raises SIGTERM after its graceful stop. Here SIGTERM/SIGINT stop the server
 gracefully and the spans are flushed within a budget that fits inside the 2 s
 the MCP stdio client waits after closing stdin.
+
+One code path for mcp 1.x (``FastMCP``) and 2.x (``MCPServer``): what differs
+between them is in ``sdk.py``.
 """
 
 from __future__ import annotations
@@ -23,11 +26,9 @@ import sys
 import threading
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
-from mcp.server.fastmcp import FastMCP
-from mcp.server.fastmcp.exceptions import ToolError
 
 from agentloupe._httpauth import TokenError, is_loopback, read_token, require_bearer
 from agentloupe._uvicorn import server_without_signal_handling
@@ -37,6 +38,7 @@ from agentloupe.instrumentation.diagnostics.watchdog import WatchdogConfig, watc
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
 from agentloupe.instrumentation.telemetry import lazylog
 from agentloupe.instrumentation.telemetry.processenv import ChildSettings
+from agentloupe.servers.sdk import HttpSettings, Server, ToolError, http_app, transport_security
 
 log = lazylog.get_logger("agentloupe.server")
 
@@ -60,16 +62,16 @@ def _watch_stdin_eof(on_eof) -> None:
     threading.Thread(target=reader, name="agentloupe-stdin-watch", daemon=True).start()
 
 
-async def _serve_http(mcp: FastMCP, listen: socket.socket | None, bearer: str | None = None) -> None:
+async def _serve_http(mcp: Server, http: HttpSettings, listen: socket.socket, bearer: str | None = None) -> None:
     import uvicorn  # only HTTP servers pay for it
 
-    app: Any = mcp.streamable_http_app()
+    app: Any = http_app(mcp, http)
     if bearer is not None:
         app = require_bearer(app, bearer)
     config = uvicorn.Config(
         app,
-        host=mcp.settings.host,
-        port=mcp.settings.port,
+        host=http.host,
+        port=http.port,
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=1,
@@ -95,11 +97,11 @@ async def _serve_http(mcp: FastMCP, listen: socket.socket | None, bearer: str | 
                     return
 
         tg.start_soon(on_signal)
-        await server.serve(sockets=[listen] if listen is not None else None)
+        await server.serve(sockets=[listen])
         tg.cancel_scope.cancel()
 
 
-async def _serve_stdio(mcp: FastMCP) -> None:
+async def _serve_stdio(mcp: Server) -> None:
     async with anyio.create_task_group() as tg:
 
         async def on_signal() -> None:
@@ -173,70 +175,74 @@ def parse_args(argv: list[str] | None, *, transport: str) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _exit_with(message: str) -> NoReturn:
+    """A refusal is one line on stderr and exit status 2, like argparse's: no traceback."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _read_token(args: argparse.Namespace) -> str | None:
+    try:
+        return read_token(token_file=args.token_file, env_var=MCP_TOKEN_ENV)
+    except TokenError as exc:
+        _exit_with(str(exc))
+
+
+def _refuse_unsafe_bind(args: argparse.Namespace, token: str | None) -> None:
+    """A non-loopback address is reachable by others: it needs a token (or --no-auth) and allowed hosts."""
+    if is_loopback(args.host):
+        return
+    if token is None and not args.no_auth:
+        _exit_with(
+            f"refusing to bind {args.host} without a token: set {MCP_TOKEN_ENV} or --token-file "
+            "(clients send it as Authorization: Bearer ...), or pass --no-auth to mean it"
+        )
+    if not args.allowed_host:
+        _exit_with(
+            f"refusing to bind {args.host} without DNS-rebinding protection settings: "
+            "name the Host headers to accept with --allowed-host (e.g. weather-mcp:*), "
+            "and put auth and TLS in front of it"
+        )
+
+
 def _listen_socket(args: argparse.Namespace) -> socket.socket:
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    return socket.create_server((args.host, args.port), family=family)
+    try:
+        return socket.create_server((args.host, args.port), family=family)
+    except OSError as exc:
+        _exit_with(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
 
 
-def serve(mcp: FastMCP, *, transport: str, service_name: str, argv: list[str] | None = None) -> None:
+def _bind_http(args: argparse.Namespace) -> tuple[HttpSettings, socket.socket]:
+    """The socket bound before the server starts, so the URL can be printed before the slow part."""
+    listen = _listen_socket(args)
+    host, port = listen.getsockname()[:2]
+    # --stateless: no session lives in one replica's memory: initialize, tools/list and every call
+    # may each reach a different replica. (Server-to-client requests and notifications need a
+    # session: the bundled tools send none.)
+    http = HttpSettings(
+        host=args.host, port=port, stateless=args.stateless, transport_security=transport_security(args.allowed_host)
+    )
+    # One line on stderr so a launcher (or a human) knows where to connect.
+    print(f"agentloupe-server listening url=http://{host}:{port}/mcp", file=sys.stderr, flush=True)
+    return http, listen
+
+
+def serve(mcp: Server, *, transport: str, service_name: str, argv: list[str] | None = None) -> None:
     """Run ``mcp`` over ``transport`` ("stdio" or "http") until stdin EOF or SIGTERM."""
     args = parse_args(argv, transport=transport)
     lazylog.configure_when_imported(level=os.environ.get("AGENTLOUPE_LOG_LEVEL", "WARNING"))
-    listen = None
-    token = None
     if transport == "http":
-        try:
-            token = read_token(token_file=args.token_file, env_var=MCP_TOKEN_ENV)
-        except TokenError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
-        if not is_loopback(args.host) and token is None and not args.no_auth:
-            print(
-                f"error: refusing to bind {args.host} without a token: set {MCP_TOKEN_ENV} or --token-file "
-                "(clients send it as Authorization: Bearer ...), or pass --no-auth to mean it",
-                file=sys.stderr,
-            )
-            raise SystemExit(2)
-        if not is_loopback(args.host) and not args.allowed_host:
-            print(
-                f"error: refusing to bind {args.host} without DNS-rebinding protection settings: "
-                "name the Host headers to accept with --allowed-host (e.g. weather-mcp:*), "
-                "and put auth and TLS in front of it",
-                file=sys.stderr,
-            )
-            raise SystemExit(2)
-        mcp.settings.host = args.host
-        if args.stateless:
-            # No session lives in one replica's memory: initialize, tools/list and every call may
-            # each reach a different replica. (Server-to-client requests and notifications need a
-            # session: the bundled tools send none.)
-            mcp.settings.stateless_http = True
-            mcp.settings.json_response = True
-        if args.allowed_host:
-            from mcp.server.transport_security import TransportSecuritySettings
-
-            hosts = list(args.allowed_host)
-            mcp.settings.transport_security = TransportSecuritySettings(
-                enable_dns_rebinding_protection=True,
-                allowed_hosts=[*hosts, "127.0.0.1:*", "localhost:*"],
-                allowed_origins=[f"http://{h}" for h in hosts] + ["http://127.0.0.1:*", "http://localhost:*"],
-            )
-        try:
-            listen = _listen_socket(args)
-        except OSError as exc:
-            print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
-            raise SystemExit(2) from None
-        host, port = listen.getsockname()[:2]
-        mcp.settings.port = port
-        # One line on stderr so a launcher (or a human) knows where to connect.
-        print(f"agentloupe-server listening url=http://{host}:{port}/mcp", file=sys.stderr, flush=True)
+        token = _read_token(args)
+        _refuse_unsafe_bind(args, token)
+        http, listen = _bind_http(args)
     configure(default_service_name=service_name, shutdown_budget_s=SERVER_FLUSH_BUDGET_S)
     instrument_mcp()
     try:
-        if transport == "stdio":
-            anyio.run(_observed, _serve_stdio, mcp)
+        if transport == "http":
+            anyio.run(_observed, _serve_http, mcp, http, listen, token)
         else:
-            anyio.run(_observed, _serve_http, mcp, listen, token)
+            anyio.run(_observed, _serve_stdio, mcp)
     except KeyboardInterrupt:
         pass
     finally:
@@ -262,13 +268,15 @@ class _SessionEndIsNotAnError(logging.Filter):
         )
 
 
-def new_server(name: str, instructions: str) -> FastMCP:
-    # FastMCP passes log_level="INFO" itself, so FASTMCP_LOG_LEVEL does nothing.
+def new_server(name: str, instructions: str) -> Server:
+    """The SDK's server (FastMCP on mcp 1.x, MCPServer on 2.x), logging at AGENTLOUPE_LOG_LEVEL.
+
+    Both pass log_level="INFO" themselves unless told, so FASTMCP_LOG_LEVEL does nothing."""
     level = os.environ.get("AGENTLOUPE_LOG_LEVEL", "WARNING").upper()
-    server = FastMCP(name, instructions=instructions, log_level=level)  # type: ignore[arg-type]
-    # FastMCP configured its handlers just now: filter there, so the record never reaches a handler
+    server = Server(name, instructions=instructions, log_level=level)  # type: ignore[arg-type]
+    # The server configured its handlers just now: filter there, so the record never reaches a handler
     logging.getLogger("mcp.server.streamable_http").addFilter(_SessionEndIsNotAnError())
     return server
 
 
-__all__ = ["FastMCP", "ToolError", "new_server", "serve"]
+__all__ = ["Server", "ToolError", "new_server", "serve"]

@@ -1,4 +1,5 @@
-"""MCP sessions that live as long as the run: the launcher, the stdio transport, the HTTP watch, the pool.
+"""MCP sessions that live as long as the run, on mcp 1.x or 2.x: the launcher, the stdio transport,
+the HTTP watch (1.x), the pool.
 
 ``SessionPool`` (and with it ``mcp``) is imported on first use: a command launches its servers
 through ``launcher`` before it pays for that import (``headstart``).
@@ -9,32 +10,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agentloupe.platform.sessions.pool import SessionHandle, SessionPool
+    from agentloupe.platform.sessions.client import SessionHandle
+    from agentloupe.platform.sessions.pool import SessionPool
 
 __all__ = ["SessionHandle", "SessionPool"]
 
 
-def require_bundled_stack() -> None:
-    """The pool and the bundled servers run on mcp 1.x: say so in one line on any other stack."""
+def require_stack() -> None:
+    """The sessions and the bundled servers run on mcp 1.x or 2.x: say so in one line on any other."""
     from agentloupe.instrumentation.mcp import generation
     from agentloupe.platform.errors import StackError
 
     found = generation()
-    if found == 1:
+    if found in (1, 2):
         return
-    fix = "install the mcp 1.x stack: pip install 'agentloupe[mcp1]' (in a venv of its own if your agent is on mcp 2)"
-    if found is None:
-        raise StackError(f"no MCP SDK is installed; {fix}")
-    raise StackError(
-        f"the bundled agent, its servers and mcp.json sessions run on mcp 1.x, and this environment has mcp {found}.x;"
-        f" trace your own mcp {found} program with `loupe exec -- python app.py`, or {fix}"
+    stacks = (
+        "install one: pip install 'agentloupe[mcp1]' (mcp 1.x, langchain-mcp-adapters)"
+        " or 'agentloupe[mcp2]' (mcp 2.x, FastMCP 4, langchain.mcp)"
     )
+    if found is None:
+        raise StackError(f"no MCP SDK is installed; {stacks}")
+    raise StackError(f"mcp {found}.x is installed, and agentloupe's sessions run on mcp 1.x or 2.x; {stacks}")
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        require_bundled_stack()
-        from agentloupe.platform.sessions import pool
+        require_stack()
+        from agentloupe.platform.sessions import client, pool
 
-        return getattr(pool, name)
+        return getattr(pool if name == "SessionPool" else client, name)
     raise AttributeError(f"module 'agentloupe.platform.sessions' has no attribute {name!r}")

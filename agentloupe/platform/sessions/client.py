@@ -1,5 +1,5 @@
-"""The session a tool holds: a ClientSession that validates output schemas once, behind a handle
-that follows the server across restarts."""
+"""The session a tool holds: a ClientSession that knows when it is lost (and on mcp 1.x validates
+output schemas once), behind a handle that follows the server across restarts."""
 
 from __future__ import annotations
 
@@ -7,17 +7,59 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import httpx
 
 from agentloupe.platform.config import ServerConfig
 from agentloupe.platform.errors import ToolCallError
 from agentloupe.platform.sessions import launcher
 from agentloupe.platform.sessions.breaker import CircuitBreaker
-from agentloupe.platform.sessions.httpwatch import fail_pending
-from agentloupe.platform.sessions.mcpsdk import CONNECTION_CLOSED, ClientSession, McpError, types
+from agentloupe.platform.sessions.mcpsdk import CONNECTION_CLOSED, GENERATION, ClientSession, HTTPError, McpError, types
 
 
-class PooledClientSession(ClientSession):
+class _LostAtEnd:
+    """A session's read stream that sets ``lost`` when the transport's stream ends or breaks."""
+
+    def __init__(self, inner: Any, lost: anyio.Event) -> None:
+        self._inner, self._lost = inner, lost
+
+    async def receive(self) -> Any:
+        try:
+            return await self._inner.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._lost.set()
+            raise
+
+    def __aiter__(self) -> _LostAtEnd:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _LostAtEnd:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+    def __getattr__(self, name: str) -> Any:  # e.g. the sender's context the SDK may read
+        return getattr(self._inner, name)
+
+
+class PooledClientSessionV2(ClientSession):
+    """mcp 2.x: the SDK's session (it keeps one validator per tool itself), which knows when it is
+    lost. Its dispatcher fails pending requests with CONNECTION_CLOSED when the transport ends."""
+
+    def __init__(self, read_stream: Any, write_stream: Any, **kwargs: Any) -> None:
+        self.lost = anyio.Event()
+        super().__init__(_LostAtEnd(read_stream, self.lost), write_stream, **kwargs)  # type: ignore[arg-type]
+
+
+class PooledClientSessionV1(ClientSession):
     """A ClientSession that checks each tool's output schema once, not on every call.
 
     mcp's ``_validate_tool_result`` calls ``jsonschema.validate``, which re-checks the
@@ -40,6 +82,8 @@ class PooledClientSession(ClientSession):
             # When the transport's task group fails (an HTTP 500 raises inside it), this loop
             # is cancelled and mcp's own cleanup cannot await the error it owes each pending
             # request: they would wait forever. A non-blocking send cannot be cancelled.
+            from agentloupe.platform.sessions.httpwatch import fail_pending
+
             fail_pending(self, "Connection closed")
             self.lost.set()
 
@@ -70,6 +114,8 @@ class PooledClientSession(ClientSession):
         except Exception as exc:  # unresolvable $ref, as mcp reports it
             raise RuntimeError(f"Invalid schema for tool {name}: {exc}") from exc
 
+
+PooledClientSession: type[Any] = PooledClientSessionV2 if GENERATION >= 2 else PooledClientSessionV1
 
 MAX_RESTARTS = 5
 SESSION_TERMINATED = "Session terminated"  # what mcp's HTTP client answers a 404 with
@@ -112,7 +158,7 @@ class SessionHandle:
         try:
             return await session.call_tool(name, *args, **kwargs)
         except McpError as exc:
-            if exc.error.message == SESSION_TERMINATED and isinstance(session, PooledClientSession):
+            if exc.error.message == SESSION_TERMINATED and hasattr(session, "lost"):
                 # HTTP 404: the server forgot the session (restarted, expired). The owner
                 # task re-creates it; this call fails, the next one gets the new session.
                 session.lost.set()
@@ -121,13 +167,57 @@ class SessionHandle:
             raise ToolCallError(
                 f"MCP server '{self._slot.config.name}' failed during {name}: {exc.error.message}"
             ) from None
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError, httpx.HTTPError) as exc:
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, HTTPError) as exc:
             raise ToolCallError(
                 f"MCP server '{self._slot.config.name}' failed during {name}: {exc or type(exc).__name__}"
             ) from None
 
     async def list_tools(self, *args: Any, **kwargs: Any) -> Any:
         return await (await self._session()).list_tools(*args, **kwargs)
+
+
+class _AsFastMCPClient:
+    """A handle in the shape ``langchain.mcp.as_langchain_tool`` calls through (a FastMCP ``Client``'s
+    ``async with``, ``call_tool(..., raise_on_error=)`` and ``server_info``): the pooled session, not
+    a second connection per call."""
+
+    def __init__(self, slot: ServerSlot) -> None:
+        self._slot, self._handle = slot, SessionHandle(slot)
+
+    async def __aenter__(self) -> _AsFastMCPClient:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        return None
+
+    @property
+    def server_info(self) -> Any:
+        return getattr(self._slot.session, "server_info", None)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], *, raise_on_error: bool = True) -> Any:
+        result = await self._handle.call_tool(name, arguments)
+        if raise_on_error and getattr(result, "is_error", False):
+            raise ToolCallError(f"{self._slot.config.name}.{name} answered with an error")
+        return result
+
+
+async def langchain_tools(slot: ServerSlot) -> list[Any]:
+    """The server's tools as LangChain tools, by the installed stack's own library: langchain-mcp-adapters
+    on mcp 1.x, ``langchain.mcp`` on 2.x. They call through the slot, so they follow restarts."""
+    if GENERATION >= 2:
+        from langchain.mcp import as_langchain_tool
+
+        client, handle = _AsFastMCPClient(slot), SessionHandle(slot)
+        tools, cursor = [], None
+        while True:
+            params: Any = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+            listed = await handle.list_tools(params=params)
+            tools += [await as_langchain_tool(tool, client) for tool in listed.tools]
+            if not (cursor := listed.next_cursor):
+                return tools
+    from langchain_mcp_adapters.tools import load_mcp_tools
+
+    return await load_mcp_tools(SessionHandle(slot), server_name=slot.config.name)  # type: ignore[arg-type]
 
 
 @dataclass

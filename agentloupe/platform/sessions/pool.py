@@ -14,26 +14,18 @@ from typing import Any
 from urllib.parse import urlparse
 
 import anyio
-import httpx
 from opentelemetry import context as otel_context
 
 from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.diagnostics.watchdog import active as watchdog_active
 from agentloupe.instrumentation.diagnostics.watchdog import deadline as watchdog_deadline
-from agentloupe.instrumentation.mcp.client_v1 import annotate_session
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.telemetry import lazylog, metrics
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError, ServerStartError
 from agentloupe.platform.sessions import headstart, launcher
-from agentloupe.platform.sessions.client import (
-    MAX_RESTARTS,
-    PooledClientSession,
-    ServerSlot,
-    SessionHandle,
-)
-from agentloupe.platform.sessions.httpwatch import watched_client
-from agentloupe.platform.sessions.mcpsdk import ClientSession, McpError, streamable_http_client
+from agentloupe.platform.sessions.client import MAX_RESTARTS, PooledClientSession, ServerSlot, langchain_tools
+from agentloupe.platform.sessions.mcpsdk import GENERATION, ClientSession, McpError, http_streams, httpx
 from agentloupe.platform.sessions.stdio import stdio_streams
 
 log = lazylog.get_logger("agentloupe.sessions")
@@ -365,6 +357,7 @@ class SessionPool:
             # the pump ends only when the stopped process closes its stderr.
             stack.push_async_callback(launcher.stop, process, self.settings.server_stop_grace_s)
         info: dict[str, Any] = {"server_name": config.name}
+        attach: Any = None
         if config.kind == "stdio":
             assert slot.process is not None
             read, write = await stack.enter_async_context(stdio_streams(slot.process.process, name=config.name))
@@ -376,11 +369,8 @@ class SessionPool:
             if slot.process is not None:
                 await _wait_for_port(url, slot.process, config.name)
             parsed = urlparse(url)
-            # Building an httpx client loads the CA bundle (~100 ms measured): off the loop.
-            client, watcher = await anyio.to_thread.run_sync(watched_client, config.name, dict(config.headers))
-            stack.push_async_callback(client.aclose)
-            read, write, get_session_id = await stack.enter_async_context(
-                streamable_http_client(url, http_client=client)
+            read, write, get_session_id, attach = await stack.enter_async_context(
+                http_streams(url, config.name, dict(config.headers))
             )
             info.update(
                 network_transport="tcp",
@@ -390,15 +380,16 @@ class SessionPool:
             )
             span.set_attribute("url.full", url)
         session = await stack.enter_async_context(PooledClientSession(read, write))
-        if config.kind == "http":
-            watcher.session = session
-        annotate_session(session, **info)
+        if attach is not None:
+            attach(session)
+        if GENERATION == 1:  # on mcp 2 the SDK's own spans carry these (instrumentation/mcp/v2.py)
+            from agentloupe.instrumentation.mcp.client_v1 import annotate_session
+
+            annotate_session(session, **info)
         await session.initialize()
         slot.session = session
         if self.langchain_tools and not slot.tools:  # loaded once; after a restart they follow the new session
-            from langchain_mcp_adapters.tools import load_mcp_tools
-
-            slot.tools = await load_mcp_tools(SessionHandle(slot), server_name=config.name)  # type: ignore[arg-type]
+            slot.tools = await langchain_tools(slot)
 
     # -- what callers use --------------------------------------------------
 

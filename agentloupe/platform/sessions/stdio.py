@@ -15,7 +15,7 @@ from anyio.abc import Process
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from agentloupe.instrumentation.telemetry import lazylog
-from agentloupe.platform.sessions.mcpsdk import SessionMessage, types
+from agentloupe.platform.sessions.mcpsdk import SessionMessage, encode_message, parse_message
 
 log = lazylog.get_logger("agentloupe.stdio")
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -39,7 +39,7 @@ async def stdio_streams(
         if not line.strip():
             return
         try:
-            message = types.JSONRPCMessage.model_validate_json(line)
+            message = parse_message(line)
         except ValueError:
             preview = line[:80].decode("utf-8", "replace")
             log.warning(
@@ -50,7 +50,7 @@ async def stdio_streams(
             )
             await read_writer.send(ServerOutputError(f"not a JSON-RPC message on stdout: {preview!r}"))
             return
-        await read_writer.send(SessionMessage(message))
+        await read_writer.send(message)
 
     async def read_stdout() -> None:
         buffer = b""
@@ -79,9 +79,8 @@ async def stdio_streams(
         async with write_reader:
             try:
                 async for message in write_reader:
-                    data = message.message.model_dump_json(by_alias=True, exclude_none=True)
                     assert process.stdin is not None  # opened with stdin=PIPE
-                    await process.stdin.send(data.encode() + b"\n")
+                    await process.stdin.send(encode_message(message))
             except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError):
                 pass
 
