@@ -123,6 +123,8 @@ def _say_where_metrics_are(setup: telemetry.Telemetry, say: Callable[[str], None
 
 def _instrumented_then(prepare: Callable[[], object]) -> None:
     instrument_mcp()
+    import structlog  # noqa: F401 - the pool logs: its first event must not import structlog on the loop
+
     import agentloupe.platform.sessions.pool  # noqa: F401 - imports mcp: the largest share of the wait
 
     prepare()

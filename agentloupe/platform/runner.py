@@ -42,11 +42,17 @@ def import_the_agent() -> None:
     """The modules a run needs beyond the sessions (LangGraph, LangChain); safe on any thread."""
     import importlib
 
-    modules = ("agentloupe.platform.graph", "agentloupe.platform.models", "agentloupe.platform.tools")
+    modules: tuple[str, ...] = ("agentloupe.platform.graph", "agentloupe.platform.models", "agentloupe.platform.tools")
     from agentloupe.instrumentation.mcp import generation
 
-    converter = "langchain.mcp" if (generation() or 1) >= 2 else "langchain_mcp_adapters.tools"  # sessions/client.py
-    for name in (*LAZY_IMPORTS, converter, *modules):
+    if (generation() or 1) >= 2:  # the MCP tools' converter (sessions/client.py)
+        from agentloupe.platform.sessions.client import import_langchain_mcp
+
+        with suppress(ImportError):
+            import_langchain_mcp()
+    else:
+        modules = ("langchain_mcp_adapters.tools", *modules)
+    for name in (*LAZY_IMPORTS, *modules):
         with suppress(ImportError):
             importlib.import_module(name)
 
@@ -239,18 +245,20 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
     attributes = {semconv.SERVER_NAME: server, semconv.GEN_AI_TOOL_NAME: tool}
     with traced(semconv.SPAN_CALL, attributes=attributes, start_time=headstart.began_ns()) as root:
         from agentloupe.platform.sessions import SessionPool
+        from agentloupe.platform.sessions.client import about_server
         from agentloupe.platform.sessions.mcpsdk import is_error, types
 
         pool = SessionPool(settings, child_environment(settings), only=[server], langchain_tools=False)
         try:
             await pool.open()
-            names = [t.name for t in (await pool.session(server).list_tools()).tools]
+            with about_server(pool.slots[server]):
+                names = [t.name for t in (await pool.session(server).list_tools()).tools]
             if tool not in names:
                 raise ToolNotFoundError(
                     f"server {server!r} has no tool {tool!r}: it has {', '.join(sorted(names)) or 'no tools'}"
                 )
             try:
-                with deadline("run", span=root):
+                with deadline("run", span=root), about_server(pool.slots[server]):
                     result = await pool.session(server).call_tool(tool, arguments)
             except anyio.get_cancelled_exc_class():
                 raise

@@ -243,6 +243,10 @@ class HangWatchdog:
             entry.task.cancel()
 
     def _run(self) -> None:
+        # What it reports goes through structlog, imported on first use (lazylog): imported here,
+        # off the loop, a report is never held up by (or lost in) that import.
+        with suppress(ImportError):
+            import structlog  # noqa: F401
         while not self._stop.wait(self.config.poll_s):
             try:
                 now = time.monotonic()

@@ -19,6 +19,10 @@ from typing import Any
 
 #: Set by an agent's tool wrapper so the MCP span can carry the model's tool-call id.
 current_tool_call_id: ContextVar[str | None] = ContextVar("agentloupe_tool_call_id", default=None)
+#: What the caller knows of the server its requests go to (agentloupe's server name, transport,
+#: address, protocol version) and mcp 2's own client spans do not carry: the session pool sets it
+#: around its requests, and the mcp 2 enricher adds it to their CLIENT spans.
+request_attributes: ContextVar[dict[str, Any] | None] = ContextVar("agentloupe_mcp_request_attributes", default=None)
 
 
 @cache

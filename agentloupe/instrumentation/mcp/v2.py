@@ -10,7 +10,11 @@ processor on the tracer provider (nothing in the SDK is patched):
   ``gen_ai.tool.call.id``), so dashboards and ``loupe trace`` read both generations alike;
   where FastMCP's client wraps a request in a span of its own, that one is the request's (named
   and measured once) and the SDK's stays under it as ``MCP send ...``, the transport's part;
-- ``mcp.client.operation.duration`` / ``mcp.server.operation.duration`` and tool errors;
+- ``mcp.client.operation.duration`` / ``mcp.server.operation.duration`` and tool errors (the SDK
+  marks a tool's error result on the SERVER span only, so that is where they are counted; the
+  CLIENT span keeps the SDK's status: the JSON-RPC exchange itself went well);
+- on the CLIENT spans of agentloupe's own sessions, what the pool knows of the server
+  (``request_attributes``: its name in mcp.json, transport, address, protocol version);
 - the span hooks (memory probe, loop-block attribution) on those spans.
 
 Where they disagree, the SDK's span wins on what it measured (timing, parenting, status,
@@ -27,7 +31,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.mcp import current_tool_call_id
+from agentloupe.instrumentation.mcp import current_tool_call_id, request_attributes
 from agentloupe.instrumentation.patching import log_telemetry_failure
 from agentloupe.instrumentation.spans import span_ending, span_started
 from agentloupe.instrumentation.telemetry import metrics
@@ -87,6 +91,8 @@ class MCPSpanEnricher(SpanProcessor):
                 return
             if span.name.startswith(_CLIENT_PREFIX):
                 span.update_name(span.name[len(_CLIENT_PREFIX) :])
+            if span.kind is SpanKind.CLIENT and (about_server := request_attributes.get()):
+                span.set_attributes(about_server)
             if attributes.get(semconv.MCP_METHOD_NAME) == "tools/call":
                 tool = span.name.partition(" ")[2]
                 if tool and semconv.GEN_AI_TOOL_NAME not in attributes:
@@ -122,10 +128,12 @@ class MCPSpanEnricher(SpanProcessor):
             seconds = (span.end_time - span.start_time) / 1e9
             if span.kind is SpanKind.SERVER:
                 metrics.mcp_server_operation_duration(self.meter_provider).record(seconds, metric_attrs)
-            else:
-                metrics.mcp_client_operation_duration(self.meter_provider).record(seconds, metric_attrs)
+                # The SDK marks a tool's error result on the server's span only (the client's span saw
+                # a good JSON-RPC answer): counted there, in the server's process.
                 if error_type == "tool_error" and tool:
                     metrics.tool_errors(self.meter_provider).add(1, {semconv.GEN_AI_TOOL_NAME: tool})
+            else:
+                metrics.mcp_client_operation_duration(self.meter_provider).record(seconds, metric_attrs)
         except Exception:
             log_telemetry_failure("mcp_v2_span_end")
 

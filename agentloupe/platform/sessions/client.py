@@ -3,11 +3,14 @@ output schemas once), behind a handle that follows the server across restarts.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
+from agentloupe.instrumentation.mcp import request_attributes
 from agentloupe.platform.config import ServerConfig
 from agentloupe.platform.errors import ToolCallError
 from agentloupe.platform.sessions import launcher
@@ -156,7 +159,8 @@ class SessionHandle:
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         session = await self._session()
         try:
-            return await session.call_tool(name, *args, **kwargs)
+            with about_server(self._slot):
+                return await session.call_tool(name, *args, **kwargs)
         except McpError as exc:
             if exc.error.message == SESSION_TERMINATED and hasattr(session, "lost"):
                 # HTTP 404: the server forgot the session (restarted, expired). The owner
@@ -173,7 +177,19 @@ class SessionHandle:
             ) from None
 
     async def list_tools(self, *args: Any, **kwargs: Any) -> Any:
-        return await (await self._session()).list_tools(*args, **kwargs)
+        session = await self._session()
+        with about_server(self._slot):
+            return await session.list_tools(*args, **kwargs)
+
+
+@contextmanager
+def about_server(slot: ServerSlot) -> Iterator[None]:
+    """The requests made inside carry what the pool knows of the slot's server (see ``request_attributes``)."""
+    token = request_attributes.set(slot.about)
+    try:
+        yield
+    finally:
+        request_attributes.reset(token)
 
 
 class _AsFastMCPClient:
@@ -201,12 +217,22 @@ class _AsFastMCPClient:
         return result
 
 
+def import_langchain_mcp() -> Any:
+    """``langchain.mcp``, without the beta warning it prints on import: a user's stderr gets what
+    went wrong, not that a library is in beta."""
+    import importlib
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*langchain\.mcp.* is in beta")
+        return importlib.import_module("langchain.mcp")
+
+
 async def langchain_tools(slot: ServerSlot) -> list[Any]:
     """The server's tools as LangChain tools, by the installed stack's own library: langchain-mcp-adapters
     on mcp 1.x, ``langchain.mcp`` on 2.x. They call through the slot, so they follow restarts."""
     if GENERATION >= 2:
-        from langchain.mcp import as_langchain_tool
-
+        as_langchain_tool = import_langchain_mcp().as_langchain_tool
         client, handle = _AsFastMCPClient(slot), SessionHandle(slot)
         tools, cursor = [], None
         while True:
@@ -231,6 +257,7 @@ class ServerSlot:
     error: BaseException | None = None
     ready_s: float | None = None
     url: str | None = None  # an HTTP server's endpoint, once known
+    about: dict[str, Any] = field(default_factory=dict)  # its name, transport, address: for its request spans
     breaker: CircuitBreaker = field(init=False)
 
     def __post_init__(self) -> None:

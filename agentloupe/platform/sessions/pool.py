@@ -24,7 +24,13 @@ from agentloupe.instrumentation.telemetry import lazylog, metrics
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError, ServerStartError
 from agentloupe.platform.sessions import headstart, launcher
-from agentloupe.platform.sessions.client import MAX_RESTARTS, PooledClientSession, ServerSlot, langchain_tools
+from agentloupe.platform.sessions.client import (
+    MAX_RESTARTS,
+    PooledClientSession,
+    ServerSlot,
+    about_server,
+    langchain_tools,
+)
 from agentloupe.platform.sessions.mcpsdk import GENERATION, ClientSession, McpError, http_streams, httpx
 from agentloupe.platform.sessions.stdio import stdio_streams
 
@@ -382,11 +388,21 @@ class SessionPool:
         session = await stack.enter_async_context(PooledClientSession(read, write))
         if attach is not None:
             attach(session)
-        if GENERATION == 1:  # on mcp 2 the SDK's own spans carry these (instrumentation/mcp/v2.py)
+        if GENERATION == 1:
             from agentloupe.instrumentation.mcp.client_v1 import annotate_session
 
             annotate_session(session, **info)
-        await session.initialize()
+        # mcp 2: the SDK's own request spans get these from the enricher (instrumentation/mcp/v2.py)
+        slot.about = {
+            semconv.SERVER_NAME: config.name,
+            semconv.NETWORK_TRANSPORT: info["network_transport"],
+            **({semconv.SERVER_ADDRESS: info["server_address"]} if info.get("server_address") else {}),
+            **({semconv.SERVER_PORT: info["server_port"]} if info.get("server_port") else {}),
+        }
+        with about_server(slot):
+            await session.initialize()
+        if version := getattr(session, "protocol_version", None):
+            slot.about[semconv.MCP_PROTOCOL_VERSION] = version
         slot.session = session
         if self.langchain_tools and not slot.tools:  # loaded once; after a restart they follow the new session
             slot.tools = await langchain_tools(slot)
