@@ -9,9 +9,9 @@ if not os.path.exists(state):
     print("first start: failing on purpose", file=sys.stderr)
     sys.exit(1)
 
-from mcp.server.fastmcp import FastMCP  # noqa: E402
+from plain_server import Server  # noqa: E402 - the SDK's own server, on either mcp generation
 
-mcp = FastMCP("once", log_level="WARNING")
+mcp = Server("once", log_level="WARNING")
 
 
 @mcp.tool()

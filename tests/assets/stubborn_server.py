@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from mcp.server.fastmcp import FastMCP
+from plain_server import Server  # the SDK's own server, on either mcp generation
 
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 if "--setsid-child" in sys.argv:
@@ -17,7 +17,7 @@ if "--setsid-child" in sys.argv:
     with open(os.environ["CHILD_PID_FILE"], "w") as handle:
         handle.write(str(child.pid))
 
-mcp = FastMCP("stubborn", log_level="WARNING")
+mcp = Server("stubborn", log_level="WARNING")
 
 
 @mcp.tool()

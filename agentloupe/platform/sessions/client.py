@@ -4,12 +4,13 @@ output schemas once), behind a handle that follows the server across restarts.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
+from agentloupe.instrumentation.diagnostics.watchdog import deadline
 from agentloupe.instrumentation.mcp import request_attributes
 from agentloupe.platform.config import ServerConfig
 from agentloupe.platform.errors import ToolCallError
@@ -159,7 +160,7 @@ class SessionHandle:
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         session = await self._session()
         try:
-            with about_server(self._slot):
+            with about_server(self._slot), _deadline("tool"):
                 return await session.call_tool(name, *args, **kwargs)
         except McpError as exc:
             if exc.error.message == SESSION_TERMINATED and hasattr(session, "lost"):
@@ -178,8 +179,14 @@ class SessionHandle:
 
     async def list_tools(self, *args: Any, **kwargs: Any) -> Any:
         session = await self._session()
-        with about_server(self._slot):
+        with about_server(self._slot), _deadline("mcp"):
             return await session.list_tools(*args, **kwargs)
+
+
+def _deadline(kind: str) -> AbstractContextManager[None]:
+    """The watchdog's deadline on a request: mcp 1.x's is set around its span by the client patch
+    (``instrumentation/mcp/client_v1.py``); on mcp 2, whose spans are the SDK's, here."""
+    return deadline(kind) if GENERATION >= 2 else nullcontext()
 
 
 @contextmanager
@@ -223,8 +230,10 @@ def import_langchain_mcp() -> Any:
     import importlib
     import warnings
 
+    from langchain_core._api import LangChainBetaWarning  # first: it adds a filter of its own that would win
+
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*langchain\.mcp.* is in beta")
+        warnings.filterwarnings("ignore", category=LangChainBetaWarning)
         return importlib.import_module("langchain.mcp")
 
 
@@ -258,7 +267,11 @@ class ServerSlot:
     ready_s: float | None = None
     url: str | None = None  # an HTTP server's endpoint, once known
     about: dict[str, Any] = field(default_factory=dict)  # its name, transport, address: for its request spans
+    http_error_status: int | None = None  # the last HTTP error status its endpoint answered
     breaker: CircuitBreaker = field(init=False)
+
+    def saw_http_error(self, status: int) -> None:
+        self.http_error_status = status
 
     def __post_init__(self) -> None:
         self.breaker = CircuitBreaker(

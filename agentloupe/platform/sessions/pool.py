@@ -55,24 +55,29 @@ def _start_failure(exc: BaseException, slot: ServerSlot) -> str | None:
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
     if isinstance(exc, McpError):
-        return exc.error.message
+        # mcp 2 answers an HTTP error status with a JSON-RPC error that no longer names it
+        return _http_status(slot.http_error_status, slot) if slot.http_error_status else exc.error.message
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) and slot.url and slot.process is None:
         return f"cannot connect to {slot.url} ({exc}): is the server running there? check 'url' in your mcp.json"
-    if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code in (401, 403):
+    if isinstance(exc, httpx.HTTPStatusError):
+        return _http_status(exc.response.status_code, slot)
+    if isinstance(exc, httpx.HTTPError | OSError | anyio.BrokenResourceError | anyio.ClosedResourceError):
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def _http_status(status: int, slot: ServerSlot) -> str:
+    if status in (401, 403):
         return (
-            f"{slot.url} answered HTTP {exc.response.status_code} (it wants credentials): give them in mcp.json,"
+            f"{slot.url} answered HTTP {status} (it wants credentials): give them in mcp.json,"
             ' e.g. "headers": {"Authorization": "Bearer ${env:MY_TOKEN}"}'
         )
-    if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 421:
+    if status == 421:
         return (
             f"{slot.url} answered HTTP 421: the server does not accept this Host header (DNS-rebinding protection);"
             " a proxy in between must pass the Host the server allows"
         )
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"{slot.url} answered HTTP {exc.response.status_code}: is it an MCP streamable-HTTP endpoint?"
-    if isinstance(exc, httpx.HTTPError | OSError | anyio.BrokenResourceError | anyio.ClosedResourceError):
-        return str(exc) or type(exc).__name__
-    return None
+    return f"{slot.url} answered HTTP {status}: is it an MCP streamable-HTTP endpoint?"
 
 
 async def _wait_for_port(url: str, process: launcher.ServerProcess | None, name: str) -> None:
@@ -376,7 +381,7 @@ class SessionPool:
                 await _wait_for_port(url, slot.process, config.name)
             parsed = urlparse(url)
             read, write, get_session_id, attach = await stack.enter_async_context(
-                http_streams(url, config.name, dict(config.headers))
+                http_streams(url, config.name, dict(config.headers), on_error_status=slot.saw_http_error)
             )
             info.update(
                 network_transport="tcp",
