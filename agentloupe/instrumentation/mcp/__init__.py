@@ -23,6 +23,10 @@ current_tool_call_id: ContextVar[str | None] = ContextVar("agentloupe_tool_call_
 #: address, protocol version) and mcp 2's own client spans do not carry: the session pool sets it
 #: around its requests, and the mcp 2 enricher adds it to their CLIENT spans.
 request_attributes: ContextVar[dict[str, Any] | None] = ContextVar("agentloupe_mcp_request_attributes", default=None)
+#: The ids of the requests whose answer was a tool's error result, as the session's transport saw
+#: them arrive (before its request's span ends): the mcp 2 enricher marks those CLIENT spans as
+#: tool errors, as on mcp 1.x. Set by the session pool, per session, beside ``request_attributes``.
+tool_error_answers: ContextVar[set[str] | None] = ContextVar("agentloupe_mcp_tool_error_answers", default=None)
 
 
 @cache

@@ -10,9 +10,11 @@ processor on the tracer provider (nothing in the SDK is patched):
   ``gen_ai.tool.call.id``), so dashboards and ``loupe trace`` read both generations alike;
   where FastMCP's client wraps a request in a span of its own, that one is the request's (named
   and measured once) and the SDK's stays under it as ``MCP send ...``, the transport's part;
-- ``mcp.client.operation.duration`` / ``mcp.server.operation.duration`` and tool errors (the SDK
-  marks a tool's error result on the SERVER span only, so that is where they are counted; the
-  CLIENT span keeps the SDK's status: the JSON-RPC exchange itself went well);
+- ``mcp.client.operation.duration`` / ``mcp.server.operation.duration`` and tool errors: the SDK
+  marks a tool's error result on the SERVER span only; on agentloupe's own sessions the CLIENT
+  span is marked too (``tool_error_answers``: the pool's transport sees the answer arrive before
+  the span ends) and counted there, as on mcp 1.x. A program's own mcp 2 session keeps the SDK's
+  CLIENT status (the JSON-RPC exchange went well);
 - on the CLIENT spans of agentloupe's own sessions, what the pool knows of the server
   (``request_attributes``: its name in mcp.json, transport, address, protocol version);
 - the span hooks (memory probe, loop-block attribution) on those spans.
@@ -31,9 +33,9 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.mcp import current_tool_call_id, request_attributes
+from agentloupe.instrumentation.mcp import current_tool_call_id, request_attributes, tool_error_answers
 from agentloupe.instrumentation.patching import log_telemetry_failure
-from agentloupe.instrumentation.spans import span_ending, span_started
+from agentloupe.instrumentation.spans import mark_error, span_ending, span_started
 from agentloupe.instrumentation.telemetry import metrics
 
 #: Instrumentation scopes whose spans are MCP requests: the SDK's and FastMCP's.
@@ -70,6 +72,27 @@ def _tool_call_id(parent_context: Context | None) -> Any:
     return (getattr(parent, "attributes", None) or {}).get(semconv.GEN_AI_TOOL_CALL_ID)
 
 
+def _before_end(span: Span, tool_errors: set[str] | None) -> None:
+    """What is done to the SDK's span just before it ends, while it still takes attributes: the
+    span hooks, and a tool's error result marked (on agentloupe's sessions). The SDK's own
+    ``_on_ending`` comes after the span is sealed (opentelemetry-sdk 1.45), so the span's ``end``
+    is wrapped, on this span alone."""
+    original = span.end
+
+    def end(end_time: int | None = None) -> None:
+        try:
+            request_id = str((span.attributes or {}).get(semconv.JSONRPC_REQUEST_ID, ""))
+            if tool_errors and request_id in tool_errors:
+                tool_errors.discard(request_id)
+                mark_error(span, "tool_error", "the tool answered with an error result")
+            span_ending(span)
+        except Exception:
+            log_telemetry_failure("mcp_v2_span_ending")
+        original(end_time)
+
+    span.end = end  # type: ignore[method-assign]
+
+
 class MCPSpanEnricher(SpanProcessor):
     """Names, attributes, metrics and hooks for the MCP SDK's own spans."""
 
@@ -88,6 +111,7 @@ class MCPSpanEnricher(SpanProcessor):
             if span.kind is SpanKind.CLIENT and _wrapped_by_fastmcp(span, parent_context):
                 self._inner.add(span.context.span_id)
                 span_started(span)
+                _before_end(span, tool_error_answers.get())
                 return
             if span.name.startswith(_CLIENT_PREFIX):
                 span.update_name(span.name[len(_CLIENT_PREFIX) :])
@@ -101,16 +125,9 @@ class MCPSpanEnricher(SpanProcessor):
                 if span.kind is SpanKind.CLIENT and (call_id := _tool_call_id(parent_context)):
                     span.set_attribute(semconv.GEN_AI_TOOL_CALL_ID, call_id)
             span_started(span)
+            _before_end(span, tool_error_answers.get() if span.kind is SpanKind.CLIENT else None)
         except Exception:
             log_telemetry_failure("mcp_v2_span_start")
-
-    def _on_ending(self, span: Span) -> None:
-        # the SDK's hook while the span still takes attributes (opentelemetry-sdk >= 1.36)
-        try:
-            if self.enabled and _is_mcp(span):
-                span_ending(span)
-        except Exception:
-            log_telemetry_failure("mcp_v2_span_ending")
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
@@ -128,12 +145,10 @@ class MCPSpanEnricher(SpanProcessor):
             seconds = (span.end_time - span.start_time) / 1e9
             if span.kind is SpanKind.SERVER:
                 metrics.mcp_server_operation_duration(self.meter_provider).record(seconds, metric_attrs)
-                # The SDK marks a tool's error result on the server's span only (the client's span saw
-                # a good JSON-RPC answer): counted there, in the server's process.
-                if error_type == "tool_error" and tool:
-                    metrics.tool_errors(self.meter_provider).add(1, {semconv.GEN_AI_TOOL_NAME: tool})
             else:
                 metrics.mcp_client_operation_duration(self.meter_provider).record(seconds, metric_attrs)
+                if error_type == "tool_error" and tool:
+                    metrics.tool_errors(self.meter_provider).add(1, {semconv.GEN_AI_TOOL_NAME: tool})
         except Exception:
             log_telemetry_failure("mcp_v2_span_end")
 

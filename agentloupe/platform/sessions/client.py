@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 
 from agentloupe.instrumentation.diagnostics.watchdog import deadline
-from agentloupe.instrumentation.mcp import request_attributes
+from agentloupe.instrumentation.mcp import request_attributes, tool_error_answers
 from agentloupe.platform.config import ServerConfig
 from agentloupe.platform.errors import ToolCallError
 from agentloupe.platform.sessions import launcher
@@ -20,17 +20,22 @@ from agentloupe.platform.sessions.mcpsdk import CONNECTION_CLOSED, GENERATION, C
 
 
 class _LostAtEnd:
-    """A session's read stream that sets ``lost`` when the transport's stream ends or breaks."""
+    """A session's read stream that sets ``lost`` when the transport's stream ends or breaks, and
+    notes the requests answered with a tool's error result (``tool_error_answers``)."""
 
-    def __init__(self, inner: Any, lost: anyio.Event) -> None:
-        self._inner, self._lost = inner, lost
+    def __init__(self, inner: Any, lost: anyio.Event, tool_errors: set[str]) -> None:
+        self._inner, self._lost, self._tool_errors = inner, lost, tool_errors
 
     async def receive(self) -> Any:
         try:
-            return await self._inner.receive()
+            item = await self._inner.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
             self._lost.set()
             raise
+        result = getattr(getattr(item, "message", None), "result", None)
+        if isinstance(result, dict) and result.get("isError") is True:
+            self._tool_errors.add(str(item.message.id))
+        return item
 
     def __aiter__(self) -> _LostAtEnd:
         return self
@@ -60,7 +65,9 @@ class PooledClientSessionV2(ClientSession):
 
     def __init__(self, read_stream: Any, write_stream: Any, **kwargs: Any) -> None:
         self.lost = anyio.Event()
-        super().__init__(_LostAtEnd(read_stream, self.lost), write_stream, **kwargs)  # type: ignore[arg-type]
+        self.tool_error_answers: set[str] = set()
+        read_stream = _LostAtEnd(read_stream, self.lost, self.tool_error_answers)
+        super().__init__(read_stream, write_stream, **kwargs)
 
 
 class PooledClientSessionV1(ClientSession):
@@ -193,9 +200,11 @@ def _deadline(kind: str) -> AbstractContextManager[None]:
 def about_server(slot: ServerSlot) -> Iterator[None]:
     """The requests made inside carry what the pool knows of the slot's server (see ``request_attributes``)."""
     token = request_attributes.set(slot.about)
+    answers = tool_error_answers.set(getattr(slot.session, "tool_error_answers", None))
     try:
         yield
     finally:
+        tool_error_answers.reset(answers)
         request_attributes.reset(token)
 
 
