@@ -5,7 +5,10 @@
 #                   client, then agentloupe installed into it plain: it must keep that stack as it is
 #   .venv-phoenix   Arize Phoenix, the real trace backend the integration tests read back from
 #   apt             prometheus, chromium
-# Re-running reuses both virtualenvs. Extra arguments go to pytest.
+# The whole suite runs on the mcp 1.x venv; then the MCP-touching tests of the bundled agent run
+# again on .venv-mcp2 (mcp 2.x, MCPServer, langchain.mcp): what only mcp 1.x does is marked
+# mcp1_only and skipped there, with the reason. Re-running reuses the virtualenvs. Extra arguments
+# go to pytest, and then only the first pass runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +48,8 @@ if [ ! -x .venv-mcp2/bin/python ]; then
 fi
 .venv-mcp2/bin/python -m pip install --quiet 'langchain[mcp]>=1.5,<2' langchain-openai
 .venv-mcp2/bin/python -m pip install --quiet -e .
+# the test runner only, after agentloupe: the user's stack stays as it is (a test checks)
+.venv-mcp2/bin/python -m pip install --quiet 'pytest>=8' 'pytest-asyncio>=0.24' 'pytest-timeout>=2' 'hypothesis>=6' 'pyyaml>=6'
 
 if [ ! -x .venv-phoenix/bin/phoenix ]; then
   "$PYTHON" -m venv .venv-phoenix
@@ -60,4 +65,16 @@ fi
 
 export AGENTLOUPE_PHOENIX="$PWD/.venv-phoenix/bin/phoenix"
 export AGENTLOUPE_MCP2_VENV="$PWD/.venv-mcp2"
-exec .venv/bin/python -m pytest "$@"
+if [ $# -gt 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+status=0
+.venv/bin/python -m pytest || status=$?
+echo "--- the MCP-touching tests again, on the mcp 2.x stack (.venv-mcp2)"
+MCP_TESTS=(
+  tests/e2e/test_call.py tests/e2e/test_run.py tests/e2e/test_degraded.py tests/e2e/test_faults.py
+  tests/e2e/test_auth.py tests/e2e/test_serve.py tests/e2e/test_watchdog.py tests/e2e/test_bad_input.py
+  tests/platform/test_headstart.py tests/platform/test_breaker.py
+)
+.venv-mcp2/bin/python -m pytest -p no:cacheprovider -rs "${MCP_TESTS[@]}" || status=$?
+exit $status

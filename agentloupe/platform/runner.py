@@ -245,21 +245,21 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
     attributes = {semconv.SERVER_NAME: server, semconv.GEN_AI_TOOL_NAME: tool}
     with traced(semconv.SPAN_CALL, attributes=attributes, start_time=headstart.began_ns()) as root:
         from agentloupe.platform.sessions import SessionPool
-        from agentloupe.platform.sessions.client import about_server
+        from agentloupe.platform.sessions.client import SessionHandle
         from agentloupe.platform.sessions.mcpsdk import is_error, types
 
         pool = SessionPool(settings, child_environment(settings), only=[server], langchain_tools=False)
         try:
             await pool.open()
-            with about_server(pool.slots[server]):
-                names = [t.name for t in (await pool.session(server).list_tools()).tools]
+            session = SessionHandle(pool.slots[server])  # the pool's path: deadlines, breaker, span attributes
+            names = [t.name for t in (await session.list_tools()).tools]
             if tool not in names:
                 raise ToolNotFoundError(
                     f"server {server!r} has no tool {tool!r}: it has {', '.join(sorted(names)) or 'no tools'}"
                 )
             try:
-                with deadline("run", span=root), about_server(pool.slots[server]):
-                    result = await pool.session(server).call_tool(tool, arguments)
+                with deadline("run", span=root):
+                    result = await session.call_tool(tool, arguments)
             except anyio.get_cancelled_exc_class():
                 raise
             except Exception as exc:

@@ -42,6 +42,7 @@ def _server(*args, **env):
     return entry
 
 
+@pytest.mark.mcp1_only("on mcp 2 a request's deadline (its hang event, its timeout) is on the caller's span: the SDK's CLIENT span begins inside it")
 # 1. a server that answers initialize, then never answers a call
 def test_unanswered_call_times_out_cancels_and_the_next_call_works(home):
     config = _config(home, faults=_server("-m", "agentloupe.servers.faults"), math=_server("-m", "agentloupe.servers.math"))
@@ -244,6 +245,7 @@ def test_secrets_never_leave_unredacted(home, capture):
     assert "unknown style" in result.stdout  # the tool did fail with the key in its message
 
 
+@pytest.mark.mcp1_only("content capture onto the SDK's own spans is not done on mcp 2 yet")
 @pytest.mark.parametrize("capture", [False, True])
 def test_mcp_tool_results_are_captured_on_both_sides_only_when_asked(home, capture):
     result = run_loupe(home, "run", "What is 25 + 37?", *(["--capture-content"] if capture else []))
@@ -308,6 +310,7 @@ def test_server_that_dies_mid_call_is_restarted(home):
     assert not [pid for pid in server_pids(spans) if alive(pid)]
 
 
+@pytest.mark.mcp1_only("the flaky HTTP server asset and the SSE-end watch it tests are mcp 1.x's")
 # 3a. the same for an HTTP server agentloupe launched
 def test_launched_http_server_that_dies_mid_call_is_restarted(home):
     from tests.e2e.test_serve import Served
@@ -335,6 +338,7 @@ def test_launched_http_server_that_dies_mid_call_is_restarted(home):
     assert not [pid for pid in server_pids(spans) if alive(pid)]
 
 
+@pytest.mark.mcp1_only("the flaky HTTP server asset and the SSE-end watch it tests are mcp 1.x's")
 # 3b. HTTP-level failures on a server that stays up
 @pytest.mark.parametrize("mode", ["500", "404", "cut"])
 def test_http_failure_fails_the_call_and_the_next_call_works(home, mode):

@@ -25,6 +25,7 @@ Where they disagree, the SDK's span wins on what it measured (timing, parenting,
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from opentelemetry import trace
@@ -72,6 +73,14 @@ def _tool_call_id(parent_context: Context | None) -> Any:
     return (getattr(parent, "attributes", None) or {}).get(semconv.GEN_AI_TOOL_CALL_ID)
 
 
+def _cancelling() -> bool:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        return False
+    return task is not None and task.cancelling() > 0
+
+
 def _before_end(span: Span, tool_errors: set[str] | None) -> None:
     """What is done to the SDK's span just before it ends, while it still takes attributes: the
     span hooks, and a tool's error result marked (on agentloupe's sessions). The SDK's own
@@ -85,6 +94,9 @@ def _before_end(span: Span, tool_errors: set[str] | None) -> None:
             if tool_errors and request_id in tool_errors:
                 tool_errors.discard(request_id)
                 mark_error(span, "tool_error", "the tool answered with an error result")
+            if _cancelling():  # cancellation is a state, not an error, as on agentloupe's own spans
+                span.set_attribute(semconv.CANCELLED, True)
+                span.add_event("cancelled")
             span_ending(span)
         except Exception:
             log_telemetry_failure("mcp_v2_span_ending")

@@ -24,6 +24,8 @@ if GENERATION < 2:
     from mcp.shared.message import SessionMessage
     from mcp.types import CONNECTION_CLOSED
 
+    OFFERED_PROTOCOL_VERSION: str | None = None  # mcp 1.x's client patch records the version itself
+
     try:  # a private module of mcp 1.x: fall back to the values it has there
         from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
     except ImportError:  # pragma: no cover - only when mcp moves it
@@ -37,6 +39,8 @@ else:  # mcp 2.x (the type checker runs against 1.x: these names are 2.x's)
     from mcp.shared.message import SessionMessage
 
     CONNECTION_CLOSED: int = types.CONNECTION_CLOSED  # type: ignore[no-redef]
+    #: The protocol version a session's ``initialize`` asks for (it may settle on another)
+    OFFERED_PROTOCOL_VERSION: str | None = types.version.LATEST_HANDSHAKE_VERSION  # type: ignore[attr-defined,no-redef]
 
 #: What a failed HTTP exchange raises on this generation's client (httpx, or httpx2 on mcp 2).
 HTTPError: type[Exception] = httpx.HTTPError
@@ -103,6 +107,7 @@ __all__ = [
     "GENERATION",
     "MCP_DEFAULT_SSE_READ_TIMEOUT",
     "MCP_DEFAULT_TIMEOUT",
+    "OFFERED_PROTOCOL_VERSION",
     "ClientSession",
     "HTTPError",
     "McpError",

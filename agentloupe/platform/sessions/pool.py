@@ -31,7 +31,14 @@ from agentloupe.platform.sessions.client import (
     about_server,
     langchain_tools,
 )
-from agentloupe.platform.sessions.mcpsdk import GENERATION, ClientSession, McpError, http_streams, httpx
+from agentloupe.platform.sessions.mcpsdk import (
+    GENERATION,
+    OFFERED_PROTOCOL_VERSION,
+    ClientSession,
+    McpError,
+    http_streams,
+    httpx,
+)
 from agentloupe.platform.sessions.stdio import stdio_streams
 
 log = lazylog.get_logger("agentloupe.sessions")
@@ -403,6 +410,7 @@ class SessionPool:
             semconv.NETWORK_TRANSPORT: info["network_transport"],
             **({semconv.SERVER_ADDRESS: info["server_address"]} if info.get("server_address") else {}),
             **({semconv.SERVER_PORT: info["server_port"]} if info.get("server_port") else {}),
+            **({semconv.MCP_PROTOCOL_VERSION: OFFERED_PROTOCOL_VERSION} if OFFERED_PROTOCOL_VERSION else {}),
         }
         with about_server(slot):
             await session.initialize()
