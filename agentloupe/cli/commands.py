@@ -259,7 +259,7 @@ def exec_(
     try:
         code = execute(settings, lambda: exec_program(launched), own_signals=True, uses_mcp=False)
     finally:
-        if launched.process.poll() is None:  # this process is leaving early: wait for the program
+        if launched.process is not None and launched.process.poll() is None:  # leaving early: wait for it
             code = reap(launched)
     raise typer.Exit(code or 0)
 

@@ -42,13 +42,16 @@ class ProgramNotFound(AgentloupeError):
 
 @dataclass
 class Launched:
-    """The program, started; ``ids``: the (trace, span) ids its ``loupe exec`` span is to take."""
+    """The program, started; ``ids``: the (trace, span) ids its ``loupe exec`` span is to take.
+
+    ``process`` is None when it could not be started ahead: it then starts under its span, which
+    hands it its trace context (``env`` is its environment, less that)."""
 
     argv: list[str]
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None
     at_ns: int
     ids: tuple[int, int] | None
-    early_signals: list[int] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def program_environment(settings: Settings, ids: tuple[int, int] | None) -> dict[str, str]:
@@ -97,29 +100,36 @@ def _spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 
 def launch(settings: Settings, argv: list[str], *, trace_per_invocation: bool = False) -> Launched:
-    """Start ``argv`` now; signals are passed on to it from this moment."""
+    """Start ``argv`` now; signals are passed on to it from this moment.
+
+    Not when its ``loupe exec`` span may not be sampled (``OTEL_TRACES_SAMPLER``) or telemetry is
+    off: the span then hands its context down itself, once it exists (``exec_program``).
+    """
     ids = None if trace_per_invocation else _ids_ahead()
     env = program_environment(settings, ids)
+    if ids is None and not trace_per_invocation:
+        return Launched(argv, None, time.time_ns(), None, env)
     held: list[int] = []
-    started: list[Launched] = []
+    started: list[subprocess.Popen[bytes]] = []
 
     def early(signum: int, frame: Any) -> None:  # until exec_program's receiver takes over
         if started:
-            _forward(started[0].process, signum)
+            _forward(started[0], signum)
         else:
             held.append(signum)
 
     previous = {sig: signal.signal(sig, early) for sig in FORWARDED}
+    at_ns = time.time_ns()
     try:
-        launched = Launched(argv, _spawn(argv, env), time.time_ns(), ids)
+        process = _spawn(argv, env)
     except BaseException:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         raise
-    started.append(launched)
+    started.append(process)
     for number in held:
-        _forward(launched.process, number)
-    return launched
+        _forward(process, number)
+    return Launched(argv, process, at_ns, ids, env)
 
 
 async def _wait(process: subprocess.Popen[bytes]) -> int:
@@ -145,12 +155,16 @@ async def exec_program(launched: Launched) -> int:
     from agentloupe.instrumentation.telemetry.setup import preset_next_root_ids
 
     argv, process = launched.argv, launched.process
-    if launched.ids is None:
+    if process is not None and launched.ids is None:  # one trace per invocation: no span of its own
         code = await _wait(process)
     else:
-        preset_next_root_ids(*launched.ids)
-        attributes = {semconv.PROCESS_COMMAND_ARGS: argv, semconv.PROCESS_PID: process.pid}
-        with traced(semconv.SPAN_EXEC, attributes=attributes, start_time=launched.at_ns) as span:
+        if launched.ids is not None:
+            preset_next_root_ids(*launched.ids)
+        began = launched.at_ns if process is not None else None  # started ahead: the span starts there
+        with traced(semconv.SPAN_EXEC, attributes={semconv.PROCESS_COMMAND_ARGS: argv}, start_time=began) as span:
+            if process is None:
+                process = launched.process = _spawn(argv, _joining(launched.env))
+            span.set_attribute(semconv.PROCESS_PID, process.pid)
             code = await _wait(process)
             span.set_attribute(semconv.PROCESS_EXIT_CODE, code)
             if code != 0:
@@ -159,6 +173,20 @@ async def exec_program(launched: Launched) -> int:
         return 128 - code
     sys.stdout.flush()
     return code
+
+
+def _joining(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the current span's trace context, as the sampler decided it."""
+    from opentelemetry import propagate
+
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    joined = dict(env)
+    if "traceparent" in carrier:
+        joined[TRACEPARENT_ENV] = carrier["traceparent"]
+    if carrier.get("tracestate"):
+        joined[TRACESTATE_ENV] = carrier["tracestate"]
+    return joined
 
 
 async def not_started(argv: list[str], error: ProgramNotFound) -> int:
@@ -172,5 +200,6 @@ async def not_started(argv: list[str], error: ProgramNotFound) -> int:
 
 def reap(launched: Launched) -> int:
     """The program's exit code once it ends (this process stopped early: it is not left behind)."""
+    assert launched.process is not None
     code = launched.process.wait()
     return 128 - code if code < 0 else code

@@ -114,6 +114,17 @@ def test_exec_records_the_programs_own_spans_whatever_it_imports_first(home, imp
     assert root.name == "loupe exec" and mine.parent_span_id == root.span_id and mine.service == "own_spans"
 
 
+def test_exec_under_a_sampler_of_your_own_starts_the_program_under_its_span(home):
+    # the span may not be sampled: the program is started once the span exists and hands it its context
+    program = home / "own_spans.py"
+    program.write_text('from opentelemetry import trace\nwith trace.get_tracer("mine").start_as_current_span("my span"):\n    pass\n')
+    result = run_loupe(home, "exec", "--no-tree", "--", sys.executable, str(program),
+                       OTEL_TRACES_SAMPLER="parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG="1.0")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    spans, root = _one_trace(home)
+    assert root.name == "loupe exec" and next(s for s in spans if s.name == "my span").parent_span_id == root.span_id
+
+
 def test_exec_of_a_program_that_makes_no_span_leaves_only_the_exec_span(home):
     result = run_loupe(home, "exec", "--no-tree", "--", sys.executable, "-c", "import json")
     assert result.returncode == 0 and result.stderr == "", result.stderr

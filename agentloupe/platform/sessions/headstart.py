@@ -9,10 +9,9 @@ ends. The ``start_server`` spans start when the process was launched, not when i
 
 Launches leave a core to the command's imports: with fewer cores than servers plus one, the rest
 are launched one by one as the earlier ones finish booting (go idle), not all at once, HTTP
-servers (the longer boots) first. Booting
-every server together shares the cores three ways on a 2-core machine, and the imports, the
-longest part, finish last (BENCHMARKS.md has the figures). A server still waiting its turn when
-the pool wants it is launched by the pool.
+servers (the longer boots) first. Booting every server together shares the cores three ways on a
+2-core machine, and the imports, the longest part, finish last (BENCHMARKS.md has the figures).
+A server still waiting its turn when the pool wants it is launched by the pool.
 """
 
 from __future__ import annotations
@@ -113,7 +112,8 @@ async def _launch_in_turn(started: HeadStart, telemetry_env: dict[str, str]) -> 
         config = started.waiting.pop(0)
         started.launching[config.name] = done = anyio.Event()
         try:
-            await _launch(started, config, telemetry_env)
+            with anyio.CancelScope(shield=True):  # a launch is recorded, so it is stopped if unclaimed
+                await _launch(started, config, telemetry_env)
         finally:
             del started.launching[config.name]
             done.set()
