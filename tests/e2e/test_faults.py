@@ -245,7 +245,6 @@ def test_secrets_never_leave_unredacted(home, capture):
     assert "unknown style" in result.stdout  # the tool did fail with the key in its message
 
 
-@pytest.mark.mcp1_only("content capture onto the SDK's own spans is not done on mcp 2 yet")
 @pytest.mark.parametrize("capture", [False, True])
 def test_mcp_tool_results_are_captured_on_both_sides_only_when_asked(home, capture):
     result = run_loupe(home, "run", "What is 25 + 37?", *(["--capture-content"] if capture else []))

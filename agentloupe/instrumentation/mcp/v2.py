@@ -12,11 +12,13 @@ processor on the tracer provider (nothing in the SDK is patched):
   and measured once) and the SDK's stays under it as ``MCP send ...``, the transport's part;
 - ``mcp.client.operation.duration`` / ``mcp.server.operation.duration`` and tool errors: the SDK
   marks a tool's error result on the SERVER span only; on agentloupe's own sessions the CLIENT
-  span is marked too (``tool_error_answers``: the pool's transport sees the answer arrive before
-  the span ends) and counted there, as on mcp 1.x. A program's own mcp 2 session keeps the SDK's
+  span is marked too (``tool_answers``: the pool's transport sees the answer arrive before the
+  span ends) and counted there, as on mcp 1.x. A program's own mcp 2 session keeps the SDK's
   CLIENT status (the JSON-RPC exchange went well);
 - on the CLIENT spans of agentloupe's own sessions, what the pool knows of the server
-  (``request_attributes``: its name in mcp.json, transport, address, protocol version);
+  (``request_attributes``: its name in mcp.json, transport, address, protocol version) and, with
+  content capture on, the tool call's arguments and result (``tool_arguments``, ``tool_answers``;
+  the bundled servers record them on their SERVER spans, ``servers/sdk.py``);
 - the span hooks (memory probe, loop-block attribution) on those spans.
 
 Where they disagree, the SDK's span wins on what it measured (timing, parenting, status,
@@ -33,8 +35,8 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind
 
-from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.mcp import current_tool_call_id, request_attributes, tool_error_answers
+from agentloupe.instrumentation import content, semconv
+from agentloupe.instrumentation.mcp import current_tool_call_id, request_attributes, tool_answers, tool_arguments
 from agentloupe.instrumentation.patching import log_telemetry_failure
 from agentloupe.instrumentation.spans import mark_error, span_ending, span_started
 from agentloupe.instrumentation.telemetry import metrics
@@ -81,7 +83,7 @@ def _cancelling() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-def _before_end(span: Span, tool_errors: set[str] | None) -> None:
+def _before_end(span: Span, answers: dict[str, dict[str, Any]] | None) -> None:
     """What is done to the SDK's span just before it ends, while it still takes attributes: the
     span hooks, and a tool's error result marked (on agentloupe's sessions). The SDK's own
     ``_on_ending`` comes after the span is sealed (opentelemetry-sdk 1.45), so the span's ``end``
@@ -91,9 +93,12 @@ def _before_end(span: Span, tool_errors: set[str] | None) -> None:
     def end(end_time: int | None = None) -> None:
         try:
             request_id = str((span.attributes or {}).get(semconv.JSONRPC_REQUEST_ID, ""))
-            if tool_errors and request_id in tool_errors:
-                tool_errors.discard(request_id)
-                mark_error(span, "tool_error", "the tool answered with an error result")
+            answer = answers.pop(request_id, None) if answers else None
+            if answer is not None:
+                if answer.get("isError") is True:
+                    mark_error(span, "tool_error", "the tool answered with an error result")
+                if (captured := content.render(answer.get("content", []))) is not None:
+                    span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, captured)
             if _cancelling():  # cancellation is a state, not an error, as on agentloupe's own spans
                 span.set_attribute(semconv.CANCELLED, True)
                 span.add_event("cancelled")
@@ -123,7 +128,7 @@ class MCPSpanEnricher(SpanProcessor):
             if span.kind is SpanKind.CLIENT and _wrapped_by_fastmcp(span, parent_context):
                 self._inner.add(span.context.span_id)
                 span_started(span)
-                _before_end(span, tool_error_answers.get())
+                _before_end(span, tool_answers.get())
                 return
             if span.name.startswith(_CLIENT_PREFIX):
                 span.update_name(span.name[len(_CLIENT_PREFIX) :])
@@ -136,8 +141,11 @@ class MCPSpanEnricher(SpanProcessor):
                 span.set_attribute(semconv.GEN_AI_OPERATION_NAME, semconv.OP_EXECUTE_TOOL)
                 if span.kind is SpanKind.CLIENT and (call_id := _tool_call_id(parent_context)):
                     span.set_attribute(semconv.GEN_AI_TOOL_CALL_ID, call_id)
+                arguments = tool_arguments.get() if span.kind is SpanKind.CLIENT else None
+                if arguments is not None and (captured := content.render(arguments)) is not None:
+                    span.set_attribute(semconv.GEN_AI_TOOL_CALL_ARGUMENTS, captured)
             span_started(span)
-            _before_end(span, tool_error_answers.get() if span.kind is SpanKind.CLIENT else None)
+            _before_end(span, tool_answers.get() if span.kind is SpanKind.CLIENT else None)
         except Exception:
             log_telemetry_failure("mcp_v2_span_start")
 

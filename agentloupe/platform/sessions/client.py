@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 
 from agentloupe.instrumentation.diagnostics.watchdog import deadline
-from agentloupe.instrumentation.mcp import request_attributes, tool_error_answers
+from agentloupe.instrumentation.mcp import request_attributes, tool_answers, tool_arguments
 from agentloupe.platform.config import ServerConfig
 from agentloupe.platform.errors import ToolCallError
 from agentloupe.platform.sessions import launcher
@@ -21,10 +21,10 @@ from agentloupe.platform.sessions.mcpsdk import CONNECTION_CLOSED, GENERATION, C
 
 class _LostAtEnd:
     """A session's read stream that sets ``lost`` when the transport's stream ends or breaks, and
-    notes the requests answered with a tool's error result (``tool_error_answers``)."""
+    keeps the answers to tools/call requests for their spans (``tool_answers``)."""
 
-    def __init__(self, inner: Any, lost: anyio.Event, tool_errors: set[str]) -> None:
-        self._inner, self._lost, self._tool_errors = inner, lost, tool_errors
+    def __init__(self, inner: Any, lost: anyio.Event, answers: dict[str, dict[str, Any]]) -> None:
+        self._inner, self._lost, self._answers = inner, lost, answers
 
     async def receive(self) -> Any:
         try:
@@ -33,8 +33,10 @@ class _LostAtEnd:
             self._lost.set()
             raise
         result = getattr(getattr(item, "message", None), "result", None)
-        if isinstance(result, dict) and result.get("isError") is True:
-            self._tool_errors.add(str(item.message.id))
+        if isinstance(result, dict) and "content" in result:  # a tool's result: its span takes it at its end
+            if len(self._answers) > 1000:  # answers no span came for (it ended first): not kept forever
+                self._answers.clear()
+            self._answers[str(item.message.id)] = result
         return item
 
     def __aiter__(self) -> _LostAtEnd:
@@ -65,8 +67,8 @@ class PooledClientSessionV2(ClientSession):
 
     def __init__(self, read_stream: Any, write_stream: Any, **kwargs: Any) -> None:
         self.lost = anyio.Event()
-        self.tool_error_answers: set[str] = set()
-        read_stream = _LostAtEnd(read_stream, self.lost, self.tool_error_answers)
+        self.tool_answers: dict[str, dict[str, Any]] = {}
+        read_stream = _LostAtEnd(read_stream, self.lost, self.tool_answers)
         super().__init__(read_stream, write_stream, **kwargs)
 
 
@@ -167,8 +169,12 @@ class SessionHandle:
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         session = await self._session()
         try:
-            with about_server(self._slot), _deadline("tool"):
-                return await session.call_tool(name, *args, **kwargs)
+            arguments = tool_arguments.set(args[0] if args else kwargs.get("arguments"))
+            try:
+                with about_server(self._slot), _deadline("tool"):
+                    return await session.call_tool(name, *args, **kwargs)
+            finally:
+                tool_arguments.reset(arguments)
         except McpError as exc:
             if exc.error.message == SESSION_TERMINATED and hasattr(session, "lost"):
                 # HTTP 404: the server forgot the session (restarted, expired). The owner
@@ -200,11 +206,11 @@ def _deadline(kind: str) -> AbstractContextManager[None]:
 def about_server(slot: ServerSlot) -> Iterator[None]:
     """The requests made inside carry what the pool knows of the slot's server (see ``request_attributes``)."""
     token = request_attributes.set(slot.about)
-    answers = tool_error_answers.set(getattr(slot.session, "tool_error_answers", None))
+    answers = tool_answers.set(getattr(slot.session, "tool_answers", None))
     try:
         yield
     finally:
-        tool_error_answers.reset(answers)
+        tool_answers.reset(answers)
         request_attributes.reset(token)
 
 
