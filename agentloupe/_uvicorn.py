@@ -47,6 +47,7 @@ def server_without_signal_handling(config: Any) -> Any:
                 sock.close()
             for connection in list(self.server_state.connections):
                 connection.shutdown()
+            # uvicorn has no event for a connection closed: polled, at most as long as its pause
             loop = asyncio.get_running_loop()
             pause_ends = loop.time() + 0.1
             while self.server_state.connections and loop.time() < pause_ends:

@@ -13,9 +13,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from agentloupe.instrumentation.telemetry.processenv import Protocol, resolve_protocol
-
-__all__ = ["Protocol", "resolve_protocol"]  # they live with the environment a child is handed
+from agentloupe.instrumentation.telemetry.processenv import Protocol
 
 
 class DeliveryCountingExporter(SpanExporter):

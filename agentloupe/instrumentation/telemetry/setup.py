@@ -26,8 +26,14 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.telemetry import lazylog, otlp
-from agentloupe.instrumentation.telemetry.otlp import CountingBatchSpanProcessor, Protocol
-from agentloupe.instrumentation.telemetry.processenv import env_flag, resolve_endpoint, telemetry_environment
+from agentloupe.instrumentation.telemetry.otlp import CountingBatchSpanProcessor
+from agentloupe.instrumentation.telemetry.processenv import (
+    Protocol,
+    env_flag,
+    resolve_endpoint,
+    resolve_protocol,
+    telemetry_environment,
+)
 from agentloupe.instrumentation.telemetry.tracefiles import FileSpanProcessor, trace_file_for
 
 if TYPE_CHECKING:
@@ -185,7 +191,7 @@ def configure(
         trace_file: Path | None = None
         processor: SpanProcessor
         if endpoint:
-            resolved_protocol = otlp.resolve_protocol(endpoint, protocol)
+            resolved_protocol = resolve_protocol(endpoint, protocol)
             span_exporter = otlp.span_exporter(endpoint, resolved_protocol, export_timeout_s)
             processor = CountingBatchSpanProcessor(span_exporter, schedule_delay_millis=500)
         else:

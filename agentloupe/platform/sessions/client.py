@@ -16,7 +16,15 @@ from agentloupe.platform.config import ServerConfig
 from agentloupe.platform.errors import ToolCallError
 from agentloupe.platform.sessions import launcher
 from agentloupe.platform.sessions.breaker import CircuitBreaker
-from agentloupe.platform.sessions.mcpsdk import CONNECTION_CLOSED, GENERATION, ClientSession, HTTPError, McpError, types
+from agentloupe.platform.sessions.mcpsdk import (
+    CONNECTION_CLOSED,
+    GENERATION,
+    ClientSession,
+    HTTPError,
+    McpError,
+    is_error,
+    types,
+)
 
 
 class _LostAtEnd:
@@ -234,7 +242,7 @@ class _AsFastMCPClient:
 
     async def call_tool(self, name: str, arguments: dict[str, Any], *, raise_on_error: bool = True) -> Any:
         result = await self._handle.call_tool(name, arguments)
-        if raise_on_error and getattr(result, "is_error", False):
+        if raise_on_error and is_error(result):
             raise ToolCallError(f"{self._slot.config.name}.{name} answered with an error")
         return result
 
