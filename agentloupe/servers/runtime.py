@@ -38,7 +38,7 @@ from agentloupe.instrumentation.diagnostics.watchdog import WatchdogConfig, watc
 from agentloupe.instrumentation.spans import add_span_hook, remove_span_hook
 from agentloupe.instrumentation.telemetry import lazylog
 from agentloupe.instrumentation.telemetry.processenv import ChildSettings
-from agentloupe.servers.sdk import HttpSettings, Server, ToolError, http_app, server_options, transport_security
+from agentloupe.servers.sdk import HttpSettings, Server, ToolError, http_app, transport_security
 
 log = lazylog.get_logger("agentloupe.server")
 
@@ -273,7 +273,7 @@ def new_server(name: str, instructions: str) -> Server:
 
     Both pass log_level="INFO" themselves unless told, so FASTMCP_LOG_LEVEL does nothing."""
     level = os.environ.get("AGENTLOUPE_LOG_LEVEL", "WARNING").upper()
-    server = Server(name, instructions=instructions, log_level=level, **server_options())  # type: ignore[arg-type]
+    server = Server(name, instructions=instructions, log_level=level)  # type: ignore[arg-type]
     # The server configured its handlers just now: filter there, so the record never reaches a handler
     logging.getLogger("mcp.server.streamable_http").addFilter(_SessionEndIsNotAnError())
     return server

@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.transport_security import TransportSecuritySettings
-from opentelemetry import trace
 
-from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.mcp import generation
 
 
@@ -57,10 +55,6 @@ if TYPE_CHECKING or generation() != 2:
     from mcp.server.fastmcp import FastMCP as Server
     from mcp.server.fastmcp.exceptions import ToolError
 
-    def server_options() -> dict[str, Any]:
-        """mcp 1.x's server spans are agentloupe's (instrumentation/mcp/server_v1.py): nothing to add."""
-        return {}
-
     def http_app(server: Server, http: HttpSettings) -> Any:
         """FastMCP builds its app from ``settings``: they are set first."""
         server.settings.host = http.host
@@ -74,28 +68,6 @@ if TYPE_CHECKING or generation() != 2:
 else:
     from mcp.server.mcpserver import MCPServer as Server
     from mcp.server.mcpserver.exceptions import ToolError
-
-    class _CaptureContent:
-        """With content capture on, a tool call's arguments and result on the SDK's SERVER span, as
-        agentloupe records them on mcp 1.x. A server middleware: the SDK runs its own OpenTelemetry
-        middleware around it, so the current span is that request's."""
-
-        async def __call__(self, ctx: Any, call_next: Any) -> Any:
-            result = await call_next(ctx)
-            if ctx.method == "tools/call" and content.capture_enabled():
-                span = trace.get_current_span()
-                if (arguments := content.render((ctx.params or {}).get("arguments") or {})) is not None:
-                    span.set_attribute(semconv.GEN_AI_TOOL_CALL_ARGUMENTS, arguments)
-                blocks = getattr(result, "content", None)
-                answer = content.render_blocks(blocks) if blocks is not None else None
-                if answer is None and isinstance(result, dict):
-                    answer = content.render(result.get("content", []))
-                if answer is not None:
-                    span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, answer)
-            return result
-
-    def server_options() -> dict[str, Any]:
-        return {"middleware": [_CaptureContent()]}
 
     def http_app(server: Server, http: HttpSettings) -> Any:
         """MCPServer has no HTTP settings of its own: they are the app's arguments."""
@@ -114,6 +86,5 @@ __all__ = [
     "ToolError",
     "TransportSecuritySettings",
     "http_app",
-    "server_options",
     "transport_security",
 ]

@@ -42,7 +42,6 @@ def _server(*args, **env):
     return entry
 
 
-@pytest.mark.mcp1_only("on mcp 2 a request's deadline (its hang event, its timeout) is on the caller's span: the SDK's CLIENT span begins inside it")
 # 1. a server that answers initialize, then never answers a call
 def test_unanswered_call_times_out_cancels_and_the_next_call_works(home):
     config = _config(home, faults=_server("-m", "agentloupe.servers.faults"), math=_server("-m", "agentloupe.servers.math"))

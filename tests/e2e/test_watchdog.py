@@ -17,7 +17,6 @@ def _events(spans, name):
     return [(span, event["attributes"]) for span in spans for event in span.events if event["name"] == name]
 
 
-@pytest.mark.mcp1_only("server-side deadlines and their hang events come from mcp 1.x's server patch; on mcp 2 the server's spans are the SDK's")
 def test_hang_is_reported_on_both_sides_with_the_stuck_line(home):
     result = run_loupe(home, "call", "--timeout", "tool=1", "--timeout", "run=3", "faults.hang", "{}")
     assert result.returncode == 1
@@ -34,7 +33,6 @@ def test_hang_is_reported_on_both_sides_with_the_stuck_line(home):
     assert not [pid for pid in server_pids(spans_in(home)) if alive(pid)]
 
 
-@pytest.mark.mcp1_only("on mcp 2 a request's deadline (its hang event, its timeout) is on the caller's span: the SDK's CLIENT span begins inside it")
 def test_on_hang_cancel_ends_the_call_with_timeout(home):
     started = time.monotonic()
     result = run_loupe(home, "call", "--timeout", "tool=1", "--on-hang", "cancel", "faults.hang", "{}")

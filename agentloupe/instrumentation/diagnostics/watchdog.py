@@ -44,7 +44,10 @@ ALWAYS_CANCEL = frozenset({"run"})
 
 
 @dataclass(eq=False)
-class _Deadline:
+class Deadline:
+    """One watched operation. ``span`` is where its hang is reported: code that learns of the
+    operation's own span only inside the deadline (an SDK's request span) moves it there."""
+
     kind: str
     seconds: float
     due: float
@@ -91,7 +94,7 @@ class HangWatchdog:
 
     def __init__(self, config: WatchdogConfig | None = None) -> None:
         self.config = config or WatchdogConfig()
-        self._deadlines: dict[int, _Deadline] = {}  # lock-free, see _OpenSpans
+        self._deadlines: dict[int, Deadline] = {}  # lock-free, see _OpenSpans
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -166,8 +169,8 @@ class HangWatchdog:
     @contextmanager
     def deadline(
         self, kind: str, *, span: Span | None = None, seconds: float | None = None, cancellable: bool = True
-    ) -> Iterator[None]:
-        """Watch the body against the deadline of ``kind``.
+    ) -> Iterator[Deadline]:
+        """Watch the body against the deadline of ``kind``; the body gets the deadline.
 
         ``cancellable=False`` for a body that opens async contexts which outlive
         it (a cancel scope must enclose them): it is only ever reported.
@@ -177,7 +180,7 @@ class HangWatchdog:
             task = asyncio.current_task()
         except RuntimeError:
             task = None
-        entry = _Deadline(
+        entry = Deadline(
             kind=kind,
             seconds=limit,
             due=time.monotonic() + limit,
@@ -188,7 +191,7 @@ class HangWatchdog:
         self._deadlines[id(entry)] = entry
         try:
             with entry.scope if entry.scope is not None else nullcontext():
-                yield
+                yield entry
         finally:
             self._deadlines.pop(id(entry), None)
         if entry.cancelled and entry.scope is not None and entry.scope.cancelled_caught:
@@ -206,7 +209,7 @@ class HangWatchdog:
             task = None
         if not limit or task is None:
             return None
-        entry = _Deadline(kind, limit, time.monotonic() + limit, task, span, None, cancels_task=True)
+        entry = Deadline(kind, limit, time.monotonic() + limit, task, span, None, cancels_task=True)
         self._deadlines[id(entry)] = entry
         return entry
 
@@ -235,7 +238,7 @@ class HangWatchdog:
             task.uncancel()
         return exceeded
 
-    def _cancel_if_open(self, entry: _Deadline, exceeded: DeadlineExceeded) -> None:
+    def _cancel_if_open(self, entry: Deadline, exceeded: DeadlineExceeded) -> None:
         """On the loop: cancel the deadline's task, unless its body ended meanwhile (the task does
         other work now: it must not be cancelled for a deadline that is over)."""
         if id(entry) in self._deadlines and entry.task is not None and not entry.task.done():
@@ -256,7 +259,7 @@ class HangWatchdog:
             except Exception:
                 pass
 
-    def _report_hang(self, entry: _Deadline) -> None:
+    def _report_hang(self, entry: Deadline) -> None:
         entry.reported = True
         own = found = waits_of(entry.task) if entry.task is not None else []
         if entry.kind == "node" and found:
@@ -325,13 +328,13 @@ def active() -> HangWatchdog | None:
     return _active
 
 
-_NOT_WATCHED = nullcontext()
+_NOT_WATCHED: AbstractContextManager[None] = nullcontext()
 
 
 def deadline(
     kind: str, *, span: Span | None = None, seconds: float | None = None, cancellable: bool = True
-) -> AbstractContextManager[None]:
-    """The active watchdog's deadline for ``kind``; a no-op when no watchdog runs."""
+) -> AbstractContextManager[Deadline | None]:
+    """The active watchdog's deadline for ``kind`` (None in the body when no watchdog runs)."""
     watchdog = _active
     if watchdog is None:
         return _NOT_WATCHED

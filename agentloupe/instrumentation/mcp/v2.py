@@ -19,7 +19,10 @@ processor on the tracer provider (nothing in the SDK is patched):
   (``request_attributes``: its name in mcp.json, transport, address, protocol version) and, with
   content capture on, the tool call's arguments and result (``tool_arguments``, ``tool_answers``;
   the bundled servers record them on their SERVER spans, ``servers/sdk.py``);
-- the span hooks (memory probe, loop-block attribution) on those spans.
+- the span hooks (memory probe, loop-block attribution) on those spans;
+- the watchdog's deadline of each request moved onto its CLIENT span as it starts, and that span
+  marked ``timeout`` when the deadline ended the request (the deadlines themselves, client and
+  server side, and the servers' content capture are set around the requests: ``requests_v2.py``).
 
 Where they disagree, the SDK's span wins on what it measured (timing, parenting, status,
 ``error.type``); agentloupe's names win (the 1.x spelling, which the conventions give).
@@ -36,7 +39,10 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import content, semconv
+from agentloupe.instrumentation.diagnostics.exceeded import DeadlineExceeded
+from agentloupe.instrumentation.diagnostics.watchdog import Deadline
 from agentloupe.instrumentation.mcp import current_tool_call_id, request_attributes, tool_answers, tool_arguments
+from agentloupe.instrumentation.mcp.requests_v2 import adopt_request_span, instrument_requests, uninstrument_requests
 from agentloupe.instrumentation.patching import log_telemetry_failure
 from agentloupe.instrumentation.spans import mark_error, span_ending, span_started
 from agentloupe.instrumentation.telemetry import metrics
@@ -83,15 +89,19 @@ def _cancelling() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-def _before_end(span: Span, answers: dict[str, dict[str, Any]] | None) -> None:
+def _before_end(span: Span, answers: dict[str, dict[str, Any]] | None, watched: Deadline | None = None) -> None:
     """What is done to the SDK's span just before it ends, while it still takes attributes: the
-    span hooks, and a tool's error result marked (on agentloupe's sessions). The SDK's own
-    ``_on_ending`` comes after the span is sealed (opentelemetry-sdk 1.45), so the span's ``end``
-    is wrapped, on this span alone."""
+    span hooks, a tool's error result marked (on agentloupe's sessions), a deadline that ended the
+    request marked ``timeout`` (as on mcp 1.x). The SDK's own ``_on_ending`` comes after the span
+    is sealed (opentelemetry-sdk 1.45), so the span's ``end`` is wrapped, on this span alone."""
     original = span.end
 
     def end(end_time: int | None = None) -> None:
         try:
+            if watched is not None and watched.cancelled:
+                mark_error(span, "timeout", f"{watched.kind} passed its {watched.seconds:g} s deadline")
+            elif (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__:
+                span.set_attribute(semconv.ERROR_TYPE, "timeout")  # a server's deadline, as the SDK named it
             request_id = str((span.attributes or {}).get(semconv.JSONRPC_REQUEST_ID, ""))
             answer = answers.pop(request_id, None) if answers else None
             if answer is not None:
@@ -127,8 +137,10 @@ class MCPSpanEnricher(SpanProcessor):
             attributes = span.attributes or {}
             if span.kind is SpanKind.CLIENT and _wrapped_by_fastmcp(span, parent_context):
                 self._inner.add(span.context.span_id)
+                # the request's deadline reports on FastMCP's span, the request's; it is marked here
+                watched = adopt_request_span(trace.get_current_span(parent_context))
                 span_started(span)
-                _before_end(span, tool_answers.get())
+                _before_end(span, tool_answers.get(), watched)
                 return
             if span.name.startswith(_CLIENT_PREFIX):
                 span.update_name(span.name[len(_CLIENT_PREFIX) :])
@@ -145,7 +157,10 @@ class MCPSpanEnricher(SpanProcessor):
                 if arguments is not None and (captured := content.render(arguments)) is not None:
                     span.set_attribute(semconv.GEN_AI_TOOL_CALL_ARGUMENTS, captured)
             span_started(span)
-            _before_end(span, tool_answers.get() if span.kind is SpanKind.CLIENT else None)
+            if span.kind is SpanKind.CLIENT:
+                _before_end(span, tool_answers.get(), adopt_request_span(span))
+            else:
+                _before_end(span, None)
         except Exception:
             log_telemetry_failure("mcp_v2_span_start")
 
@@ -179,6 +194,7 @@ _installed: tuple[Any, MCPSpanEnricher] | None = None
 def instrument_v2(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
     """Add the enricher to the tracer provider the SDK's spans go to (the global one). Idempotent."""
     global _installed
+    instrument_requests()  # deadlines and server-side capture: with or without a tracer provider
     provider = tracer_provider or trace.get_tracer_provider()
     if _installed is not None and _installed[0] is provider:
         _installed[1].enabled = True
@@ -192,6 +208,7 @@ def instrument_v2(*, tracer_provider: Any = None, meter_provider: Any = None) ->
 
 
 def uninstrument_v2() -> None:
-    """Switch the enricher off (an SDK provider has no way to remove a processor)."""
+    """Switch the enricher off (an SDK provider has no way to remove a processor), unwrap requests."""
+    uninstrument_requests()
     if _installed is not None:
         _installed[1].enabled = False

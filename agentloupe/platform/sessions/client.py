@@ -4,13 +4,12 @@ output schemas once), behind a handle that follows the server across restarts.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
-from agentloupe.instrumentation.diagnostics.watchdog import deadline
 from agentloupe.instrumentation.mcp import request_attributes, tool_answers, tool_arguments
 from agentloupe.platform.config import ServerConfig
 from agentloupe.platform.errors import ToolCallError
@@ -179,7 +178,7 @@ class SessionHandle:
         try:
             arguments = tool_arguments.set(args[0] if args else kwargs.get("arguments"))
             try:
-                with about_server(self._slot), _deadline("tool"):
+                with about_server(self._slot):
                     return await session.call_tool(name, *args, **kwargs)
             finally:
                 tool_arguments.reset(arguments)
@@ -200,14 +199,8 @@ class SessionHandle:
 
     async def list_tools(self, *args: Any, **kwargs: Any) -> Any:
         session = await self._session()
-        with about_server(self._slot), _deadline("mcp"):
+        with about_server(self._slot):
             return await session.list_tools(*args, **kwargs)
-
-
-def _deadline(kind: str) -> AbstractContextManager[None]:
-    """The watchdog's deadline on a request: mcp 1.x's is set around its span by the client patch
-    (``instrumentation/mcp/client_v1.py``); on mcp 2, whose spans are the SDK's, here."""
-    return deadline(kind) if GENERATION >= 2 else nullcontext()
 
 
 @contextmanager
