@@ -149,3 +149,35 @@ def test_what_a_caller_puts_in_meta_arrives_as_it_is_with_the_trace_context_besi
     assert {k: v for k, v in seen_traced.items() if k != "traceparent"} == seen_plain
     root = next(s for s in spans_in(home) if s.name == "loupe exec")
     assert seen_traced["traceparent"].split("-")[1] == root.trace_id  # the program's trace, into the server
+
+
+def test_a_programs_own_mcp_2_client_and_server_get_deadlines_capture_and_tool_errors(home):
+    # a FastMCP 4 client and server of the program's own, not agentloupe's pool: under loupe exec the
+    # watchdog's tool deadline reports the hang on both sides with the stuck line, --capture-content
+    # records a call's arguments and result on both spans, a tool's error result is an error on both
+    result = _run(
+        home, f"{VENV}/bin/loupe", "exec", "--no-tree", "--capture-content", "--timeout", "tool=1", "--",
+        f"{VENV}/bin/python", str(ASSETS / "mcp2" / "hang_client.py"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["echo: hi", "failed: True", "hang: gave up"]  # its answers, unchanged
+    spans = spans_in(home)
+    root = next(s for s in spans if s.name == "loupe exec")
+    mine = [s for s in spans if s.trace_id == root.trace_id]
+
+    def one(tool, kind):
+        [span] = [s for s in mine if s.name == f"tools/call {tool}" and s.kind == kind]
+        return span
+
+    for kind in ("CLIENT", "SERVER"):
+        echo = one("echo", kind)
+        assert "hi" in echo.attributes["gen_ai.tool.call.arguments"], (kind, echo.attributes)
+        assert "echo: hi" in echo.attributes["gen_ai.tool.call.result"], (kind, echo.attributes)
+        failed = one("fail", kind)
+        assert failed.is_error and failed.attributes["error.type"] == "tool_error", (kind, failed.attributes)
+    assert one("echo", "SERVER").service == "tricky" or one("echo", "SERVER").service != "agentloupe"
+
+    hangs = {s.kind: e["attributes"] for s in mine if s.name == "tools/call hang" for e in s.events if e["name"] == "hang"}
+    assert set(hangs) == {"CLIENT", "SERVER"}, [(s.name, s.kind, s.events) for s in mine if "hang" in s.name]
+    assert hangs["CLIENT"]["agentloupe.hang.kind"] == "tool" and hangs["CLIENT"]["agentloupe.hang.deadline_s"] == 1
+    assert "hang_server.py" in hangs["SERVER"]["agentloupe.hang.stuck_at"] and "in hang" in hangs["SERVER"]["agentloupe.hang.stuck_at"]

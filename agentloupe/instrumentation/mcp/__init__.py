@@ -23,13 +23,6 @@ current_tool_call_id: ContextVar[str | None] = ContextVar("agentloupe_tool_call_
 #: address, protocol version) and mcp 2's own client spans do not carry: the session pool sets it
 #: around its requests, and the mcp 2 enricher adds it to their CLIENT spans.
 request_attributes: ContextVar[dict[str, Any] | None] = ContextVar("agentloupe_mcp_request_attributes", default=None)
-#: The answers to a session's tools/call requests by request id, as its transport saw them arrive
-#: (before the request's span ends): the mcp 2 enricher marks a tool's error result on the CLIENT
-#: span and, with capture on, records the result there, as on mcp 1.x. Set by the session pool,
-#: per session, beside ``request_attributes``.
-tool_answers: ContextVar[dict[str, dict[str, Any]] | None] = ContextVar("agentloupe_mcp_tool_answers", default=None)
-#: The arguments of the tools/call the session pool is making (recorded with capture on).
-tool_arguments: ContextVar[dict[str, Any] | None] = ContextVar("agentloupe_mcp_tool_arguments", default=None)
 
 
 @cache

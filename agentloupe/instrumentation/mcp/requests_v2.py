@@ -8,12 +8,18 @@ around the request itself:
   agentloupe's): past its deadline a request's span gets the ``hang`` event with the stuck line;
   with ``--on-hang cancel`` the request is cancelled and ``DeadlineExceeded`` raised (the server
   answers it as an error);
+- **a tool's answer for the CLIENT span**: the SDK marks a tool's error result on the SERVER span
+  only, and its CLIENT span ends before the caller sees the result; the answer is kept as the
+  session's dispatcher hands it to the waiting request (``JSONRPCDispatcher._resolve_pending``),
+  for that request's span alone, so ``v2.py`` marks the error and, with capture on, records the
+  arguments and result there;
 - **content capture in servers**: with capture on, a tool call's arguments and result on the
-  server's SERVER span (the client side records them from the pool's transport, ``v2.py``).
+  server's SERVER span.
 
 Client side, ``ClientSession.send_request`` is wrapped: the SDK's CLIENT span begins inside it, so
-the deadline is moved onto that span as it starts (``v2.py`` calls ``adopt_request_span``), and a
-deadline that cancelled marks it ``timeout``, as on mcp 1.x. Server side, one middleware is put
+the request (its deadline, its arguments, its dispatcher) is handed to that span as it starts
+(``v2.py`` calls ``adopt_request_span``), and a deadline that cancelled marks it ``timeout``, as on
+mcp 1.x. Server side, one middleware is put
 innermost in every server's chain (``ServerRunner._compose_server_middleware``): inside the SDK's
 OpenTelemetry middleware, or FastMCP's seam span, whichever makes the SERVER span, so that span is
 the current one there. The SDK documents no seam for either yet (its own TODOs name them): a
@@ -22,7 +28,9 @@ missing one is logged once and that part is left out; the requests go on as they
 
 from __future__ import annotations
 
+import weakref
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -32,11 +40,42 @@ from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.diagnostics.watchdog import Deadline, deadline
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 
-#: The deadline of the request this task is sending, until its CLIENT span takes it.
-_request_deadline: ContextVar[Deadline | None] = ContextVar("agentloupe_mcp_request_deadline", default=None)
+
+@dataclass(eq=False)
+class Request:
+    """A request a session is sending, as its CLIENT span sees it."""
+
+    method: str | None
+    deadline: Deadline | None  # None when no watchdog runs
+    arguments: Any  # a tools/call's arguments
+    dispatcher: Any  # the session's dispatcher: where its answer arrives
+    request_id: str | None = None  # set once its answer is awaited
+
+    def expect_answer(self, request_id: str) -> None:
+        """Keep the answer to this tools/call for its span (taken, or dropped, by ``answer()``)."""
+        try:
+            _awaited.setdefault(self.dispatcher, {})[request_id] = None
+        except TypeError:  # no dispatcher, or one that cannot be weakly referenced: no answer kept
+            return
+        self.request_id = request_id
+
+    def answer(self) -> dict[str, Any] | None:
+        """The tool's answer, once, as the dispatcher received it; None if none came."""
+        if self.request_id is None:
+            return None
+        waiting = _awaited.get(self.dispatcher)
+        return waiting.pop(self.request_id, None) if waiting is not None else None
+
+
+#: The request this task is sending, until its CLIENT span takes it.
+_sending: ContextVar[Request | None] = ContextVar("agentloupe_mcp_request", default=None)
+#: Per dispatcher, the tools/call answers a span waits for, by request id (bounded: each span takes
+#: or drops its own at its end).
+_awaited: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any] | None]] = weakref.WeakKeyDictionary()
 
 _client: MethodPatch | None = None
 _server: MethodPatch | None = None
+_answers: MethodPatch | None = None
 
 
 def _kind(method: Any) -> str:
@@ -46,23 +85,37 @@ def _kind(method: Any) -> str:
 async def _send_request(self: Any, request: Any, result_type: Any, *args: Any, **kwargs: Any) -> Any:
     assert _client is not None and _client.original is not None
     original = _client.original
-    method = getattr(getattr(request, "root", request), "method", None)
+    root = getattr(request, "root", request)
+    method = getattr(root, "method", None)
+    arguments = getattr(getattr(root, "params", None), "arguments", None) if method == "tools/call" else None
     with deadline(_kind(method)) as watched:
-        token = _request_deadline.set(watched)
+        token = _sending.set(Request(method, watched, arguments, getattr(self, "_dispatcher", None)))
         try:
             return await original(self, request, result_type, *args, **kwargs)
         finally:
-            _request_deadline.reset(token)
+            _sending.reset(token)
 
 
-def adopt_request_span(span: Any) -> Deadline | None:
-    """Called as the SDK's CLIENT span for a request starts: that request's deadline now reports on
-    it. Returns the deadline (its ``cancelled`` says, at the span's end, whether it ended it)."""
-    watched = _request_deadline.get()
-    if watched is not None:
-        watched.span = span
-        _request_deadline.set(None)  # one span per request: a nested request has its own
-    return watched
+def adopt_request_span(span: Any) -> Request | None:
+    """Called as the SDK's CLIENT span for a request starts: the request it is for, whose deadline
+    now reports on it (its ``cancelled`` says, at the span's end, whether it ended the request)."""
+    request = _sending.get()
+    if request is not None:
+        if request.deadline is not None:
+            request.deadline.span = span
+        _sending.set(None)  # one span per request: a nested request has its own
+    return request
+
+
+def _resolve_pending(self: Any, request_id: Any, outcome: Any) -> None:
+    assert _answers is not None and _answers.original is not None
+    try:
+        waiting = _awaited.get(self)
+        if waiting is not None and (key := str(request_id)) in waiting and isinstance(outcome, dict):
+            waiting[key] = outcome
+    except Exception:
+        log_telemetry_failure("mcp_v2_tool_answer")
+    _answers.original(self, request_id, outcome)
 
 
 async def _serve_request(ctx: Any, *, call_next: Any) -> Any:
@@ -96,25 +149,33 @@ def _compose_server_middleware(self: Any, inner: Any) -> Any:
 
 
 def instrument_requests() -> None:
-    """Deadlines around every request, content capture in every server. Idempotent."""
-    global _client, _server
+    """Deadlines around every request, tools' answers for their spans, content capture in every
+    server. Idempotent. A seam this SDK release lacks is logged once and left out."""
+    global _client, _server, _answers
+    from mcp.client.session import ClientSession
+
+    if _client is None:
+        _client = MethodPatch(ClientSession, "send_request")
+    _client.install(_send_request)
     try:
-        from mcp.client.session import ClientSession
+        from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
+
+        if _answers is None:
+            _answers = MethodPatch(JSONRPCDispatcher, "_resolve_pending")
+        _answers.install(_resolve_pending)
+    except (ImportError, AttributeError):
+        log_telemetry_failure("mcp_v2_seam_resolve_pending")
+    try:
         from mcp.server.runner import ServerRunner
 
-        if _client is None:
-            _client = MethodPatch(ClientSession, "send_request")
-        if _server is None and hasattr(ServerRunner, "_compose_server_middleware"):
-            _server = MethodPatch(ServerRunner, "_compose_server_middleware")
-        _client.install(_send_request)
         if _server is None:
-            raise AttributeError("ServerRunner._compose_server_middleware")
+            _server = MethodPatch(ServerRunner, "_compose_server_middleware")
         _server.install(_compose_server_middleware)
-    except Exception:
-        log_telemetry_failure("mcp_v2_request_seams")
+    except (ImportError, AttributeError):
+        log_telemetry_failure("mcp_v2_seam_server_middleware")
 
 
 def uninstrument_requests() -> None:
-    for patch in (_client, _server):
+    for patch in (_client, _server, _answers):
         if patch is not None:
             patch.uninstall()

@@ -11,18 +11,16 @@ processor on the tracer provider (nothing in the SDK is patched):
   where FastMCP's client wraps a request in a span of its own, that one is the request's (named
   and measured once) and the SDK's stays under it as ``MCP send ...``, the transport's part;
 - ``mcp.client.operation.duration`` / ``mcp.server.operation.duration`` and tool errors: the SDK
-  marks a tool's error result on the SERVER span only; on agentloupe's own sessions the CLIENT
-  span is marked too (``tool_answers``: the pool's transport sees the answer arrive before the
-  span ends) and counted there, as on mcp 1.x. A program's own mcp 2 session keeps the SDK's
-  CLIENT status (the JSON-RPC exchange went well);
+  marks a tool's error result on the SERVER span only; the CLIENT span is marked too and counted
+  there, as on mcp 1.x (the answer is kept for the span as it arrives: ``requests_v2.py``);
+- with content capture on, a tool call's arguments and result on its CLIENT span (the servers
+  record them on their SERVER spans, ``requests_v2.py``);
 - on the CLIENT spans of agentloupe's own sessions, what the pool knows of the server
-  (``request_attributes``: its name in mcp.json, transport, address, protocol version) and, with
-  content capture on, the tool call's arguments and result (``tool_arguments``, ``tool_answers``;
-  the bundled servers record them on their SERVER spans, ``servers/sdk.py``);
+  (``request_attributes``: its name in mcp.json, transport, address, protocol version);
 - the span hooks (memory probe, loop-block attribution) on those spans;
 - the watchdog's deadline of each request moved onto its CLIENT span as it starts, and that span
   marked ``timeout`` when the deadline ended the request (the deadlines themselves, client and
-  server side, and the servers' content capture are set around the requests: ``requests_v2.py``).
+  server side, are set around the requests: ``requests_v2.py``).
 
 Where they disagree, the SDK's span wins on what it measured (timing, parenting, status,
 ``error.type``); agentloupe's names win (the 1.x spelling, which the conventions give).
@@ -31,6 +29,7 @@ Where they disagree, the SDK's span wins on what it measured (timing, parenting,
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
@@ -40,9 +39,13 @@ from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.diagnostics.exceeded import DeadlineExceeded
-from agentloupe.instrumentation.diagnostics.watchdog import Deadline
-from agentloupe.instrumentation.mcp import current_tool_call_id, request_attributes, tool_answers, tool_arguments
-from agentloupe.instrumentation.mcp.requests_v2 import adopt_request_span, instrument_requests, uninstrument_requests
+from agentloupe.instrumentation.mcp import current_tool_call_id, request_attributes
+from agentloupe.instrumentation.mcp.requests_v2 import (
+    Request,
+    adopt_request_span,
+    instrument_requests,
+    uninstrument_requests,
+)
 from agentloupe.instrumentation.patching import log_telemetry_failure
 from agentloupe.instrumentation.spans import mark_error, span_ending, span_started
 from agentloupe.instrumentation.telemetry import metrics
@@ -81,6 +84,15 @@ def _tool_call_id(parent_context: Context | None) -> Any:
     return (getattr(parent, "attributes", None) or {}).get(semconv.GEN_AI_TOOL_CALL_ID)
 
 
+def _expect_answer(span: Span, request: Request) -> None:
+    request.expect_answer(str((span.attributes or {}).get(semconv.JSONRPC_REQUEST_ID, "")))
+
+
+def _capture_arguments(span: Any, request: Request) -> None:
+    if (captured := content.render(request.arguments or {})) is not None:
+        span.set_attribute(semconv.GEN_AI_TOOL_CALL_ARGUMENTS, captured)
+
+
 def _cancelling() -> bool:
     try:
         task = asyncio.current_task()
@@ -89,21 +101,22 @@ def _cancelling() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-def _before_end(span: Span, answers: dict[str, dict[str, Any]] | None, watched: Deadline | None = None) -> None:
+def _before_end(span: Span, request_of: Callable[[], Request | None]) -> None:
     """What is done to the SDK's span just before it ends, while it still takes attributes: the
-    span hooks, a tool's error result marked (on agentloupe's sessions), a deadline that ended the
-    request marked ``timeout`` (as on mcp 1.x). The SDK's own ``_on_ending`` comes after the span
-    is sealed (opentelemetry-sdk 1.45), so the span's ``end`` is wrapped, on this span alone."""
+    span hooks, a tool's error result marked, a deadline that ended the request marked ``timeout``
+    (as on mcp 1.x). The SDK's own ``_on_ending`` comes after the span is sealed
+    (opentelemetry-sdk 1.45), so the span's ``end`` is wrapped, on this span alone."""
     original = span.end
 
     def end(end_time: int | None = None) -> None:
         try:
+            request = request_of()
+            watched = request.deadline if request is not None else None
             if watched is not None and watched.cancelled:
                 mark_error(span, "timeout", f"{watched.kind} passed its {watched.seconds:g} s deadline")
             elif (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__:
                 span.set_attribute(semconv.ERROR_TYPE, "timeout")  # a server's deadline, as the SDK named it
-            request_id = str((span.attributes or {}).get(semconv.JSONRPC_REQUEST_ID, ""))
-            answer = answers.pop(request_id, None) if answers else None
+            answer = request.answer() if request is not None else None
             if answer is not None:
                 if answer.get("isError") is True:
                     mark_error(span, "tool_error", "the tool answered with an error result")
@@ -129,6 +142,8 @@ class MCPSpanEnricher(SpanProcessor):
         # The SDK's client spans inside a FastMCP client span of the same request: FastMCP's is the
         # request's span (named and measured); the SDK's stays as its transport-level child.
         self._inner: set[int] = set()
+        # FastMCP's client spans by id, and the request their inner SDK span handed them
+        self._handed: dict[int, Request] = {}
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -136,11 +151,16 @@ class MCPSpanEnricher(SpanProcessor):
                 return
             attributes = span.attributes or {}
             if span.kind is SpanKind.CLIENT and _wrapped_by_fastmcp(span, parent_context):
+                # FastMCP's span is the request's: the request (its deadline, arguments, answer),
+                # which only this inner span sees begin, is handed to it
                 self._inner.add(span.context.span_id)
-                # the request's deadline reports on FastMCP's span, the request's; it is marked here
-                watched = adopt_request_span(trace.get_current_span(parent_context))
+                outer: Any = trace.get_current_span(parent_context)
+                if (request := adopt_request_span(outer)) is not None and request.method == "tools/call":
+                    _expect_answer(span, request)
+                    _capture_arguments(outer, request)
+                    self._handed[outer.context.span_id] = request
                 span_started(span)
-                _before_end(span, tool_answers.get(), watched)
+                _before_end(span, lambda: None)
                 return
             if span.name.startswith(_CLIENT_PREFIX):
                 span.update_name(span.name[len(_CLIENT_PREFIX) :])
@@ -153,14 +173,13 @@ class MCPSpanEnricher(SpanProcessor):
                 span.set_attribute(semconv.GEN_AI_OPERATION_NAME, semconv.OP_EXECUTE_TOOL)
                 if span.kind is SpanKind.CLIENT and (call_id := _tool_call_id(parent_context)):
                     span.set_attribute(semconv.GEN_AI_TOOL_CALL_ID, call_id)
-                arguments = tool_arguments.get() if span.kind is SpanKind.CLIENT else None
-                if arguments is not None and (captured := content.render(arguments)) is not None:
-                    span.set_attribute(semconv.GEN_AI_TOOL_CALL_ARGUMENTS, captured)
+            request = adopt_request_span(span) if span.kind is SpanKind.CLIENT else None
+            if request is not None and request.method == "tools/call":
+                _expect_answer(span, request)
+                _capture_arguments(span, request)
             span_started(span)
-            if span.kind is SpanKind.CLIENT:
-                _before_end(span, tool_answers.get(), adopt_request_span(span))
-            else:
-                _before_end(span, None)
+            span_id = span.context.span_id
+            _before_end(span, lambda: request or self._handed.pop(span_id, None))
         except Exception:
             log_telemetry_failure("mcp_v2_span_start")
 

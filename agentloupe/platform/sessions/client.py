@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from agentloupe.instrumentation.mcp import request_attributes, tool_answers, tool_arguments
+from agentloupe.instrumentation.mcp import request_attributes
 from agentloupe.platform.config import ServerConfig
 from agentloupe.platform.errors import ToolCallError
 from agentloupe.platform.sessions import launcher
@@ -27,24 +27,17 @@ from agentloupe.platform.sessions.mcpsdk import (
 
 
 class _LostAtEnd:
-    """A session's read stream that sets ``lost`` when the transport's stream ends or breaks, and
-    keeps the answers to tools/call requests for their spans (``tool_answers``)."""
+    """A session's read stream that sets ``lost`` when the transport's stream ends or breaks."""
 
-    def __init__(self, inner: Any, lost: anyio.Event, answers: dict[str, dict[str, Any]]) -> None:
-        self._inner, self._lost, self._answers = inner, lost, answers
+    def __init__(self, inner: Any, lost: anyio.Event) -> None:
+        self._inner, self._lost = inner, lost
 
     async def receive(self) -> Any:
         try:
-            item = await self._inner.receive()
+            return await self._inner.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError, anyio.BrokenResourceError):
             self._lost.set()
             raise
-        result = getattr(getattr(item, "message", None), "result", None)
-        if isinstance(result, dict) and "content" in result:  # a tool's result: its span takes it at its end
-            if len(self._answers) > 1000:  # answers no span came for (it ended first): not kept forever
-                self._answers.clear()
-            self._answers[str(item.message.id)] = result
-        return item
 
     def __aiter__(self) -> _LostAtEnd:
         return self
@@ -74,8 +67,7 @@ class PooledClientSessionV2(ClientSession):
 
     def __init__(self, read_stream: Any, write_stream: Any, **kwargs: Any) -> None:
         self.lost = anyio.Event()
-        self.tool_answers: dict[str, dict[str, Any]] = {}
-        read_stream = _LostAtEnd(read_stream, self.lost, self.tool_answers)
+        read_stream = _LostAtEnd(read_stream, self.lost)
         super().__init__(read_stream, write_stream, **kwargs)
 
 
@@ -176,12 +168,8 @@ class SessionHandle:
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         session = await self._session()
         try:
-            arguments = tool_arguments.set(args[0] if args else kwargs.get("arguments"))
-            try:
-                with about_server(self._slot):
-                    return await session.call_tool(name, *args, **kwargs)
-            finally:
-                tool_arguments.reset(arguments)
+            with about_server(self._slot):
+                return await session.call_tool(name, *args, **kwargs)
         except McpError as exc:
             if exc.error.message == SESSION_TERMINATED and hasattr(session, "lost"):
                 # HTTP 404: the server forgot the session (restarted, expired). The owner
@@ -207,11 +195,9 @@ class SessionHandle:
 def about_server(slot: ServerSlot) -> Iterator[None]:
     """The requests made inside carry what the pool knows of the slot's server (see ``request_attributes``)."""
     token = request_attributes.set(slot.about)
-    answers = tool_answers.set(getattr(slot.session, "tool_answers", None))
     try:
         yield
     finally:
-        tool_answers.reset(answers)
         request_attributes.reset(token)
 
 
