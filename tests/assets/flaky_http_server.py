@@ -9,9 +9,9 @@ import os
 import sys
 
 import uvicorn
-from mcp.server.fastmcp import FastMCP
+from plain_server import Server, http_app  # the SDK's own server, on either mcp generation
 
-mcp = FastMCP("flaky", log_level="WARNING")
+mcp = Server("flaky", log_level="WARNING")
 failures_left = [1]
 
 
@@ -63,5 +63,4 @@ def flaky(app, mode: str):
 if __name__ == "__main__":
     port = int(sys.argv[sys.argv.index("--port") + 1])
     mode = sys.argv[sys.argv.index("--mode") + 1] if "--mode" in sys.argv else "500"
-    mcp.settings.port = port
-    uvicorn.run(flaky(mcp.streamable_http_app(), mode), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    uvicorn.run(flaky(http_app(mcp, port), mode), host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -131,6 +131,7 @@ PooledClientSession: type[Any] = PooledClientSessionV2 if GENERATION >= 2 else P
 
 MAX_RESTARTS = 5
 SESSION_TERMINATED = "Session terminated"  # what mcp's HTTP client answers a 404 with
+HTTP_ERROR_RESPONSE = "Server returned an error response"  # what mcp 2's answers another HTTP error with
 SESSION_WAIT_S = 30.0
 
 
@@ -175,6 +176,13 @@ class SessionHandle:
                 # HTTP 404: the server forgot the session (restarted, expired). The owner
                 # task re-creates it; this call fails, the next one gets the new session.
                 session.lost.set()
+            elif exc.error.message == HTTP_ERROR_RESPONSE and self._slot.http_error_status:
+                # mcp 2: an HTTP error status, which its JSON-RPC error no longer names (the
+                # session stays sound: the next call goes on it)
+                raise ToolCallError(
+                    f"MCP server '{self._slot.config.name}' failed during {name}:"
+                    f" it answered HTTP {self._slot.http_error_status}"
+                ) from None
             elif exc.error.code != CONNECTION_CLOSED:
                 raise
             raise ToolCallError(
