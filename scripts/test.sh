@@ -5,10 +5,11 @@
 #                   client, then agentloupe installed into it plain: it must keep that stack as it is
 #   .venv-phoenix   Arize Phoenix, the real trace backend the integration tests read back from
 #   apt             prometheus, chromium
-# The whole suite runs on the mcp 1.x venv; then the MCP-touching tests of the bundled agent run
-# again on .venv-mcp2 (mcp 2.x, MCPServer, langchain.mcp): what only mcp 1.x does is marked
-# mcp1_only and skipped there, with the reason. Re-running reuses the virtualenvs. Extra arguments
-# go to pytest, and then only the first pass runs.
+# The whole suite runs on the mcp 1.x venv; then the MCP-touching tests run again on .venv-mcp2
+# (mcp 2.x, MCPServer, FastMCP 4, langchain.mcp): the bundled agent's, a developer's own graph,
+# program and servers, third-party servers, the library API, and mcp 2's own spans in one process.
+# A test of what only mcp 1.x does would be marked mcp1_only and skipped there, with the reason.
+# Re-running reuses the virtualenvs. Extra arguments go to pytest, and then only the first pass runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,8 +49,10 @@ if [ ! -x .venv-mcp2/bin/python ]; then
 fi
 .venv-mcp2/bin/python -m pip install --quiet 'langchain[mcp]>=1.5,<2' langchain-openai
 .venv-mcp2/bin/python -m pip install --quiet -e .
-# the test runner only, after agentloupe: the user's stack stays as it is (a test checks)
-.venv-mcp2/bin/python -m pip install --quiet 'pytest>=8' 'pytest-asyncio>=0.24' 'pytest-timeout>=2' 'hypothesis>=6' 'pyyaml>=6'
+# the test runner only (and the httpx instrumentation a test's own graph uses), after agentloupe:
+# the user's stack stays as it is (a test checks)
+.venv-mcp2/bin/python -m pip install --quiet 'pytest>=8' 'pytest-asyncio>=0.24' 'pytest-timeout>=2' 'hypothesis>=6' 'pyyaml>=6' \
+  'opentelemetry-instrumentation-httpx>=0.57b0'
 
 if [ ! -x .venv-phoenix/bin/phoenix ]; then
   "$PYTHON" -m venv .venv-phoenix
@@ -75,6 +78,8 @@ MCP_TESTS=(
   tests/e2e/test_call.py tests/e2e/test_run.py tests/e2e/test_degraded.py tests/e2e/test_faults.py
   tests/e2e/test_auth.py tests/e2e/test_serve.py tests/e2e/test_watchdog.py tests/e2e/test_bad_input.py
   tests/platform/test_headstart.py tests/platform/test_breaker.py
+  tests/e2e/test_own_agent.py tests/e2e/test_third_party.py tests/instrumentation/test_library.py
+  tests/instrumentation/test_mcp_v2.py
 )
 .venv-mcp2/bin/python -m pytest -p no:cacheprovider -rs "${MCP_TESTS[@]}" || status=$?
 exit $status

@@ -1,12 +1,12 @@
-"""A third-party MCP server: plain FastMCP, knows nothing about agentloupe."""
+"""A third-party MCP server: the SDK's own server (either generation), knows nothing about agentloupe."""
 
 import datetime as dt
 import sys
 from zoneinfo import ZoneInfo
 
-from mcp.server.fastmcp import FastMCP
+from plain_server import Server, http_app
 
-mcp = FastMCP("clock", log_level="WARNING")
+mcp = Server("clock", log_level="WARNING")
 
 
 @mcp.tool()
@@ -17,7 +17,9 @@ async def get_current_time(timezone: str) -> str:
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--port":
-        mcp.settings.port = int(sys.argv[2])
-        mcp.run("streamable-http")
+        import uvicorn
+
+        port = int(sys.argv[2])
+        uvicorn.run(http_app(mcp, port), host="127.0.0.1", port=port, log_level="warning")
     else:
         mcp.run("stdio")

@@ -1,13 +1,13 @@
 """A user's own FastMCP server: two added lines make it join the caller's trace."""
 
-from mcp.server.fastmcp import FastMCP
+from plain_server import Server  # the SDK's own server, on either mcp generation
 
 import agentloupe
 
 agentloupe.configure(service_name="user-server")  # added line 1
 agentloupe.instrument_mcp()                        # added line 2
 
-mcp = FastMCP("user", log_level="WARNING")
+mcp = Server("user", log_level="WARNING")
 
 
 @mcp.tool()

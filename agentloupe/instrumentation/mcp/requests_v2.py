@@ -14,7 +14,13 @@ around the request itself:
   for that request's span alone, so ``v2.py`` marks the error and, with capture on, records the
   arguments and result there;
 - **content capture in servers**: with capture on, a tool call's arguments and result on the
-  server's SERVER span.
+  server's SERVER span;
+- **one SERVER span per request, none for a notification** (as FastMCP and agentloupe on 1.x):
+  the SDK's OpenTelemetry middleware would make a parentless one for each (``initialized``), a
+  trace of its own per session;
+- **the caller's ``_meta`` as it is**: a trace context the caller put in ``_meta`` itself (a
+  proxy forwarding its own caller's) goes out unchanged, as on 1.x, where the SDK would write its
+  span's over it.
 
 Client side, ``ClientSession.send_request`` is wrapped: the SDK's CLIENT span begins inside it, so
 the request (its deadline, its arguments, its dispatcher) is handed to that span as it starts
@@ -76,6 +82,9 @@ _awaited: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any] | None]] = wea
 _client: MethodPatch | None = None
 _server: MethodPatch | None = None
 _answers: MethodPatch | None = None
+_notifications: MethodPatch | None = None
+_injected: tuple[Any, Any] | None = None  # (the dispatcher's module, its own inject_trace_context)
+_TRACE_CONTEXT_KEYS = ("traceparent", "tracestate", "baggage")
 
 
 def _kind(method: Any) -> str:
@@ -148,10 +157,27 @@ def _compose_server_middleware(self: Any, inner: Any) -> Any:
     return _server.original(self, partial(_serve_request, call_next=inner))
 
 
+async def _server_span(self: Any, ctx: Any, call_next: Any) -> Any:
+    assert _notifications is not None and _notifications.original is not None
+    if getattr(ctx, "request_id", None) is None:  # a notification: not a request, no span
+        return await call_next(ctx)
+    return await _notifications.original(self, ctx, call_next)
+
+
+def _inject_keeping_the_callers(meta: dict[str, Any]) -> None:
+    assert _injected is not None
+    kept = {key: meta[key] for key in _TRACE_CONTEXT_KEYS if key in meta}
+    _injected[1](meta)
+    if kept.get("traceparent"):  # the caller's own context: theirs goes out, whole
+        for key in _TRACE_CONTEXT_KEYS:
+            meta.pop(key, None)
+        meta.update(kept)
+
+
 def instrument_requests() -> None:
     """Deadlines around every request, tools' answers for their spans, content capture in every
     server. Idempotent. A seam this SDK release lacks is logged once and left out."""
-    global _client, _server, _answers
+    global _client, _server, _answers, _notifications
     from mcp.client.session import ClientSession
 
     if _client is None:
@@ -173,9 +199,30 @@ def instrument_requests() -> None:
         _server.install(_compose_server_middleware)
     except (ImportError, AttributeError):
         log_telemetry_failure("mcp_v2_seam_server_middleware")
+    try:
+        from mcp.server._otel import OpenTelemetryMiddleware
+
+        if _notifications is None:
+            _notifications = MethodPatch(OpenTelemetryMiddleware, "__call__")
+        _notifications.install(_server_span)
+    except (ImportError, AttributeError):
+        log_telemetry_failure("mcp_v2_seam_server_span")
+    global _injected
+    try:
+        from mcp.shared import jsonrpc_dispatcher
+
+        if _injected is None:
+            _injected = (jsonrpc_dispatcher, jsonrpc_dispatcher.inject_trace_context)
+            jsonrpc_dispatcher.inject_trace_context = _inject_keeping_the_callers
+    except (ImportError, AttributeError):
+        log_telemetry_failure("mcp_v2_seam_inject")
 
 
 def uninstrument_requests() -> None:
-    for patch in (_client, _server, _answers):
+    global _injected
+    for patch in (_client, _server, _answers, _notifications):
         if patch is not None:
             patch.uninstall()
+    if _injected is not None:
+        _injected[0].inject_trace_context = _injected[1]
+        _injected = None

@@ -69,8 +69,8 @@ def is_error(result: Any) -> bool:
 async def http_streams(
     url: str, server: str, headers: dict[str, str], *, on_error_status: Callable[[int], None] = lambda status: None
 ) -> AsyncIterator[tuple[Any, Any, Callable[[], str | None] | None, Callable[[Any], None]]]:
-    """The streamable HTTP transport to ``url``: read and write streams, the session id getter
-    (mcp 1.x only), and ``attach(session)``, to call once the session exists.
+    """The streamable HTTP transport to ``url``: read and write streams, the session id getter, and
+    ``attach(session)``, to call once the session exists.
 
     ``on_error_status(status)`` hears each HTTP error status (mcp 2 turns them into JSON-RPC errors
     that no longer say which; mcp 1 raises them). The HTTP client is built on a thread: loading the
@@ -81,14 +81,18 @@ async def http_streams(
     if GENERATION >= 2:
         from mcp.shared._httpx_utils import create_mcp_http_client
 
+        session_id: list[str] = []  # the transport keeps it to itself: read off its responses
+
         async def heard(response: Any) -> None:
             if response.status_code >= 400:
                 on_error_status(response.status_code)
+            elif found := response.headers.get("mcp-session-id"):
+                session_id[:] = [found]
 
         client = await anyio.to_thread.run_sync(lambda: create_mcp_http_client(headers=headers))
         client.event_hooks["response"].append(heard)
         async with client, streamable_http_client(url, http_client=client) as (read, write):  # type: ignore[misc]
-            yield read, write, None, lambda session: None
+            yield read, write, lambda: session_id[0] if session_id else None, lambda session: None
         return
     # mcp 1.x waits forever when an SSE response ends without its answer: watch for that
     from agentloupe.platform.sessions.httpwatch import watched_client

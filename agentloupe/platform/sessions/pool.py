@@ -376,6 +376,7 @@ class SessionPool:
             stack.push_async_callback(launcher.stop, process, self.settings.server_stop_grace_s)
         info: dict[str, Any] = {"server_name": config.name}
         attach: Any = None
+        get_session_id: Any = None
         if config.kind == "stdio":
             assert slot.process is not None
             read, write = await stack.enter_async_context(stdio_streams(slot.process.process, name=config.name))
@@ -416,6 +417,8 @@ class SessionPool:
             await session.initialize()
         if version := getattr(session, "protocol_version", None):
             slot.about[semconv.MCP_PROTOCOL_VERSION] = version
+        if GENERATION >= 2 and get_session_id is not None and (session_id := get_session_id()):
+            slot.about[semconv.MCP_SESSION_ID] = session_id  # a stateful HTTP server's, once it gave one
         slot.session = session
         if self.langchain_tools and not slot.tools:  # loaded once; after a restart they follow the new session
             slot.tools = await langchain_tools(slot)

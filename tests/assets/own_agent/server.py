@@ -2,9 +2,14 @@
 
 import json
 
-from mcp.server.fastmcp import FastMCP
+try:  # the SDK's own server class, on whichever mcp generation the developer is on
+    from mcp.server.mcpserver import Context
+    from mcp.server.mcpserver import MCPServer as Server
+except ImportError:
+    from mcp.server.fastmcp import Context
+    from mcp.server.fastmcp import FastMCP as Server
 
-mcp = FastMCP("own", log_level="WARNING")
+mcp = Server("own", log_level="WARNING")
 
 
 @mcp.tool()
@@ -20,10 +25,12 @@ async def double(n: int) -> int:
 
 
 @mcp.tool()
-async def echo_meta(text: str) -> str:
+async def echo_meta(text: str, ctx: Context) -> str:
     """Echo what this request carried in params._meta besides the usual: the trace context, any custom key."""
-    context = mcp.get_context()
-    meta = context.request_context.meta
+    meta = ctx.request_context.meta
+    if isinstance(meta, dict):  # mcp 2: the whole _meta, the protocol's own keys too
+        meta = {key: value for key, value in meta.items() if "/" not in key and key != "progressToken"}
+        return json.dumps(meta, sort_keys=True)
     return json.dumps(meta.model_extra or {} if meta is not None else None, sort_keys=True)
 
 
