@@ -11,7 +11,10 @@ between calls outside the timed region:
 - plain: the sampler drops every span (the SDK's spans are non-recording: what a process with no
   tracing pays);
 - sdk: the SDK's own CLIENT span is recorded (what mcp 2 does once a provider is set);
-- agentloupe: the same span, plus agentloupe's enricher (name, attributes, hooks, metrics).
+- agentloupe: the same span, plus agentloupe's enricher (name, attributes, hooks, metrics) and
+  what it sets around each request (``requests_v2``: the watchdog's deadline, the answer kept for
+  the span). Those wrappers are put in for this variant's calls alone; the hang watchdog runs
+  for all three (its thread is there in every variant; only agentloupe's calls open deadlines).
 
 Prints one JSON line: medians of the per-round medians, in ms, and the ratios.
 """
@@ -49,7 +52,8 @@ async def measure(rounds: int, calls: int) -> dict[str, object]:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler
 
-    from agentloupe.instrumentation.mcp import v2
+    from agentloupe.instrumentation.diagnostics.watchdog import HangWatchdog, WatchdogConfig
+    from agentloupe.instrumentation.mcp import requests_v2, v2
 
     made: Counter[str] = Counter()
 
@@ -78,12 +82,20 @@ async def measure(rounds: int, calls: int) -> dict[str, object]:
     def use(variant: str) -> None:
         sampler.on = variant != "plain"
         enricher.enabled = variant == "agentloupe"
+        if variant == "agentloupe":
+            requests_v2.instrument_requests()
+        else:
+            requests_v2.uninstrument_requests()
 
     with tempfile.TemporaryDirectory() as scratch:
         script = Path(scratch) / "plain_server.py"
         script.write_text(SERVER)
         params = StdioServerParameters(command=sys.executable, args=[str(script)])
-        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        async with (
+            HangWatchdog(WatchdogConfig()),
+            stdio_client(params) as (read, write),
+            ClientSession(read, write) as session,
+        ):
             await session.initialize()
             await session.list_tools()
             per_round: dict[str, list[float]] = {v: [] for v in VARIANTS}

@@ -34,7 +34,6 @@ missing one is logged once and that part is left out; the requests go on as they
 
 from __future__ import annotations
 
-import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
@@ -56,28 +55,27 @@ class Request:
     arguments: Any  # a tools/call's arguments
     dispatcher: Any  # the session's dispatcher: where its answer arrives
     request_id: str | None = None  # set once its answer is awaited
+    answered: dict[str, Any] | None = None  # the tool's answer, as the dispatcher received it
 
     def expect_answer(self, request_id: str) -> None:
         """Keep the answer to this tools/call for its span (taken, or dropped, by ``answer()``)."""
-        try:
-            _awaited.setdefault(self.dispatcher, {})[request_id] = None
-        except TypeError:  # no dispatcher, or one that cannot be weakly referenced: no answer kept
-            return
-        self.request_id = request_id
+        if self.dispatcher is not None:
+            self.request_id = request_id
+            _awaited[(id(self.dispatcher), request_id)] = self
 
     def answer(self) -> dict[str, Any] | None:
         """The tool's answer, once, as the dispatcher received it; None if none came."""
-        if self.request_id is None:
-            return None
-        waiting = _awaited.get(self.dispatcher)
-        return waiting.pop(self.request_id, None) if waiting is not None else None
+        if self.request_id is not None:
+            _awaited.pop((id(self.dispatcher), self.request_id), None)
+        answered, self.answered = self.answered, None
+        return answered
 
 
 #: The request this task is sending, until its CLIENT span takes it.
 _sending: ContextVar[Request | None] = ContextVar("agentloupe_mcp_request", default=None)
-#: Per dispatcher, the tools/call answers a span waits for, by request id (bounded: each span takes
-#: or drops its own at its end).
-_awaited: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any] | None]] = weakref.WeakKeyDictionary()
+#: The tools/call requests whose answer a span waits for, by (dispatcher, request id). Bounded:
+#: each span takes or drops its own at its end, and a dispatcher lives as long as its open requests.
+_awaited: dict[tuple[int, str], Request] = {}
 
 _client: MethodPatch | None = None
 _server: MethodPatch | None = None
@@ -119,9 +117,8 @@ def adopt_request_span(span: Any) -> Request | None:
 def _resolve_pending(self: Any, request_id: Any, outcome: Any) -> None:
     assert _answers is not None and _answers.original is not None
     try:
-        waiting = _awaited.get(self)
-        if waiting is not None and (key := str(request_id)) in waiting and isinstance(outcome, dict):
-            waiting[key] = outcome
+        if _awaited and isinstance(outcome, dict) and (request := _awaited.get((id(self), str(request_id)))):
+            request.answered = outcome
     except Exception:
         log_telemetry_failure("mcp_v2_tool_answer")
     _answers.original(self, request_id, outcome)

@@ -114,7 +114,7 @@ def _before_end(span: Span, request_of: Callable[[], Request | None]) -> None:
             watched = request.deadline if request is not None else None
             if watched is not None and watched.cancelled:
                 mark_error(span, "timeout", f"{watched.kind} passed its {watched.seconds:g} s deadline")
-            elif (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__:
+            elif request is None and (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__:
                 span.set_attribute(semconv.ERROR_TYPE, "timeout")  # a server's deadline, as the SDK named it
             answer = request.answer() if request is not None else None
             if answer is not None:
@@ -164,19 +164,22 @@ class MCPSpanEnricher(SpanProcessor):
                 return
             if span.name.startswith(_CLIENT_PREFIX):
                 span.update_name(span.name[len(_CLIENT_PREFIX) :])
-            if span.kind is SpanKind.CLIENT and (about_server := request_attributes.get()):
-                span.set_attributes(about_server)
+            client = span.kind is SpanKind.CLIENT
+            added: dict[str, Any] = dict(request_attributes.get() or {}) if client else {}
+            request = adopt_request_span(span) if client else None
             if attributes.get(semconv.MCP_METHOD_NAME) == "tools/call":
                 tool = span.name.partition(" ")[2]
                 if tool and semconv.GEN_AI_TOOL_NAME not in attributes:
-                    span.set_attribute(semconv.GEN_AI_TOOL_NAME, tool)
-                span.set_attribute(semconv.GEN_AI_OPERATION_NAME, semconv.OP_EXECUTE_TOOL)
-                if span.kind is SpanKind.CLIENT and (call_id := _tool_call_id(parent_context)):
-                    span.set_attribute(semconv.GEN_AI_TOOL_CALL_ID, call_id)
-            request = adopt_request_span(span) if span.kind is SpanKind.CLIENT else None
-            if request is not None and request.method == "tools/call":
-                _expect_answer(span, request)
-                _capture_arguments(span, request)
+                    added[semconv.GEN_AI_TOOL_NAME] = tool
+                added[semconv.GEN_AI_OPERATION_NAME] = semconv.OP_EXECUTE_TOOL
+                if client and (call_id := _tool_call_id(parent_context)):
+                    added[semconv.GEN_AI_TOOL_CALL_ID] = call_id
+                if request is not None:
+                    request.expect_answer(str(attributes.get(semconv.JSONRPC_REQUEST_ID, "")))
+                    if (captured := content.render(request.arguments or {})) is not None:
+                        added[semconv.GEN_AI_TOOL_CALL_ARGUMENTS] = captured
+            if added:
+                span.set_attributes(added)
             span_started(span)
             span_id = span.context.span_id
             _before_end(span, lambda: request or self._handed.pop(span_id, None))
