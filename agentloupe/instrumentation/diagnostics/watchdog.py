@@ -288,17 +288,18 @@ class HangWatchdog:
             semconv.HANG_ACTION: "cancel" if cancel else "report",
         }
         self.hangs.append(attributes)
-        if entry.span is not None and entry.span.is_recording():
-            entry.span.add_event("hang", attributes)
+        span = entry.span  # read once: the loop may move it (to an SDK's request span) meanwhile
+        if span is not None and span.is_recording():
+            span.add_event("hang", attributes)
         # and on the span of each graph node that waits, so the tree shows the hang where it is
-        marked = {id(entry.span)}
+        marked = {id(span)}
         for wait in found if entry.kind != "node" else ():  # a node's siblings report themselves
-            span = span_of_node(wait)
-            if span is not None and id(span) not in marked and span.is_recording():
-                marked.add(id(span))
-                span.add_event("hang", {**attributes, semconv.HANG_STUCK_AT: wait.headline()})
+            node = span_of_node(wait)
+            if node is not None and id(node) not in marked and node.is_recording():
+                marked.add(id(node))
+                node.add_event("hang", {**attributes, semconv.HANG_STUCK_AT: wait.headline()})
         metrics.hangs_detected().add(1, {semconv.HANG_KIND: entry.kind})
-        with in_span(entry.span):
+        with in_span(span):
             log.warning(
                 "hang_detected",
                 kind=entry.kind,

@@ -63,10 +63,15 @@ class Request:
             self.request_id = request_id
             _awaited[(id(self.dispatcher), request_id)] = self
 
-    def answer(self) -> dict[str, Any] | None:
-        """The tool's answer, once, as the dispatcher received it; None if none came."""
+    def settle(self) -> None:
+        """Its span ends: the answer (which arrives before) is no longer waited for."""
         if self.request_id is not None:
             _awaited.pop((id(self.dispatcher), self.request_id), None)
+            self.request_id = None
+
+    def answer(self) -> dict[str, Any] | None:
+        """The tool's answer, once, as the dispatcher received it; None if none came."""
+        self.settle()
         answered, self.answered = self.answered, None
         return answered
 
@@ -165,9 +170,9 @@ def _inject_keeping_the_callers(meta: dict[str, Any]) -> None:
     assert _injected is not None
     kept = {key: meta[key] for key in _TRACE_CONTEXT_KEYS if key in meta}
     _injected[1](meta)
-    if kept.get("traceparent"):  # the caller's own context: theirs goes out, whole
-        for key in _TRACE_CONTEXT_KEYS:
-            meta.pop(key, None)
+    if kept.get("traceparent"):  # the caller's own context goes out, as they set it
+        if "tracestate" not in kept:  # the SDK's would belong to the SDK's traceparent
+            meta.pop("tracestate", None)
         meta.update(kept)
 
 

@@ -101,7 +101,7 @@ def _cancelling() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-def _before_end(span: Span, request_of: Callable[[], Request | None]) -> None:
+def _before_end(span: Span, request_of: Callable[[], Request | None], settle: Request | None = None) -> None:
     """What is done to the SDK's span just before it ends, while it still takes attributes: the
     span hooks, a tool's error result marked, a deadline that ended the request marked ``timeout``
     (as on mcp 1.x). The SDK's own ``_on_ending`` comes after the span is sealed
@@ -110,9 +110,11 @@ def _before_end(span: Span, request_of: Callable[[], Request | None]) -> None:
 
     def end(end_time: int | None = None) -> None:
         try:
+            if settle is not None:
+                settle.settle()
             request = request_of()
             watched = request.deadline if request is not None else None
-            if watched is not None and watched.cancelled:
+            if watched is not None and watched.cancelled and _cancelling():  # not if answered meanwhile
                 mark_error(span, "timeout", f"{watched.kind} passed its {watched.seconds:g} s deadline")
             elif request is None and (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__:
                 span.set_attribute(semconv.ERROR_TYPE, "timeout")  # a server's deadline, as the SDK named it
@@ -155,18 +157,24 @@ class MCPSpanEnricher(SpanProcessor):
                 # which only this inner span sees begin, is handed to it
                 self._inner.add(span.context.span_id)
                 outer: Any = trace.get_current_span(parent_context)
-                if (request := adopt_request_span(outer)) is not None and request.method == "tools/call":
-                    _expect_answer(span, request)
-                    _capture_arguments(outer, request)
-                    self._handed[outer.context.span_id] = request
+                request = adopt_request_span(outer)
+                # its answer arrives before it ends; nothing is waited for past its end
+                _before_end(span, lambda: None, settle=request)
+                if request is not None:
+                    self._handed[outer.context.span_id] = request  # the last of its requests
+                    if request.method == "tools/call":
+                        _expect_answer(span, request)
+                        _capture_arguments(outer, request)
                 span_started(span)
-                _before_end(span, lambda: None)
                 return
             if span.name.startswith(_CLIENT_PREFIX):
                 span.update_name(span.name[len(_CLIENT_PREFIX) :])
             client = span.kind is SpanKind.CLIENT
-            added: dict[str, Any] = dict(request_attributes.get() or {}) if client else {}
             request = adopt_request_span(span) if client else None
+            span_id = span.context.span_id
+            # first: whatever below fails, the span's end still settles what it waits for
+            _before_end(span, lambda: request or self._handed.pop(span_id, None))
+            added: dict[str, Any] = dict(request_attributes.get() or {}) if client else {}
             if attributes.get(semconv.MCP_METHOD_NAME) == "tools/call":
                 tool = span.name.partition(" ")[2]
                 if tool and semconv.GEN_AI_TOOL_NAME not in attributes:
@@ -181,8 +189,6 @@ class MCPSpanEnricher(SpanProcessor):
             if added:
                 span.set_attributes(added)
             span_started(span)
-            span_id = span.context.span_id
-            _before_end(span, lambda: request or self._handed.pop(span_id, None))
         except Exception:
             log_telemetry_failure("mcp_v2_span_start")
 

@@ -168,6 +168,7 @@ class SessionHandle:
 
     async def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         session = await self._session()
+        http_errors = self._slot.http_errors
         try:
             with about_server(self._slot):
                 return await session.call_tool(name, *args, **kwargs)
@@ -176,9 +177,9 @@ class SessionHandle:
                 # HTTP 404: the server forgot the session (restarted, expired). The owner
                 # task re-creates it; this call fails, the next one gets the new session.
                 session.lost.set()
-            elif exc.error.message == HTTP_ERROR_RESPONSE and self._slot.http_error_status:
-                # mcp 2: an HTTP error status, which its JSON-RPC error no longer names (the
-                # session stays sound: the next call goes on it)
+            elif exc.error.message == HTTP_ERROR_RESPONSE and self._slot.http_errors > http_errors:
+                # mcp 2: an HTTP error status during this call, which its JSON-RPC error no longer
+                # names (the session stays sound: the next call goes on it)
                 raise ToolCallError(
                     f"MCP server '{self._slot.config.name}' failed during {name}:"
                     f" it answered HTTP {self._slot.http_error_status}"
@@ -278,10 +279,12 @@ class ServerSlot:
     url: str | None = None  # an HTTP server's endpoint, once known
     about: dict[str, Any] = field(default_factory=dict)  # its name, transport, address: for its request spans
     http_error_status: int | None = None  # the last HTTP error status its endpoint answered
+    http_errors: int = 0  # how many it has answered
     breaker: CircuitBreaker = field(init=False)
 
     def saw_http_error(self, status: int) -> None:
         self.http_error_status = status
+        self.http_errors += 1
 
     def __post_init__(self) -> None:
         self.breaker = CircuitBreaker(
