@@ -5,7 +5,9 @@
   ``server_v1`` (a SERVER span per request, parented by it).
 - mcp 2.x (with FastMCP 4 and ``langchain.mcp``): the SDK makes a CLIENT span per request (and
   injects ``_meta``) and a SERVER span per inbound message. ``v2`` uses those spans and adds what
-  they lack: the same names and attributes as on 1.x, metrics, the span hooks (memory, blocks).
+  they lack: the same names and attributes as on 1.x, metrics, tool errors, captured content, the
+  span hooks (memory, blocks). ``requests_v2`` sets what needs a place around each request, on
+  either side: the watchdog's deadlines, a tool's answer kept for its span, the servers' capture.
   Never a twin span.
 - both: ``stdio_children`` hands the instrumentation to stdio servers a program launches.
 """

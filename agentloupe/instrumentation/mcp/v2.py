@@ -3,7 +3,8 @@
 mcp 2.x makes a CLIENT span per request (``MCP send {method} [name]``, trace context
 injected into ``params._meta``) and its server middleware a SERVER span per inbound
 message (``{method} [target]``, parented on ``_meta``). agentloupe adds, from a span
-processor on the tracer provider (nothing in the SDK is patched):
+processor on the tracer provider (what needs a place around the request itself, a deadline, a
+tool's answer, is set there by ``requests_v2.py``):
 
 - the names and attributes the OpenTelemetry MCP conventions give, the same as agentloupe
   makes on mcp 1.x (``tools/call {tool}``, ``gen_ai.tool.name``, ``gen_ai.operation.name``,
