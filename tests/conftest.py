@@ -18,8 +18,9 @@ from agentloupe.instrumentation.mcp import generation
 from agentloupe.view.traces import SpanRecord, read_spans
 
 ASSETS = Path(__file__).parent / "assets"
-#: The MCP SDK generation of the venv running the tests: scripts/test.sh runs the MCP-touching
-#: files once in each (the main venv, mcp 1.x; .venv-mcp2, mcp 2.x).
+#: The MCP SDK generation of the venv running the tests: scripts/test.sh runs the suite once in each
+#: (the main venv, mcp 1.x; .venv-mcp2, mcp 2.x). A file about one generation only skips itself on
+#: the other, saying why.
 MCP_GENERATION = generation()
 QUESTION = "What is 25 + 37, the 12th Fibonacci number, and the weather in Tokyo?"
 
@@ -138,15 +139,3 @@ def http_server(*command: str, stdin: int = subprocess.DEVNULL) -> Iterator[str]
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "mcp1_only(reason): checks what only mcp 1.x does; skipped on mcp 2.x, saying why")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if MCP_GENERATION == 1:
-        return
-    for item in items:
-        if (marker := item.get_closest_marker("mcp1_only")) is not None:
-            item.add_marker(pytest.mark.skip(reason=f"mcp 1.x only: {marker.args[0]}"))

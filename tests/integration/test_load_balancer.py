@@ -45,9 +45,11 @@ http {{
 
 
 def _listening(url: str) -> bool:
+    """Any HTTP answer counts: a stateless mcp 2 server answers a GET with an event stream it holds
+    open, so only the status line is waited for, not a body."""
     try:
-        httpx.get(url, timeout=1)
-        return True
+        with httpx.stream("GET", url, timeout=1):
+            return True
     except httpx.TransportError:
         return False
 

@@ -21,7 +21,11 @@ def _server_specs(module: str) -> list[ToolSpec]:
     import importlib
 
     server = importlib.import_module(module).mcp
-    return [ToolSpec(t.name, t.description or "", t.inputSchema) for t in asyncio.run(server.list_tools())]
+    # the schema's name is the SDK's: inputSchema on mcp 1.x, input_schema on 2.x
+    return [
+        ToolSpec(t.name, t.description or "", getattr(t, "input_schema", None) or t.inputSchema)
+        for t in asyncio.run(server.list_tools())
+    ]
 
 
 TOOLS = (
