@@ -181,3 +181,24 @@ def test_a_programs_own_mcp_2_client_and_server_get_deadlines_capture_and_tool_e
     assert set(hangs) == {"CLIENT", "SERVER"}, [(s.name, s.kind, s.events) for s in mine if "hang" in s.name]
     assert hangs["CLIENT"]["agentloupe.hang.kind"] == "tool" and hangs["CLIENT"]["agentloupe.hang.deadline_s"] == 1
     assert "hang_server.py" in hangs["SERVER"]["agentloupe.hang.stuck_at"] and "in hang" in hangs["SERVER"]["agentloupe.hang.stuck_at"]
+    # FastMCP's client awaits the request in a task of its own (and wait_for in another): the stuck
+    # line is still the program's
+    assert "hang_client.py" in hangs["CLIENT"]["agentloupe.hang.stuck_at"] and "in main" in hangs["CLIENT"]["agentloupe.hang.stuck_at"]
+
+
+def test_a_programs_own_fastmcp_call_cancelled_at_its_deadline_is_marked_timeout(home):
+    # --on-hang cancel: the hung call raises DeadlineExceeded (a TimeoutError) in the program, which
+    # gives up as it would have at its own 3 s; FastMCP's span, which records it, says timeout
+    result = _run(
+        home, f"{VENV}/bin/loupe", "exec", "--no-tree", "--timeout", "tool=1", "--on-hang", "cancel", "--",
+        f"{VENV}/bin/python", str(ASSETS / "mcp2" / "hang_client.py"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["echo: hi", "failed: True", "hang: gave up"]
+    spans = spans_in(home)
+    root = next(s for s in spans if s.name == "loupe exec")
+    [call] = [s for s in spans if s.trace_id == root.trace_id and s.name == "tools/call hang" and s.kind == "CLIENT"]
+    assert call.attributes["error.type"] == "timeout", call.attributes
+    [hang] = [e["attributes"] for e in call.events if e["name"] == "hang"]
+    assert hang["agentloupe.hang.action"] == "cancel" and "hang_client.py" in hang["agentloupe.hang.stuck_at"]
+    assert "handler for" not in result.stderr and "request handler raised" not in result.stderr  # no server traceback

@@ -3,6 +3,7 @@ watchdog's deadlines, a tool's error result and captured content on both sides, 
 (mcp 1.x's patches: test_mcp_patches.py.)"""
 
 import asyncio
+import logging
 
 import pytest
 
@@ -26,6 +27,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from agentloupe.instrumentation import content, instrument_mcp, uninstrument_mcp
 from agentloupe.instrumentation.diagnostics.watchdog import DeadlineExceeded, HangWatchdog, WatchdogConfig
+from agentloupe.instrumentation.mcp import requests_v2
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +143,20 @@ async def test_a_hung_call_is_cancelled_at_its_deadline_and_marked_timeout(spans
         assert (await client.call_tool("add", {"a": 1, "b": 1})).content[0].text == "2"  # the session goes on
     call = _one(spans, "tools/call hang", "CLIENT")
     assert call.attributes["error.type"] == "timeout" and [e for e in call.events if e.name == "hang"]
+
+
+async def test_a_servers_deadline_answers_an_error_that_says_so_with_no_traceback(spans, monkeypatch, caplog):
+    # the server's deadline alone (the client's wrapper taken out): it cancels the tool and answers
+    # an MCP error naming the deadline; any other exception the SDK logs with its traceback
+    monkeypatch.setattr(ClientSession, "send_request", requests_v2._client.original)
+    config = WatchdogConfig(timeouts={"tool": 0.3}, policy="cancel", poll_s=0.02)
+    async with HangWatchdog(config), Client(_server(), mode="legacy") as client:
+        with pytest.raises(MCPError, match="tool passed its 0.3 s deadline"):
+            await client.call_tool("hang", {})
+        assert (await client.call_tool("add", {"a": 1, "b": 1})).content[0].text == "2"  # the session goes on
+    served = _one(spans, "tools/call hang", "SERVER")
+    assert served.attributes["error.type"] == "timeout" and [e for e in served.events if e.name == "hang"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
 
 
 async def test_without_a_watchdog_requests_go_on_as_they_are(spans):

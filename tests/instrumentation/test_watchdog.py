@@ -39,6 +39,20 @@ async def test_report_policy_keeps_waiting():
     assert len(watchdog.hangs) == 1 and watchdog.hangs[0]["agentloupe.hang.action"] == "report"
 
 
+async def test_a_grace_reports_at_the_deadline_and_cancels_only_if_still_open_after_it():
+    # a server's deadline: the hang is reported when due; the cancel waits out the grace, and a body
+    # its caller ended meanwhile (here: it finishes) is not cancelled at all
+    async with HangWatchdog(WatchdogConfig(policy="cancel", loop_threshold_s=0, poll_s=0.01)) as watchdog:
+        with deadline("tool", seconds=0.1, grace=0.6) as watched:
+            await asyncio.sleep(0.3)  # past its deadline, within the grace
+        assert len(watchdog.hangs) == 1 and watchdog.hangs[0]["agentloupe.hang.action"] == "cancel"
+        assert watched is not None and not watched.cancelled
+        with pytest.raises(TimeoutError, match="tool passed its 0.1 s deadline"):
+            with deadline("tool", seconds=0.1, grace=0.2) as stuck:
+                await stuck_here()
+        assert stuck is not None and stuck.cancelled and len(watchdog.hangs) == 2
+
+
 async def test_without_a_watchdog_a_deadline_changes_nothing():
     assert active() is None
     finished = False

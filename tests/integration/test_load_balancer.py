@@ -59,20 +59,20 @@ def balanced(home: Path):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     assert os.path.exists(nginx), "Debian's nginx is installed by the test command"
     replicas, ports = [], [free_port(), free_port()]
-    for name, port in zip(("weather-a", "weather-b"), ports, strict=True):
-        env = loupe_env(home, OTEL_SERVICE_NAME=name, AGENTLOUPE_STATELESS_HTTP="1")
-        replicas.append(subprocess.Popen(
-            [sys.executable, "-m", "agentloupe.servers.weather", "--port", str(port)],
-            env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        ))
-    for port in ports:
-        wait_for(lambda port=port: _listening(f"http://127.0.0.1:{port}/mcp"), f"replica on {port}")
     port, pid = free_port(), home / "nginx.pid"
-    conf = home / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(pid=pid, home=home, a=ports[0], b=ports[1], port=port))
-    started = subprocess.run([nginx, "-c", str(conf), "-p", str(home)], capture_output=True, text=True)
-    assert started.returncode == 0, started.stderr
-    try:
+    try:  # whatever fails from here, the replicas and nginx are stopped
+        for name, replica_port in zip(("weather-a", "weather-b"), ports, strict=True):
+            env = loupe_env(home, OTEL_SERVICE_NAME=name, AGENTLOUPE_STATELESS_HTTP="1")
+            replicas.append(subprocess.Popen(
+                [sys.executable, "-m", "agentloupe.servers.weather", "--port", str(replica_port)],
+                env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            ))
+        for replica_port in ports:
+            wait_for(lambda p=replica_port: _listening(f"http://127.0.0.1:{p}/mcp"), f"replica on {replica_port}")
+        conf = home / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(pid=pid, home=home, a=ports[0], b=ports[1], port=port))
+        started = subprocess.run([nginx, "-c", str(conf), "-p", str(home)], capture_output=True, text=True)
+        assert started.returncode == 0, started.stderr
         wait_for(lambda: pid.exists() and _listening(f"http://127.0.0.1:{port}/mcp"), "nginx")
         yield f"http://127.0.0.1:{port}/mcp"
     finally:

@@ -116,8 +116,9 @@ def _completes(task: Any, future: asyncio.Future[Any]) -> bool:
     callbacks = getattr(task, "_callbacks", None) or getattr(task, "_done_callbacks", None) or ()  # asyncio, threads
     for entry in list(callbacks):
         callback = entry[0] if isinstance(entry, tuple) else entry
-        callback = getattr(callback, "func", callback)  # functools.partial
-        candidates = [getattr(callback, "__self__", None)]
+        bound = list(getattr(callback, "args", ()))  # functools.partial: asyncio.wait_for's waiter
+        callback = getattr(callback, "func", callback)
+        candidates = [getattr(callback, "__self__", None), *bound]
         candidates += [cell.cell_contents for cell in (getattr(callback, "__closure__", None) or ()) if _filled(cell)]
         if any(c is not None and _holds(c, future) for c in candidates):
             return True
@@ -171,7 +172,37 @@ def waits_of(task: asyncio.Task[Any], tasks: list[asyncio.Task[Any]] | None = No
             tasks = []
     found: list[Wait] = []
     _walk(task, Wait(), found, tasks, {id(task)})
+    if any(not wait.user_frames() for wait in found) and (above := _waiting_for(task, tasks)):
+        for wait in found:  # a library awaits it in a task of its own: the program's line is above
+            if not wait.user_frames():
+                wait.frames[:0] = above
     return found
+
+
+def _waiting_for(task: asyncio.Task[Any], tasks: list[asyncio.Task[Any]]) -> list[FrameType]:
+    """The frames (outermost first) of the tasks that wait for ``task``, up to the one nothing
+    waits for: where a library runs the program's await in a task of its own (FastMCP's client
+    does, to watch its session beside it), the program's own line is in a task above."""
+    frames: list[FrameType] = []
+    seen, current = {id(task)}, task
+    try:
+        for _ in range(MAX_DEPTH):
+            waiter = next((t for t in tasks if id(t) not in seen and not t.done() and _awaits(t, current)), None)
+            if waiter is None:
+                break
+            seen.add(id(waiter))
+            frames[:0] = _own_frames(waiter)
+            current = waiter
+    except Exception:
+        pass  # the tasks moved while read: what was found so far
+    return frames
+
+
+def _awaits(waiter: asyncio.Task[Any], task: asyncio.Task[Any]) -> bool:
+    """Does ``waiter`` wait for ``task``: awaits it, or a future one of its done-callbacks completes
+    (``asyncio.wait``, ``gather``, a task group)?"""
+    pending = getattr(waiter, "_fut_waiter", None)
+    return pending is task or (pending is not None and _completes(task, pending))
 
 
 def _walk(task: asyncio.Task[Any], path: Wait, found: list[Wait], tasks: list[Any], seen: set[int]) -> None:

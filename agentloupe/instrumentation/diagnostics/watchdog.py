@@ -41,6 +41,10 @@ log = lazylog.get_logger("agentloupe.watchdog")
 __all__ = ["DEFAULT_TIMEOUTS", "EXIT_DEADLINE", "DeadlineExceeded", "WatchdogConfig", "watching"]
 
 ALWAYS_CANCEL = frozenset({"run"})
+#: How long a server, past a request's deadline, leaves its caller to cancel the request itself
+#: (the caller's deadline is the same one, begun a moment before: its cancel is the one that counts;
+#: the server's is for a caller that has none). The hang is reported at the deadline all the same.
+CALLER_GRACE_S = 1.0
 
 
 @dataclass(eq=False)
@@ -58,6 +62,8 @@ class Deadline:
     cancelled: bool = False
     stuck_at: str = ""
     cancels_task: bool = False  # no scope around it: cancelling means cancelling the task
+    grace: float = 0.0  # reported when due, cancelled this much later (if its body is still open)
+    cancel_pending: bool = False
 
 
 @dataclass
@@ -168,12 +174,20 @@ class HangWatchdog:
 
     @contextmanager
     def deadline(
-        self, kind: str, *, span: Span | None = None, seconds: float | None = None, cancellable: bool = True
+        self,
+        kind: str,
+        *,
+        span: Span | None = None,
+        seconds: float | None = None,
+        cancellable: bool = True,
+        grace: float = 0.0,
     ) -> Iterator[Deadline]:
         """Watch the body against the deadline of ``kind``; the body gets the deadline.
 
         ``cancellable=False`` for a body that opens async contexts which outlive
         it (a cancel scope must enclose them): it is only ever reported.
+        ``grace``: reported when due, cancelled that many seconds later if still open (a server
+        leaves its caller, whose deadline is the same, the time to cancel the request itself).
         """
         limit = seconds if seconds is not None else self.config.timeouts.get(kind, DEFAULT_TIMEOUTS.get(kind, 60.0))
         try:
@@ -187,6 +201,7 @@ class HangWatchdog:
             task=task,
             span=span if span is not None else trace.get_current_span(),
             scope=anyio.CancelScope() if cancellable else None,
+            grace=grace,
         )
         self._deadlines[id(entry)] = entry
         try:
@@ -253,9 +268,11 @@ class HangWatchdog:
         while not self._stop.wait(self.config.poll_s):
             try:
                 now = time.monotonic()
-                overdue = [d for d in list(self._deadlines.values()) if not d.reported and now >= d.due]
-                for entry in overdue:
+                open_ = list(self._deadlines.values())
+                for entry in [d for d in open_ if not d.reported and now >= d.due]:
                     self._report_hang(entry)
+                for entry in [d for d in open_ if d.cancel_pending and now >= d.due + d.grace]:
+                    self._cancel(entry)
             except Exception:
                 pass
 
@@ -308,10 +325,19 @@ class HangWatchdog:
                 await_chain=chain,
                 action=attributes[semconv.HANG_ACTION],
             )
-        if cancel and entry.scope is not None and self._loop is not None and not self._loop.is_closed():
+        if cancel:
+            entry.cancel_pending = True
+            if entry.grace <= 0:
+                self._cancel(entry)
+
+    def _cancel(self, entry: Deadline) -> None:
+        entry.cancel_pending = False
+        if self._loop is None or self._loop.is_closed():
+            return
+        if entry.scope is not None:
             entry.cancelled = True
             self._loop.call_soon_threadsafe(entry.scope.cancel)
-        elif cancel and entry.task is not None and self._loop is not None and not self._loop.is_closed():
+        elif entry.task is not None:
             entry.cancelled = True
             exceeded = DeadlineExceeded(entry.kind, entry.seconds, entry.stuck_at)
             self._loop.call_soon_threadsafe(self._cancel_if_open, entry, exceeded)
@@ -333,13 +359,18 @@ _NOT_WATCHED: AbstractContextManager[None] = nullcontext()
 
 
 def deadline(
-    kind: str, *, span: Span | None = None, seconds: float | None = None, cancellable: bool = True
+    kind: str,
+    *,
+    span: Span | None = None,
+    seconds: float | None = None,
+    cancellable: bool = True,
+    grace: float = 0.0,
 ) -> AbstractContextManager[Deadline | None]:
     """The active watchdog's deadline for ``kind`` (None in the body when no watchdog runs)."""
     watchdog = _active
     if watchdog is None:
         return _NOT_WATCHED
-    return watchdog.deadline(kind, span=span, seconds=seconds, cancellable=cancellable)
+    return watchdog.deadline(kind, span=span, seconds=seconds, cancellable=cancellable, grace=grace)
 
 
 @asynccontextmanager

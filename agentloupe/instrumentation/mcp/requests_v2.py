@@ -42,7 +42,8 @@ from typing import Any
 from opentelemetry import trace
 
 from agentloupe.instrumentation import content, semconv
-from agentloupe.instrumentation.diagnostics.watchdog import Deadline, deadline
+from agentloupe.instrumentation.diagnostics.exceeded import DeadlineExceeded
+from agentloupe.instrumentation.diagnostics.watchdog import CALLER_GRACE_S, Deadline, deadline
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 
 
@@ -82,6 +83,10 @@ _sending: ContextVar[Request | None] = ContextVar("agentloupe_mcp_request", defa
 #: each span takes or drops its own at its end, and a dispatcher lives as long as its open requests.
 _awaited: dict[tuple[int, str], Request] = {}
 
+#: SERVER spans whose request a deadline ended, by span id, until v2.py marks them at their end.
+_exceeded: set[int] = set()
+_INTERNAL_ERROR = -32603  # JSON-RPC's
+
 _client: MethodPatch | None = None
 _server: MethodPatch | None = None
 _answers: MethodPatch | None = None
@@ -119,6 +124,15 @@ def adopt_request_span(span: Any) -> Request | None:
     return request
 
 
+def exceeded(span: Any) -> bool:
+    """Did a deadline end the request this SERVER span is for (told once, at its end)?"""
+    span_id = span.get_span_context().span_id
+    if span_id in _exceeded:
+        _exceeded.discard(span_id)
+        return True
+    return False
+
+
 def _resolve_pending(self: Any, request_id: Any, outcome: Any) -> None:
     assert _answers is not None and _answers.original is not None
     try:
@@ -132,8 +146,17 @@ def _resolve_pending(self: Any, request_id: Any, outcome: Any) -> None:
 async def _serve_request(ctx: Any, *, call_next: Any) -> Any:
     if getattr(ctx, "request_id", None) is None:  # a notification: nothing waits for it
         return await call_next(ctx)
-    with deadline(_kind(ctx.method)):  # on the current span: the request's SERVER span
-        result = await call_next(ctx)
+    try:
+        with deadline(_kind(ctx.method), grace=CALLER_GRACE_S):  # on the current span: the SERVER span
+            result = await call_next(ctx)
+    except DeadlineExceeded as exc:
+        # answered as an MCP error that says so (the SDK logs any other exception with its
+        # traceback and answers "Internal server error"); its span is marked timeout at its end
+        from mcp.shared.exceptions import MCPError  # type: ignore[attr-defined]  # mcp 2 only
+
+        if (span := trace.get_current_span()).is_recording():
+            _exceeded.add(span.get_span_context().span_id)
+        raise MCPError(_INTERNAL_ERROR, str(exc)) from exc
     if ctx.method == "tools/call" and content.capture_enabled():
         try:
             _capture(ctx, result)

@@ -18,7 +18,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import content, semconv
-from agentloupe.instrumentation.diagnostics.watchdog import deadline
+from agentloupe.instrumentation.diagnostics.watchdog import CALLER_GRACE_S, deadline
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.telemetry import metrics
@@ -118,7 +118,8 @@ async def _handle_request(
 
         message.respond = respond_and_record
         try:
-            with deadline("tool" if isinstance(req, types.CallToolRequest) else "mcp", span=span):
+            kind = "tool" if isinstance(req, types.CallToolRequest) else "mcp"
+            with deadline(kind, span=span, grace=CALLER_GRACE_S):
                 return await original(self, message, req, session, lifespan_context, raise_exceptions)
         finally:
             message.respond = respond

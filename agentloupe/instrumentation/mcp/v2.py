@@ -44,6 +44,7 @@ from agentloupe.instrumentation.mcp import current_tool_call_id, request_attribu
 from agentloupe.instrumentation.mcp.requests_v2 import (
     Request,
     adopt_request_span,
+    exceeded,
     instrument_requests,
     uninstrument_requests,
 )
@@ -115,10 +116,12 @@ def _before_end(span: Span, request_of: Callable[[], Request | None], settle: Re
                 settle.settle()
             request = request_of()
             watched = request.deadline if request is not None else None
-            if watched is not None and watched.cancelled and _cancelling():  # not if answered meanwhile
+            # raised through the span (FastMCP's client span records it in the caller's task)
+            raised = (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__
+            if watched is not None and watched.cancelled and (raised or _cancelling()):  # not if answered meanwhile
                 mark_error(span, "timeout", f"{watched.kind} passed its {watched.seconds:g} s deadline")
-            elif request is None and (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__:
-                span.set_attribute(semconv.ERROR_TYPE, "timeout")  # a server's deadline, as the SDK named it
+            elif request is None and (raised or exceeded(span)):  # a server's deadline
+                span.set_attribute(semconv.ERROR_TYPE, "timeout")
             answer = request.answer() if request is not None else None
             if answer is not None:
                 if answer.get("isError") is True:
