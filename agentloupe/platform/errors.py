@@ -6,10 +6,13 @@ AgentloupeError
  ├── ServerStartError     a server did not become ready (names it, shows its stderr)
  ├── ToolNotFoundError    `loupe call` named a server or tool that is not there
  ├── ToolCallError        a tool call failed at the transport or protocol level
+ │    └── ToolCallTimeout a deadline passed and the call was cancelled (exit 124)
  └── ModelError           the model provider is missing or failed
 """
 
 from __future__ import annotations
+
+from agentloupe.instrumentation.diagnostics.exceeded import EXIT_DEADLINE
 
 
 class AgentloupeError(Exception):
@@ -47,6 +50,12 @@ class ToolNotFoundError(AgentloupeError):
 
 class ToolCallError(AgentloupeError):
     pass
+
+
+class ToolCallTimeout(ToolCallError):
+    """A deadline (``tool``, ``run``) passed and the call was cancelled: exit 124, as for a run."""
+
+    exit_code = EXIT_DEADLINE
 
 
 class ModelError(AgentloupeError):

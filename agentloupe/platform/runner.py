@@ -15,13 +15,14 @@ import anyio
 from opentelemetry import trace
 
 from agentloupe.instrumentation import content, semconv
+from agentloupe.instrumentation.diagnostics.exceeded import DeadlineExceeded
 from agentloupe.instrumentation.diagnostics.memory import LeakTracker
 from agentloupe.instrumentation.diagnostics.watchdog import deadline, watching
 from agentloupe.instrumentation.langgraph import genai
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
 from agentloupe.instrumentation.telemetry import metrics
 from agentloupe.platform.config import LOCAL_SERVER, Settings, parse_target
-from agentloupe.platform.errors import ToolCallError, ToolNotFoundError
+from agentloupe.platform.errors import ToolCallError, ToolCallTimeout, ToolNotFoundError
 from agentloupe.platform.output import truncate_output
 from agentloupe.platform.sessions import headstart
 from agentloupe.platform.sessions.launcher import child_environment
@@ -262,6 +263,8 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
                     result = await session.call_tool(tool, arguments)
             except anyio.get_cancelled_exc_class():
                 raise
+            except DeadlineExceeded as exc:
+                raise ToolCallTimeout(f"calling {server}.{tool} failed: {exc}") from None
             except Exception as exc:
                 raise ToolCallError(f"calling {server}.{tool} failed: {exc}") from None
         finally:

@@ -100,3 +100,23 @@ def test_burst_during_an_outage_is_bounded_counted_and_recovers(tmp_path):
     assert stderr.count("\n") < 20, stderr[-2000:]  # no flood: a few lines, whatever the SDK logs
     [warm_kib, peak_kib] = [int(n) for n in stdout.split("rss_kib")[1].split()]
     assert peak_kib - warm_kib < 40 * 1024  # bounded: the queue's few MB, generously; not the burst's 90
+
+
+def test_only_export_failures_are_taken_for_a_collector_outage():
+    # the filter turns the exporters' flood into one line per signal; another OpenTelemetry warning
+    # (here the context API's) goes out as it is, not as "is the collector running?"
+    import logging
+
+    from agentloupe.instrumentation.telemetry.logs import ExportFailureOnce
+
+    def record(name: str, message: str) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.ERROR, __file__, 1, message, None, None)
+
+    once = ExportFailureOnce()
+    detach = record("opentelemetry.context", "Failed to detach context")
+    assert once.filter(detach) and detach.getMessage() == "Failed to detach context"
+    failed = record("opentelemetry.exporter.otlp.proto.http.trace_exporter", "Failed to export span batch code: 503")
+    assert once.filter(failed) and "Is the collector running" in failed.getMessage()
+    assert not once.filter(record("opentelemetry.exporter.otlp.proto.http.trace_exporter", "Failed again"))
+    batch = record("opentelemetry.sdk._shared_internal", "Exception while exporting metrics.")
+    assert once.filter(batch) and "export of metrics is failing" in batch.getMessage()

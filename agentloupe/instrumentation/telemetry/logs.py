@@ -79,6 +79,7 @@ def _severity(level: str) -> Any:
 
 _SIGNAL_OF_LOGGER = (("metric_exporter", "metrics"), ("_log_exporter", "logs"), ("trace_exporter", "traces"))
 _UNSUPPORTED = re.compile(r"code: (404|405)\b|StatusCode\.UNIMPLEMENTED")
+_EXPORTING = re.compile(r"export", re.IGNORECASE)  # the batch processors' "Exception while exporting"
 
 
 def _signal(record: logging.LogRecord, message: str) -> str:
@@ -108,6 +109,8 @@ class ExportFailureOnce(logging.Filter):
         if record.levelno < logging.WARNING:
             return False
         original = record.getMessage()
+        if not record.name.startswith("opentelemetry.exporter") and not _EXPORTING.search(original):
+            return True  # another of OpenTelemetry's warnings ("Failed to detach context"): as it is
         signal = _signal(record, original)
         if signal in self._seen:
             return False
