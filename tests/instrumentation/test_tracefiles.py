@@ -108,3 +108,17 @@ def test_traces_keep_n_leaves_the_files_of_the_newest_n_traces_after_each_run(tm
         assert traces_on_disk() == set(newest[-3:]), f"after run {n + 1}"
     # server logs alike: one per run here (the math server), as many as the traces kept
     assert len(list((tmp_path / "logs").glob("*.log"))) == 3
+
+
+def test_a_span_ending_as_the_interpreter_is_torn_down_is_still_written(tmp_path, monkeypatch):
+    # a task finalised after a Ctrl-C can end its span when builtins are already gone (seen as
+    # "NameError: name 'open' is not defined", the span left unfinished): the file is reopened anyway
+    import builtins
+
+    trace_file = TraceFile(tmp_path / "svc-1.jsonl")
+    trace_file.write('{"a": 1}')
+    trace_file.close()
+    monkeypatch.delattr(builtins, "open")
+    trace_file.write('{"b": 2}')
+    monkeypatch.undo()
+    assert (tmp_path / "svc-1.jsonl").read_text().splitlines() == ['{"a": 1}', '{"b": 2}'] and trace_file.failed == 0

@@ -38,6 +38,9 @@ DEFAULT_KEEP_TRACES = 200
 #: ``<service>-<pid>.jsonl`` or, rotated, ``<service>-<pid>.<n>.jsonl``.
 FILE_NAME = re.compile(r"^(?P<service>.+)-(?P<pid>\d+)(?:\.(?P<rotation>\d+))?\.jsonl$")
 
+#: Bound at import: a span can end while the interpreter is torn down (a task finalised after a
+#: Ctrl-C), when the ``open`` builtin is already gone; its end record is still written.
+_open = open
 _KINDS = {SpanKind.INTERNAL: 1, SpanKind.SERVER: 2, SpanKind.CLIENT: 3, SpanKind.PRODUCER: 4, SpanKind.CONSUMER: 5}
 _STATUS = {StatusCode.UNSET: 0, StatusCode.OK: 1, StatusCode.ERROR: 2}
 _OPEN = [{"key": semconv.SPAN_OPEN, "value": {"boolValue": True}}]
@@ -160,15 +163,15 @@ class TraceFile:
             try:
                 if self._file is None:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
-                    self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - open until close()
+                    self._file = _open(self.path, "a", encoding="utf-8")  # open until close()
                     self._size = self._file.tell()
                 self._file.write(line + "\n")
                 self._file.flush()
                 self._size += len(line) + 1
                 if self._size > self.max_bytes:
                     self._rotate()
-            except OSError:
-                self.failed += 1  # a full disk: the agent goes on; the count says what was lost
+            except Exception:  # a full disk (or a span ended as the interpreter is torn down):
+                self.failed += 1  # the agent goes on; the count says what was lost
 
     def _rotate(self) -> None:
         assert self._file is not None
