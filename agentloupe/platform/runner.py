@@ -263,10 +263,9 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
                     result = await session.call_tool(tool, arguments)
             except anyio.get_cancelled_exc_class():
                 raise
-            except DeadlineExceeded as exc:
-                raise ToolCallTimeout(f"calling {server}.{tool} failed: {exc}") from None
-            except Exception as exc:
-                raise ToolCallError(f"calling {server}.{tool} failed: {exc}") from None
+            except Exception as exc:  # a deadline that ended it exits 124, as for a run
+                error = ToolCallTimeout if isinstance(exc, DeadlineExceeded) else ToolCallError
+                raise error(f"calling {server}.{tool} failed: {exc}") from None
         finally:
             await shutdown_pool(pool)
         text = "\n".join(

@@ -289,13 +289,9 @@ def task_tree(loop: asyncio.AbstractEventLoop) -> list[str]:
     children: dict[int, list[asyncio.Task[Any]]] = {}
     awaited: set[int] = set()
     for task in tasks:
-        waiter = getattr(task, "_fut_waiter", None)
-        if waiter is None:
+        if getattr(task, "_fut_waiter", None) is None:
             continue
-        if isinstance(waiter, asyncio.Task):
-            kids = [waiter]
-        else:
-            kids = [t for t in tasks if t is not task and not t.done() and _completes(t, waiter)]
+        kids = [t for t in tasks if t is not task and not t.done() and _awaits(task, t)]
         children[id(task)] = kids
         awaited.update(id(kid) for kid in kids)
     lines: list[str] = []

@@ -120,7 +120,7 @@ def _before_end(span: Span, request_of: Callable[[], Request | None], settle: Re
             raised = (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__
             if watched is not None and watched.cancelled and (raised or _cancelling()):  # not if answered meanwhile
                 mark_error(span, "timeout", f"{watched.kind} passed its {watched.seconds:g} s deadline")
-            elif request is None and (raised or exceeded(span)):  # a server's deadline
+            elif request is None and (exceeded(span) or raised):  # a server's deadline (told once)
                 span.set_attribute(semconv.ERROR_TYPE, "timeout")
             answer = request.answer() if request is not None else None
             if answer is not None:
