@@ -113,8 +113,8 @@ async def one_turn_concurrency(results: Results, runs: int) -> None:
     """k slow tools (100-500 ms) in one turn: wall time against the slowest tool."""
     from langchain_core.messages import HumanMessage
 
-    from agentloupe.platform.graph import build_graph
-    from agentloupe.platform.models import load_model
+    from agentloupe.platform.agent.graph import build_graph
+    from agentloupe.platform.agent.models import load_model
 
     shapes = {1: [500], 2: [300, 500], 3: [100, 300, 500], 5: [100, 200, 300, 400, 500]}
     async with pool(servers("faults")) as opened:

@@ -189,9 +189,9 @@ async def scale(results: Results, levels: list[int]) -> None:
     """N concurrent agent runs on one set of servers (offline model): throughput, latency, RSS per run."""
     from langchain_core.messages import HumanMessage
 
-    from agentloupe.platform.graph import build_graph
-    from agentloupe.platform.models import load_model
-    from agentloupe.platform.tools import local_tools
+    from agentloupe.platform.agent.graph import build_graph
+    from agentloupe.platform.agent.models import load_model
+    from agentloupe.platform.agent.tools import local_tools
 
     process = psutil.Process()
     async with pool(servers("math", "weather")) as opened:

@@ -34,7 +34,8 @@ from agentloupe.platform.errors import AgentloupeError
 # The rest is imported by the command that needs it: `loupe --help` and a bad flag cost a
 # Python start and typer, not OpenTelemetry, MCP and LangGraph (the import time is measured).
 if TYPE_CHECKING:
-    from agentloupe.platform.runner import CallResult, RunResult
+    from agentloupe.platform.commands.runner import CallResult
+    from agentloupe.platform.runs import RunResult
 
 
 def _version(value: bool) -> None:
@@ -178,7 +179,7 @@ def run(
         asked: str = question
 
         async def bundled() -> RunResult:
-            from agentloupe.platform.runner import run_agent
+            from agentloupe.platform.commands.runner import run_agent
 
             return await run_agent(settings, asked)
 
@@ -233,7 +234,7 @@ def exec_(
     prometheus_port: PrometheusOption = None,
 ) -> None:
     """Run any Python program with MCP and LangGraph traced, no code change (like opentelemetry-instrument)."""
-    from agentloupe.platform.exec import ProgramNotFound, exec_program, launch, not_started, reap
+    from agentloupe.platform.commands.exec import ProgramNotFound, exec_program, launch, not_started, reap
 
     if not command:
         fail("name the program after --, e.g. loupe exec -- python app.py", 2)
@@ -298,7 +299,8 @@ def call(
         loop_threshold_ms=loop_threshold_ms,
         prometheus_port=prometheus_port,
     )
-    from agentloupe.platform.config import LOCAL_SERVER, parse_target
+    from agentloupe.platform.commands.targets import parse_target
+    from agentloupe.platform.config import LOCAL_SERVER
 
     try:
         server, _ = parse_target(settings, target)
@@ -306,7 +308,7 @@ def call(
         fail(str(exc), exc.exit_code)
 
     async def one_call() -> CallResult:
-        from agentloupe.platform.runner import call_tool
+        from agentloupe.platform.commands.runner import call_tool
 
         return await call_tool(settings, target, parsed)
 
@@ -366,8 +368,8 @@ def serve(
             f" set {SERVE_TOKEN_ENV} or --token-file (e.g. a mounted Secret), or pass --no-auth to mean it",
             2,
         )
-    from agentloupe.platform.runner import preload
-    from agentloupe.platform.serve import serve as serve_agent
+    from agentloupe.platform.commands.serve import serve as serve_agent
+    from agentloupe.platform.runs import preload
 
     preload()
     settings = settings_from(
@@ -392,11 +394,10 @@ def serve(
 @app.command("tools")
 def show_tools(config: ConfigOption = None, log_level: LogOption = None) -> None:
     """List every tool `loupe call` and the planner can use: the local tools and each server's, with parameters."""
-    from agentloupe.platform.catalog import list_tools, render
-    from agentloupe.platform.sessions.launcher import child_environment
+    from agentloupe.platform.commands.catalog import list_tools, render
 
     settings = settings_from(config=config, log_level=log_level, print_tree=False)
-    servers = execute(settings, lambda: list_tools(settings, child_environment(settings)))
+    servers = execute(settings, lambda: list_tools(settings))
     print(render(servers, width=max(80, shutil.get_terminal_size((100, 24)).columns)))
     failed = [s.name for s in servers if s.error]
     if failed:

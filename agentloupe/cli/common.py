@@ -129,12 +129,12 @@ def execute(
 
 def imports_of_call() -> None:
     """What ``loupe call`` imports while its server boots (``lifecycle.execute(prepare=...)``)."""
-    import agentloupe.platform.runner  # noqa: F401
+    import agentloupe.platform.commands.runner  # noqa: F401
 
 
 def imports_of_run() -> None:
     """What ``loupe run`` imports while its servers boot: the runner, LangGraph, LangChain."""
-    from agentloupe.platform.runner import import_the_agent
+    from agentloupe.platform.commands.runner import import_the_agent
 
     import_the_agent()
 

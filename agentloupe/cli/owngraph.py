@@ -11,7 +11,7 @@ from agentloupe.cli.common import execute, fail
 
 if TYPE_CHECKING:  # imported when a graph runs: `loupe run` of the bundled agent launches its servers first
     from agentloupe.platform.config import Settings
-    from agentloupe.platform.runner import RunResult
+    from agentloupe.platform.runs import RunResult
 
 #: A run that stopped at interrupt(): continue it with --resume JSON --thread ID.
 EXIT_INTERRUPTED = 4
@@ -31,48 +31,33 @@ class GraphFlags:
 
 def run_own_graph(settings: Settings, flags: GraphFlags) -> RunResult | None:
     """Check the flags (one line and exit 2 for bad ones), run the graph, say what a stop means."""
-    from agentloupe.instrumentation import instrument_langgraph
-    from agentloupe.instrumentation.mcp.stdio_children import instrument_stdio_children
+    from agentloupe.platform.commands.rungraph import NOT_RESUMING, prepare_graph_run
     from agentloupe.platform.errors import AgentloupeError
-    from agentloupe.platform.graphrun import NOT_RESUMING, run_graph
-    from agentloupe.platform.usergraph import context_input, graph_input, load_graph_target
 
     if flags.output not in ("text", "json"):
         fail(f"--output {flags.output!r}: use text or json", 2)
     resume: Any = NOT_RESUMING
-    state: dict[str, Any] | None = None
+    if flags.resume_json is not None:
+        if flags.thread is None:
+            fail("--resume needs --thread ID: the thread the interrupted run printed", 2)
+        if flags.question is not None or flags.input_json is not None:
+            fail("--resume continues a thread: give no QUESTION or --input with it", 2)
+        resume = _json_value(flags.resume_json)
     try:
-        if flags.resume_json is not None:
-            if flags.thread is None:
-                fail("--resume needs --thread ID: the thread the interrupted run printed", 2)
-            if flags.question is not None or flags.input_json is not None:
-                fail("--resume continues a thread: give no QUESTION or --input with it", 2)
-            resume = _json_value(flags.resume_json)
-        else:
-            state = graph_input(flags.question, flags.input_json)
-        context = context_input(flags.context_json)
-        target = load_graph_target(flags.graph)
-    except AgentloupeError as exc:
-        fail(str(exc), exc.exit_code)
-    from agentloupe.platform.runner import preload
-
-    preload()  # LangChain's lazy imports, before the loop (the user's graph imported LangGraph already)
-    instrument_langgraph()
-    instrument_stdio_children()
-    return execute(
-        settings,
-        lambda: run_graph(
+        run = prepare_graph_run(
             settings,
             flags.graph,
-            target,
-            state,
-            context=context,
+            question=flags.question,
+            input_json=flags.input_json,
+            context_json=flags.context_json,
             thread=flags.thread,
             resume=resume,
             output=flags.output,
             stream=flags.stream,
-        ),
-    )
+        )
+    except AgentloupeError as exc:
+        fail(str(exc), exc.exit_code)
+    return execute(settings, run)
 
 
 def _json_value(text: str) -> Any:

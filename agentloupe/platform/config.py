@@ -42,7 +42,7 @@ from agentloupe.instrumentation.telemetry.processenv import (
     resolve_protocol,
     telemetry_environment,
 )
-from agentloupe.platform.errors import ConfigError, ToolNotFoundError
+from agentloupe.platform.errors import ConfigError
 
 if TYPE_CHECKING:
     from agentloupe.instrumentation.diagnostics.watchdog import WatchdogConfig
@@ -364,21 +364,3 @@ def load_settings(
         loop_threshold_s=loop_threshold_ms / 1000 if loop_threshold_ms else None,
         prometheus_port=prometheus_port,
     )
-
-
-def parse_target(settings: Settings, target: str) -> tuple[str, str]:
-    """``SERVER.TOOL`` as (server, tool), checked against the configured servers and the local tools."""
-    server, sep, tool = target.partition(".")
-    if not sep or not server or not tool:
-        raise ConfigError(f"{target!r}: name the tool as SERVER.TOOL, e.g. math.add")
-    if server == LOCAL_SERVER:
-        from agentloupe.platform.tools import local_tools
-
-        names = sorted(t.name for t in local_tools())
-        if tool not in names:
-            raise ToolNotFoundError(f"there is no local tool {tool!r}: the local tools are {', '.join(names)}")
-        return server, tool
-    if server not in settings.servers:
-        known = ", ".join(sorted(settings.servers)) or "none"
-        raise ToolNotFoundError(f"unknown server {server!r}: configured servers are {known}")
-    return server, tool

@@ -1,5 +1,9 @@
-"""MCP sessions that live as long as the run, on mcp 1.x or 2.x: the launcher, the stdio transport,
-the HTTP watch (1.x), the pool.
+"""MCP sessions that live as long as the run, on mcp 1.x or 2.x.
+
+``launcher`` starts and stops server processes (``headstart`` launches them before a command's
+imports); ``stdio`` and ``http`` are the transports (``httpwatch``: mcp 1.x's SSE watch); ``client``
+is the session a tool holds, behind a ``breaker``; ``pool`` owns one session per server;
+``mcpsdk`` is the MCP SDK as the platform sees it, on either generation (it imports no sibling).
 
 ``SessionPool`` (and with it ``mcp``) is imported on first use: a command launches its servers
 through ``launcher`` before it pays for that import (``headstart``).

@@ -9,8 +9,6 @@ module says so once. (The instrumentation layer patches or enriches the SDK in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 from agentloupe.instrumentation.mcp import generation
@@ -36,6 +34,7 @@ else:  # mcp 2.x (the type checker runs against 1.x: these names are 2.x's)
     from mcp import ClientSession, types
     from mcp import MCPError as McpError  # type: ignore[attr-defined,no-redef]
     from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client  # noqa: F401 - for sessions/http.py
     from mcp.shared.message import SessionMessage
 
     CONNECTION_CLOSED: int = types.CONNECTION_CLOSED  # type: ignore[no-redef]
@@ -65,47 +64,6 @@ def is_error(result: Any) -> bool:
     return bool(getattr(result, "is_error" if GENERATION >= 2 else "isError", False))
 
 
-@asynccontextmanager
-async def http_streams(
-    url: str, server: str, headers: dict[str, str], *, on_error_status: Callable[[int], None] = lambda status: None
-) -> AsyncIterator[tuple[Any, Any, Callable[[], str | None] | None, Callable[[Any], None]]]:
-    """The streamable HTTP transport to ``url``: read and write streams, the session id getter, and
-    ``attach(session)``, to call once the session exists.
-
-    ``on_error_status(status)`` hears each HTTP error status (mcp 2 turns them into JSON-RPC errors
-    that no longer say which; mcp 1 raises them). The HTTP client is built on a thread: loading the
-    CA bundle takes about 100 ms.
-    """
-    import anyio
-
-    if GENERATION >= 2:
-        from mcp.shared._httpx_utils import create_mcp_http_client
-
-        session_id: list[str] = []  # the transport keeps it to itself: read off its responses
-
-        async def heard(response: Any) -> None:
-            if response.status_code >= 400:
-                on_error_status(response.status_code)
-            elif found := response.headers.get("mcp-session-id"):
-                session_id[:] = [found]
-
-        client = await anyio.to_thread.run_sync(lambda: create_mcp_http_client(headers=headers))
-        client.event_hooks["response"].append(heard)
-        async with client, streamable_http_client(url, http_client=client) as (read, write):  # type: ignore[misc]
-            yield read, write, lambda: session_id[0] if session_id else None, lambda session: None
-        return
-    # mcp 1.x waits forever when an SSE response ends without its answer: watch for that
-    from agentloupe.platform.sessions.httpwatch import watched_client
-
-    client, watcher = await anyio.to_thread.run_sync(watched_client, server, headers)
-    async with client, streamable_http_client(url, http_client=client) as (read, write, get_session_id):
-
-        def attach(session: Any) -> None:
-            watcher.session = session
-
-        yield read, write, get_session_id, attach
-
-
 __all__ = [
     "CONNECTION_CLOSED",
     "GENERATION",
@@ -117,9 +75,9 @@ __all__ = [
     "McpError",
     "SessionMessage",
     "encode_message",
-    "http_streams",
     "httpx",
     "is_error",
     "parse_message",
+    "streamable_http_client",
     "types",
 ]

@@ -31,12 +31,12 @@ from agentloupe.platform.sessions.client import (
     about_server,
     langchain_tools,
 )
+from agentloupe.platform.sessions.http import http_streams
 from agentloupe.platform.sessions.mcpsdk import (
     GENERATION,
     OFFERED_PROTOCOL_VERSION,
     ClientSession,
     McpError,
-    http_streams,
     httpx,
 )
 from agentloupe.platform.sessions.stdio import stdio_streams

@@ -34,15 +34,16 @@ from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.spans import traced
 from agentloupe.instrumentation.telemetry import lazylog
 from agentloupe.instrumentation.telemetry import setup as telemetry
+from agentloupe.platform.agent.graph import build_graph
+from agentloupe.platform.agent.models import load_model
+from agentloupe.platform.agent.tools import local_tools
+from agentloupe.platform.commands.runner import invoke_once
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError
-from agentloupe.platform.graph import build_graph
 from agentloupe.platform.lifecycle import first_leaf
-from agentloupe.platform.models import load_model
-from agentloupe.platform.runner import invoke_once, observed, shutdown_pool
+from agentloupe.platform.runs import observed, shutdown_pool
 from agentloupe.platform.sessions import SessionPool
 from agentloupe.platform.sessions.launcher import child_environment
-from agentloupe.platform.tools import local_tools
 
 log = lazylog.get_logger("agentloupe.serve")
 MAX_INPUT_CHARS = 100_000

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agentloupe.platform.planner import ToolSpec, plan, split_clauses
+from agentloupe.platform.agent.offline.planner import ToolSpec, plan, split_clauses
 
 NUM2 = {"properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]}
 TOOLS = [

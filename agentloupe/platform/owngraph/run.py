@@ -19,10 +19,12 @@ from agentloupe.instrumentation.diagnostics.watchdog import active as active_wat
 from agentloupe.instrumentation.diagnostics.watchdog import deadline
 from agentloupe.instrumentation.spans import traced
 from agentloupe.platform.config import Settings
-from agentloupe.platform.runner import (
+from agentloupe.platform.owngraph.loading import answer_of, build_user_graph, coerce_context
+from agentloupe.platform.owngraph.threads import interrupts_of, link_to_interrupted, remember_interrupted
+from agentloupe.platform.runs import (
     AbandonStuckThreads,
     RunResult,
-    _trace_id,
+    current_trace_id,
     note_missing,
     observed,
     shutdown_pool,
@@ -30,8 +32,6 @@ from agentloupe.platform.runner import (
     with_missing,
 )
 from agentloupe.platform.sessions.launcher import child_environment
-from agentloupe.platform.threads import interrupts_of, link_to_interrupted, remember_interrupted
-from agentloupe.platform.usergraph import answer_of, build_user_graph, coerce_context
 
 if TYPE_CHECKING:
     from agentloupe.platform.sessions import SessionPool
@@ -52,7 +52,7 @@ async def run_graph(
     output: str = "text",
     stream: bool = False,
 ) -> RunResult:
-    """Run ``target`` (what ``usergraph.load_graph_target(ref)`` found) on ``state``, or continue
+    """Run ``target`` (what ``loading.load_graph_target(ref)`` found) on ``state``, or continue
     ``thread`` with ``Command(resume=resume)``; the answer as text or the final state as JSON."""
     run_id = str(uuid.uuid4())
     thread_id = thread or run_id
@@ -110,7 +110,7 @@ async def run_graph(
             answer = _json(final) if output == "json" else answer_of(shown)
             return RunResult(
                 answer=with_missing(answer, missing),
-                trace_id=_trace_id(),
+                trace_id=current_trace_id(),
                 run_id=run_id,
                 missing=missing,
                 thread_id=thread_id if getattr(graph, "checkpointer", None) else None,

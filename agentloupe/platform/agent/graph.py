@@ -27,8 +27,8 @@ from agentloupe.instrumentation.langgraph import genai
 from agentloupe.instrumentation.mcp import current_tool_call_id
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.telemetry import metrics
-from agentloupe.platform.models import ModelInfo
-from agentloupe.platform.output import truncate_output
+from agentloupe.platform.agent.models import ModelInfo
+from agentloupe.platform.agent.output import truncate_output
 
 
 def model_node(model: Runnable[Any, Any], info: ModelInfo) -> Callable[[MessagesState], Awaitable[dict[str, Any]]]:

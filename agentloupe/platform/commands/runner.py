@@ -1,15 +1,12 @@
-"""One agent run and one tool call, as the CLI (and tests) drive them."""
+"""``loupe run`` and ``loupe call``: one run of the bundled agent, one tool call, as the CLI (and tests) drive them."""
 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager, suppress
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
 
 import anyio
 from opentelemetry import trace
@@ -17,33 +14,38 @@ from opentelemetry import trace
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.diagnostics.exceeded import DeadlineExceeded
 from agentloupe.instrumentation.diagnostics.memory import LeakTracker
-from agentloupe.instrumentation.diagnostics.watchdog import deadline, watching
+from agentloupe.instrumentation.diagnostics.watchdog import deadline
 from agentloupe.instrumentation.langgraph import genai
-from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
-from agentloupe.instrumentation.telemetry import metrics
-from agentloupe.platform.config import LOCAL_SERVER, Settings, parse_target
+from agentloupe.instrumentation.spans import mark_error, traced
+from agentloupe.platform.agent.output import truncate_output
+from agentloupe.platform.commands.targets import parse_target
+from agentloupe.platform.config import LOCAL_SERVER, Settings
 from agentloupe.platform.errors import ToolCallError, ToolCallTimeout, ToolNotFoundError
-from agentloupe.platform.output import truncate_output
+from agentloupe.platform.runs import (
+    LAZY_IMPORTS,
+    RunResult,
+    current_trace_id,
+    note_missing,
+    observed,
+    shutdown_pool,
+    timed_run,
+    with_missing,
+)
 from agentloupe.platform.sessions import headstart
 from agentloupe.platform.sessions.launcher import child_environment
 
-if TYPE_CHECKING:  # the pool (and the MCP SDK) is imported where a command uses it: --graph may not
-    from agentloupe.platform.sessions import SessionPool
-
 AGENT_NAME = "agentloupe"
-
-#: Modules LangChain imports lazily on first use, inside the event loop: an
-#: import there blocks the loop for 100-200 ms (measured), which the loop
-#: monitor rightly reports. Importing them before the loop starts keeps
-#: the first run's trace about the agent, not about import time.
-LAZY_IMPORTS = ("langchain_core.tracers.context", "langchain_core.tracers.langchain", "langchain_core.tracers.stdout")
 
 
 def import_the_agent() -> None:
     """The modules a run needs beyond the sessions (LangGraph, LangChain); safe on any thread."""
     import importlib
 
-    modules: tuple[str, ...] = ("agentloupe.platform.graph", "agentloupe.platform.models", "agentloupe.platform.tools")
+    modules: tuple[str, ...] = (
+        "agentloupe.platform.agent.graph",
+        "agentloupe.platform.agent.models",
+        "agentloupe.platform.agent.tools",
+    )
     from agentloupe.instrumentation.mcp import generation
 
     if (generation() or 1) >= 2:  # the MCP tools' converter (sessions/client.py)
@@ -58,73 +60,11 @@ def import_the_agent() -> None:
             importlib.import_module(name)
 
 
-def preload() -> None:
-    import importlib
-
-    for name in LAZY_IMPORTS:
-        with suppress(ImportError):
-            importlib.import_module(name)
-
-
-@dataclass
-class RunResult:
-    answer: str
-    trace_id: str
-    run_id: str
-    missing: dict[str, str] = field(default_factory=dict)  # servers the run went on without, and why
-    thread_id: str | None = None  # a checkpointed graph's thread (--graph)
-    interrupts: list[Any] = field(default_factory=list)  # what interrupt() asked, when the run stopped there
-    streamed: bool = False  # the answer was printed as it came (--stream)
-
-
 @dataclass
 class CallResult:
     text: str
     is_error: bool
     trace_id: str
-
-
-def _trace_id() -> str:
-    return format(trace.get_current_span().get_span_context().trace_id, "032x")
-
-
-@asynccontextmanager
-async def observed(settings: Settings) -> AsyncIterator[object]:
-    """The watchdog and the memory probe around a run (what the library's ``watch()`` runs too)."""
-    async with watching(settings.watchdog_config(), memory=settings.memory) as watchdog:
-        yield watchdog
-
-
-async def shutdown_pool(pool: SessionPool) -> None:
-    with traced(semconv.SPAN_SHUTDOWN) as span:
-        with deadline("shutdown", span=span, cancellable=False):  # closes scopes opened before it
-            pool.begin_close()
-            await pool.close()
-        span.set_attribute(semconv.SERVERS_STOPPED, len(pool.slots))
-
-
-class AbandonStuckThreads(ThreadPoolExecutor):
-    """A default executor whose shutdown does not wait: the run is over, and a thread still
-    running is stuck (a sync node past its deadline), to be left behind, not waited for."""
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        super().shutdown(wait=False, cancel_futures=True)
-
-
-@contextmanager
-def timed_run(agent_name: str) -> Iterator[None]:
-    """Record one agent invocation in ``agentloupe.run.duration`` (with ``error.type`` when it raised)."""
-    started = time.perf_counter()
-    outcome: dict[str, str] = {}
-    try:
-        yield
-    except BaseException as exc:
-        outcome[semconv.ERROR_TYPE] = error_type_of(exc)
-        raise
-    finally:
-        metrics.agent_run_duration().record(
-            time.perf_counter() - started, {semconv.GEN_AI_AGENT_NAME: agent_name, **outcome}
-        )
 
 
 async def run_agent(settings: Settings, question: str) -> RunResult:
@@ -151,9 +91,9 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
             try:
                 await pool.open()
                 await anyio.to_thread.run_sync(importing.join)
-                from agentloupe.platform.graph import build_graph
-                from agentloupe.platform.models import load_model
-                from agentloupe.platform.tools import local_tools
+                from agentloupe.platform.agent.graph import build_graph
+                from agentloupe.platform.agent.models import load_model
+                from agentloupe.platform.agent.tools import local_tools
 
                 model, info = load_model(settings.model)
                 note_missing(root, pool.missing)
@@ -164,7 +104,10 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
             finally:
                 await shutdown_pool(pool)
             return RunResult(
-                answer=with_missing(answer, pool.missing), trace_id=_trace_id(), run_id=run_id, missing=pool.missing
+                answer=with_missing(answer, pool.missing),
+                trace_id=current_trace_id(),
+                run_id=run_id,
+                missing=pool.missing,
             )
 
 
@@ -198,21 +141,6 @@ async def invoke_once(
     return answer if isinstance(answer, str) else str(answer)
 
 
-def note_missing(span: Any, missing: dict[str, str]) -> None:
-    """A degraded run: the servers it goes on without are on its root span (and ERROR start spans)."""
-    if missing:
-        span.set_attribute(semconv.SERVERS_MISSING, sorted(missing))
-        span.add_event("servers_missing", {name: why[:300] for name, why in missing.items()})
-
-
-def with_missing(answer: str, missing: dict[str, str]) -> str:
-    """The answer, saying which servers were missing (their tools were not there to use)."""
-    if not missing:
-        return answer
-    notes = "\n".join(f"- {why}" for why in missing.values())
-    return f"{answer}\n\nNot available in this run (their tools were not used):\n{notes}"
-
-
 async def call_tool(settings: Settings, target: str, arguments: dict[str, Any]) -> CallResult:
     """Call one tool of one configured server, traced like a run: the quickest way to debug a tool."""
     server, tool = parse_target(settings, target)
@@ -224,7 +152,7 @@ async def call_tool(settings: Settings, target: str, arguments: dict[str, Any]) 
 
 async def _call_local(name: str, arguments: dict[str, Any]) -> CallResult:
     """One of the agent's own tools, with the span it has in a run (``execute_tool {name}``)."""
-    from agentloupe.platform.tools import local_tools
+    from agentloupe.platform.agent.tools import local_tools
 
     tool = next(t for t in local_tools() if t.name == name)
     with traced(semconv.SPAN_CALL, attributes={semconv.SERVER_NAME: LOCAL_SERVER, semconv.GEN_AI_TOOL_NAME: name}):
@@ -239,7 +167,7 @@ async def _call_local(name: str, arguments: dict[str, Any]) -> CallResult:
             if failed:
                 mark_error(span, "tool_error", text[:500])
                 mark_error(trace.get_current_span(), "tool_error", text[:500])
-        return CallResult(text=text, is_error=failed, trace_id=_trace_id())
+        return CallResult(text=text, is_error=failed, trace_id=current_trace_id())
 
 
 async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict[str, Any]) -> CallResult:
@@ -275,7 +203,7 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
         failed = is_error(result)
         if failed:
             mark_error(root, "tool_error", text[:500])
-        return CallResult(text=text, is_error=failed, trace_id=_trace_id())
+        return CallResult(text=text, is_error=failed, trace_id=current_trace_id())
 
 
 __all__ = ["CallResult", "RunResult", "call_tool", "run_agent"]

@@ -14,87 +14,19 @@ servers start only then) and ``config``.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
 import json
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from agentloupe.platform.errors import ConfigError
-from agentloupe.platform.langgraphjson import LANGGRAPH_JSON, find_project
-from agentloupe.platform.langgraphjson import apply as apply_project
+from agentloupe.platform.owngraph.project import LANGGRAPH_JSON, find_project
+from agentloupe.platform.owngraph.project import apply as apply_project
+from agentloupe.platform.references import first_line, load_object
 
 #: What a graph factory may ask for, by parameter name (``runtime`` too: LangGraph's server passes it).
 INJECTABLE = ("tools", "config", "runtime")
-
-
-def _load_file(path: Path, ref: str) -> Any:
-    if not path.is_file():
-        raise ConfigError(f"{ref!r}: file {path} not found")
-    name = path.stem if path.stem not in sys.modules else f"agentloupe_user_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ConfigError(f"{ref!r}: {path} is not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    # Its siblings import as they would when the file runs as a script.
-    folder = str(path.resolve().parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException as exc:
-        sys.modules.pop(name, None)
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        raise ConfigError(f"importing {path} failed: {type(exc).__name__}: {_first_line(exc)}") from None
-    return module
-
-
-def _load_module(module_name: str, ref: str) -> Any:
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise ConfigError(
-                f"{ref!r}: no module named {exc.name!r} (run from the project folder, or use FILE.py:NAME)"
-            ) from None
-        raise ConfigError(f"importing {module_name} failed: {type(exc).__name__}: {_first_line(exc)}") from None
-    except Exception as exc:
-        raise ConfigError(f"importing {module_name} failed: {type(exc).__name__}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else "(no message)"
-
-
-def is_file_reference(source: str) -> bool:
-    return source.endswith(".py") or "/" in source
-
-
-def load_object(ref: str, *, what: str) -> Any:
-    """The object ``FILE.py:NAME`` or ``package.module:NAME`` names; a ConfigError otherwise."""
-    source, sep, attribute = ref.rpartition(":")
-    if not sep or not source or not attribute:
-        raise ConfigError(f"{what} {ref!r}: expected FILE.py:NAME or package.module:NAME")
-    module = _load_file(Path(source), ref) if is_file_reference(source) else _load_module(source, ref)
-    value: Any = module
-    for part in attribute.split("."):
-        try:
-            value = getattr(value, part)
-        except AttributeError:
-            public = sorted(n for n in vars(module) if not n.startswith("_"))[:12]
-            raise ConfigError(
-                f"{what} {ref!r}: {source} has no attribute {attribute!r}"
-                f" (it has: {', '.join(public) or 'nothing public'})"
-            ) from None
-    return value
 
 
 def resolve_reference(ref: str, cwd: Path | None = None) -> str:
@@ -198,7 +130,7 @@ async def build_user_graph(
         if inspect.isawaitable(made):
             made = await made
     except Exception as exc:
-        raise ConfigError(f"--graph {ref!r}: the factory raised {type(exc).__name__}: {_first_line(exc)}") from None
+        raise ConfigError(f"--graph {ref!r}: the factory raised {type(exc).__name__}: {first_line(exc)}") from None
     return _as_graph(made, ref)
 
 
@@ -239,7 +171,7 @@ def coerce_context(graph: Any, context: dict[str, Any]) -> Any:
         try:
             return schema(**context)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"--context does not fit {name}: {_first_line(exc)}") from None
+            raise ConfigError(f"--context does not fit {name}: {first_line(exc)}") from None
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         try:
             return schema(**context)

@@ -14,10 +14,11 @@ import anyio
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agentloupe.instrumentation.spans import traced
+from agentloupe.platform.agent.tools import local_tools
 from agentloupe.platform.config import LOCAL_SERVER, Settings
 from agentloupe.platform.errors import AgentloupeError
 from agentloupe.platform.sessions import SessionPool
-from agentloupe.platform.tools import local_tools
+from agentloupe.platform.sessions.launcher import child_environment
 from agentloupe.view.tree import cut_at_word
 
 
@@ -73,8 +74,9 @@ async def _server_tools(settings: Settings, env: dict[str, str], name: str) -> S
     return entry
 
 
-async def list_tools(settings: Settings, env: dict[str, str]) -> list[ServerTools]:
+async def list_tools(settings: Settings) -> list[ServerTools]:
     """The local tools, then every configured server's tools, in the config's order."""
+    env = child_environment(settings)
     local = ServerTools(LOCAL_SERVER, "agentloupe's own tools")
     for tool in local_tools():
         spec = convert_to_openai_tool(tool)["function"]

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentloupe.platform import arithmetic
+from agentloupe.platform.agent.offline import arithmetic
 
 STOPWORDS = frozenset(
     [

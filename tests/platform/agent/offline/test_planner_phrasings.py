@@ -13,8 +13,8 @@ import operator
 import pytest
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from agentloupe.platform.planner import Plan, Step, ToolSpec, plan
-from agentloupe.platform.tools import local_tools
+from agentloupe.platform.agent.offline.planner import Plan, Step, ToolSpec, plan
+from agentloupe.platform.agent.tools import local_tools
 
 
 def _server_specs(module: str) -> list[ToolSpec]:

@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from agentloupe.platform import planner
+from agentloupe.platform.agent.offline import planner
 from agentloupe.platform.errors import ModelError
 
 OFFLINE = "offline"
@@ -159,7 +159,7 @@ def is_object_reference(spec: str) -> bool:
 
 
 def _model_from_reference(spec: str) -> tuple[BaseChatModel, ModelInfo]:
-    from agentloupe.platform.usergraph import load_object
+    from agentloupe.platform.references import load_object
 
     value = load_object(spec, what="--model")
     if not isinstance(value, BaseChatModel) and callable(value):
