@@ -41,6 +41,22 @@ MCP_SESSION_ID = "mcp.session.id"
 MCP_PROTOCOL_VERSION = "mcp.protocol.version"
 JSONRPC_REQUEST_ID = "jsonrpc.request.id"
 RPC_JSONRPC_ERROR_CODE = "rpc.jsonrpc.error_code"
+#: The other direction: a request the server sends its client (sampling, elicitation, roots, ping)
+MCP_DIRECTION = "agentloupe.mcp.direction"
+DIRECTION_SERVER_TO_CLIENT = "server_to_client"
+MCP_ELICITATION_MESSAGE = "agentloupe.mcp.elicitation.message"
+MCP_ELICITATION_ACTION = "agentloupe.mcp.elicitation.action"
+GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+#: Events on the span of the request they belong to (or the session's latest request)
+EVENT_MCP_PROGRESS = "mcp.progress"
+EVENT_MCP_LOG = "mcp.log"
+EVENT_MCP_NOTIFICATION = "mcp.notification"
+MCP_PROGRESS = "mcp.progress.value"
+MCP_PROGRESS_TOTAL = "mcp.progress.total"
+MCP_PROGRESS_MESSAGE = "mcp.progress.message"
+MCP_LOG_LEVEL = "mcp.log.level"
+MCP_LOG_LOGGER = "mcp.log.logger"
+MCP_LOG_DATA = "mcp.log.data"
 
 # General conventions: the stable ones from OpenTelemetry's own package
 ERROR_TYPE = error_attributes.ERROR_TYPE

@@ -16,7 +16,7 @@ from opentelemetry.propagators.textmap import TextMapPropagator, default_setter
 from opentelemetry.sdk.trace import TracerProvider
 
 from agentloupe.instrumentation import instrument_mcp, uninstrument_mcp
-from agentloupe.instrumentation.mcp.client_v1 import _with_trace_context
+from agentloupe.instrumentation.mcp.client_v1 import with_trace_context
 
 
 def test_instrument_twice_then_uninstrument_restores_originals():
@@ -39,7 +39,7 @@ def test_trace_context_merged_into_meta_without_touching_the_request():
     )
     caller_meta, fields_set = request.root.params.meta, set(request.root.params.model_fields_set)
     with trace.use_span(tracer.start_span("x"), end_on_exit=True) as span:
-        sent = _with_trace_context(request, span)
+        sent = with_trace_context(request, span)
     meta = sent.root.params.meta.model_dump()
     assert meta["progressToken"] == 7
     assert meta["traceparent"].split("-")[1] == format(span.get_span_context().trace_id, "032x")
@@ -58,7 +58,7 @@ def _injected(span) -> dict[str, str]:
 def _sent_meta(span) -> dict[str, str]:
     request = types.ClientRequest(types.CallToolRequest(params=types.CallToolRequestParams(name="add", arguments={})))
     with trace.use_span(span):
-        sent = _with_trace_context(request, span)
+        sent = with_trace_context(request, span)
     return {key: value for key, value in sent.root.params.meta.model_dump().items() if value is not None}
 
 
@@ -111,7 +111,7 @@ def test_a_propagator_the_user_set_is_the_one_used():
 def test_requests_without_params_get_meta():
     provider = TracerProvider()
     with trace.use_span(provider.get_tracer("t").start_span("x"), end_on_exit=True):
-        sent = _with_trace_context(types.ClientRequest(types.ListToolsRequest()), trace.get_current_span())
+        sent = with_trace_context(types.ClientRequest(types.ListToolsRequest()), trace.get_current_span())
     assert "traceparent" in sent.root.params.meta.model_dump()
 
 
@@ -139,9 +139,9 @@ def _in_memory_server():
     return server
 
 
-# A broken `_attributes` sends the request uninstrumented: `_with_trace_context` is then never
+# A broken `_attributes` sends the request uninstrumented: `with_trace_context` is then never
 # reached. So each client-side function is broken in a run of its own (the server side in both).
-@pytest.mark.parametrize("client_function", ["_attributes", "_with_trace_context"])
+@pytest.mark.parametrize("client_function", ["_attributes", "with_trace_context"])
 async def test_failing_telemetry_code_never_fails_the_call(monkeypatch, client_function):
     from mcp.shared.memory import create_connected_server_and_client_session
 

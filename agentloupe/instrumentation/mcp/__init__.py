@@ -2,7 +2,8 @@
 
 - mcp 1.x (with langchain-mcp-adapters): the SDK makes no spans, so agentloupe makes them:
   ``client_v1`` (a CLIENT span per request, trace context into ``params._meta``) and
-  ``server_v1`` (a SERVER span per request, parented by it).
+  ``server_v1`` (a SERVER span per request, parented by it); ``backchannel_v1`` the other
+  direction (a server's sampling, elicitation, roots and ping requests, progress, log messages).
 - mcp 2.x (with FastMCP 4 and ``langchain.mcp``): the SDK makes a CLIENT span per request (and
   injects ``_meta``) and a SERVER span per inbound message. ``v2`` uses those spans and adds what
   they lack: the same names and attributes as on 1.x, metrics, tool errors, captured content, the
@@ -41,11 +42,13 @@ def instrument_mcp(*, tracer_provider: Any = None, meter_provider: Any = None) -
     if generation() is None:
         return
     if generation() == 1:
+        from agentloupe.instrumentation.mcp.backchannel_v1 import instrument_backchannel
         from agentloupe.instrumentation.mcp.client_v1 import instrument_mcp_client
         from agentloupe.instrumentation.mcp.server_v1 import instrument_mcp_server
 
         instrument_mcp_client(tracer_provider=tracer_provider, meter_provider=meter_provider)
         instrument_mcp_server(tracer_provider=tracer_provider, meter_provider=meter_provider)
+        instrument_backchannel(tracer_provider=tracer_provider, meter_provider=meter_provider)
     else:
         from agentloupe.instrumentation.mcp.v2 import instrument_v2
 
@@ -55,11 +58,13 @@ def instrument_mcp(*, tracer_provider: Any = None, meter_provider: Any = None) -
 def uninstrument_mcp() -> None:
     """Undo ``instrument_mcp()``."""
     if generation() == 1:
+        from agentloupe.instrumentation.mcp.backchannel_v1 import uninstrument_backchannel
         from agentloupe.instrumentation.mcp.client_v1 import uninstrument_mcp_client
         from agentloupe.instrumentation.mcp.server_v1 import uninstrument_mcp_server
 
         uninstrument_mcp_client()
         uninstrument_mcp_server()
+        uninstrument_backchannel()
     elif generation() is not None:
         from agentloupe.instrumentation.mcp.v2 import uninstrument_v2
 

@@ -32,6 +32,8 @@ from agentloupe.instrumentation.telemetry import metrics
 
 _ATTR = "_agentloupe_info"
 _Model = TypeVar("_Model", bound=BaseModel)
+_Request = TypeVar("_Request", types.ClientRequest, types.ServerRequest)
+_IN_FLIGHT = "_agentloupe_in_flight"
 _patch = MethodPatch(ClientSession, "send_request")
 
 
@@ -56,8 +58,9 @@ def annotate_session(session: ClientSession, **info: Any) -> SessionInfo:
     return current
 
 
-def _with_trace_context(request: types.ClientRequest, span: Span) -> types.ClientRequest:
-    """A copy of ``request`` whose ``params._meta`` carries traceparent/tracestate/baggage.
+def with_trace_context(request: _Request, span: Span) -> _Request:
+    """A copy of ``request`` (a client's, or the other way a server's) whose ``params._meta``
+    carries traceparent/tracestate/baggage.
 
     What the caller already put there wins: a proxy forwarding its own caller's
     ``traceparent`` keeps that context (the request goes out unchanged), and a
@@ -86,7 +89,19 @@ def _with_trace_context(request: types.ClientRequest, span: Span) -> types.Clien
     data["params"] = params
     # Validate as the same request type: re-validating through the ClientRequest union
     # tries every member first (measured as a visible share of a stdio call).
-    return types.ClientRequest(type(request.root).model_validate(data))
+    return type(request)(type(request.root).model_validate(data))
+
+
+def span_in_flight(session: Any, token: Any) -> Span | None:
+    """The span of the request in flight on ``session`` whose id (or progress token) is ``token``."""
+    in_flight = getattr(session, _IN_FLIGHT, None)
+    return in_flight.get(token) if in_flight else None
+
+
+def latest_in_flight(session: Any) -> Span | None:
+    """The span of the request sent last of those still in flight on ``session``."""
+    in_flight = getattr(session, _IN_FLIGHT, None)
+    return next(reversed(in_flight.values())) if in_flight else None
 
 
 def _replaced(model: _Model, **fields: Any) -> _Model:
@@ -186,13 +201,17 @@ async def _send_request(
     try:
         with traced(name, kind=SpanKind.CLIENT, attributes=attrs, tracer_provider=_patch.tracer_provider) as span:
             try:
-                outgoing = _with_trace_context(request, span)
+                outgoing = with_trace_context(request, span)
             except Exception:
                 log_telemetry_failure("mcp_client_propagation")
                 outgoing = request
             try:
                 kind = "tool" if isinstance(root, types.CallToolRequest) else "mcp"
                 request_id = getattr(self, "_request_id", None)  # the id `original` gives this request
+                # progress and log messages the server sends find the span by the request's id
+                # (mcp's progress token when the caller asks for progress) or as the latest
+                in_flight = self.__dict__.setdefault(_IN_FLIGHT, {})
+                in_flight[request_id] = span
                 with deadline(kind, span=span):
                     try:
                         result = await original(self, outgoing, result_type, *args, **kwargs)
@@ -200,6 +219,8 @@ async def _send_request(
                         if _cancelled(exc) and isinstance(request_id, int):
                             await _tell_server_cancelled(self, request_id)
                         raise
+                    finally:
+                        in_flight.pop(request_id, None)
             except McpError as exc:
                 error_type = str(exc.error.code)
                 span.set_attribute(semconv.RPC_JSONRPC_ERROR_CODE, exc.error.code)

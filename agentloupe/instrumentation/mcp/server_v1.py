@@ -27,7 +27,7 @@ _handle = MethodPatch(Server, "_handle_request")
 _received = MethodPatch(ServerSession, "_received_request")
 
 
-def _parent_context(meta: Any) -> Context:
+def parent_context(meta: Any) -> Context:
     """The caller's context from ``_meta``; always extracted into an empty context.
 
     In stateful streamable HTTP every handler inherits the contextvars of the
@@ -98,7 +98,7 @@ async def _handle_request(
     assert original is not None
     try:
         name, attrs = _request_span(message, req)
-        parent = _parent_context(message.request_meta)
+        parent = parent_context(message.request_meta)
     except Exception:
         log_telemetry_failure("mcp_server_attributes")
         return await original(self, message, req, session, lifespan_context, raise_exceptions)
@@ -151,7 +151,7 @@ async def _received_request(self: ServerSession, responder: Any) -> Any:
             semconv.MCP_PROTOCOL_VERSION: str(responder.request.root.params.protocolVersion),
             **_peer_attributes(responder),
         }
-        parent = _parent_context(responder.request_meta)
+        parent = parent_context(responder.request_meta)
     except Exception:
         log_telemetry_failure("mcp_server_initialize")
         return await original(self, responder)

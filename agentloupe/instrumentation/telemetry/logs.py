@@ -71,6 +71,29 @@ def forward_to_otel(logger: Any, method: str, event_dict: EventDict) -> EventDic
     return event_dict
 
 
+def emit_record(body: str, level: str, attributes: dict[str, Any]) -> None:
+    """One OpenTelemetry log record in the current span's context (a server's MCP log message);
+    nowhere when logs are not exported. Never raises."""
+    target = _otel_logger
+    if target is None:
+        return
+    try:
+        level = _MCP_LEVELS.get(level.lower(), level.lower())
+        target.emit(
+            timestamp=time.time_ns(),
+            body=body,
+            severity_text=level.upper(),
+            severity_number=_severity(level),
+            attributes={k: _attribute(v) for k, v in attributes.items() if v is not None},
+        )
+    except Exception:
+        pass
+
+
+#: MCP's log levels (syslog's) on the ones ``_SEVERITY`` knows
+_MCP_LEVELS = {"notice": "info", "alert": "critical", "emergency": "critical"}
+
+
 def _severity(level: str) -> Any:
     from opentelemetry._logs import SeverityNumber
 

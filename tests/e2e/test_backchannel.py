@@ -1,0 +1,80 @@
+"""MCP the other way: a server tool that asks its client (sampling, roots, ping, elicitation), logs
+and reports progress, between an unmodified client and server under ``loupe exec``: one trace,
+each server-to-client request a CLIENT span in the server and a SERVER span in the client."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentloupe.instrumentation.mcp import generation
+from tests.conftest import run_loupe, spans_in
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "backchannel"
+ASKS = ("sampling/createMessage", "roots/list", "ping", "elicitation/create")
+
+pytestmark = pytest.mark.skipif(generation() != 1, reason="the mcp 1.x client and server (FastMCP of mcp 1.x)")
+
+
+def _run(home: Path, answer: str):
+    result = run_loupe(
+        home,
+        "exec",
+        "--no-tree",
+        "--",
+        sys.executable,
+        str(ASSETS / "asking_client.py"),
+        str(ASSETS / "asking_server.py"),
+        answer,
+    )
+    assert result.returncode == 0, result.stderr
+    spans = spans_in(home)
+    by_id = {s.span_id: s for s in spans}
+    tool_server = next(s for s in spans if s.name == "tools/call summarize" and s.kind == "SERVER")
+    tool_client = next(s for s in spans if s.name == "tools/call summarize" and s.kind == "CLIENT")
+    return result, spans, by_id, tool_client, tool_server
+
+
+def test_each_request_the_server_sends_its_client_is_a_client_span_with_the_clients_handling_under_it(home):
+    result, spans, by_id, _, tool_server = _run(home, "accept")
+    assert "a short summary (roots: 1, kept: True)" in result.stdout
+    assert len({s.trace_id for s in spans}) == 1
+    for method in ASKS:
+        asked = next(s for s in spans if s.name == method and s.kind == "CLIENT")
+        assert asked.service == tool_server.service and asked.parent_span_id == tool_server.span_id
+        assert asked.attributes["agentloupe.mcp.direction"] == "server_to_client"
+        handled = next(s for s in spans if s.name == method and s.kind == "SERVER")
+        assert handled.parent_span_id == asked.span_id and handled.service != asked.service
+        assert asked.start_ns <= handled.start_ns and handled.end_ns <= asked.end_ns
+    # what the sampling handler does sits inside its span: the client's model, 50 ms of it
+    model = next(s for s in spans if s.name == "chat fake-model")
+    handled = by_id[model.parent_span_id]
+    assert handled.name == "sampling/createMessage" and handled.kind == "SERVER"
+    assert model.duration_ms >= 50
+    sampled = next(s for s in spans if s.name == "sampling/createMessage" and s.kind == "CLIENT")
+    assert sampled.attributes["gen_ai.response.model"] == "fake-model"
+    elicited = [s for s in spans if s.name == "elicitation/create"]
+    assert all(s.attributes["agentloupe.mcp.elicitation.message"] == "Keep this summary?" for s in elicited)
+    assert all(s.attributes["agentloupe.mcp.elicitation.action"] == "accept" for s in elicited)
+    assert all(s.status_code != "STATUS_CODE_ERROR" for s in spans if s.name in ASKS)
+
+
+def test_a_declined_elicitation_marks_both_sides(home):
+    result, spans, _, _, _ = _run(home, "decline")
+    assert "kept: False" in result.stdout
+    elicited = [s for s in spans if s.name == "elicitation/create"]
+    assert {s.kind for s in elicited} == {"CLIENT", "SERVER"}
+    for span in elicited:
+        assert span.status_code == "STATUS_CODE_ERROR"
+        assert span.attributes["error.type"] == "elicitation_decline"
+
+
+def test_progress_and_log_messages_are_events_on_the_request_they_belong_to_on_both_sides(home):
+    result, _, _, tool_client, tool_server = _run(home, "accept")
+    assert "heard: summarizing 11 characters; progress 1.0/3.0; progress 2.0/3.0" in result.stdout
+    for span in (tool_client, tool_server):
+        progress = [e["attributes"] for e in span.events if e["name"] == "mcp.progress"]
+        assert [(p["mcp.progress.value"], p["mcp.progress.total"]) for p in progress] == [(1.0, 3.0), (2.0, 3.0)]
+        assert [p["mcp.progress.message"] for p in progress] == ["asking the model", "asking the user"]
+        logged = [e["attributes"] for e in span.events if e["name"] == "mcp.log"]
+        assert logged == [{"mcp.log.level": "info", "mcp.log.data": "summarizing 11 characters"}]
