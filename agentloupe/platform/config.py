@@ -195,7 +195,7 @@ def _expand_env(values: dict[str, str], where: str) -> dict[str, str]:
     return {key: _ENV_REFERENCE.sub(expand, value) for key, value in values.items()}
 
 
-TIMEOUT_KINDS = ("run", "node", "model", "tool", "mcp", "server_start", "shutdown")
+TIMEOUT_KINDS = ("run", "node", "model", "tool", "mcp", "person", "server_start", "shutdown")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 

@@ -16,11 +16,12 @@ ASKS = ("sampling/createMessage", "roots/list", "ping", "elicitation/create")
 pytestmark = pytest.mark.skipif(generation() != 1, reason="the mcp 1.x client and server (FastMCP of mcp 1.x)")
 
 
-def _run(home: Path, answer: str):
+def _run(home: Path, answer: str, *flags: str):
     result = run_loupe(
         home,
         "exec",
         "--no-tree",
+        *flags,
         "--",
         sys.executable,
         str(ASSETS / "asking_client.py"),
@@ -78,3 +79,23 @@ def test_progress_and_log_messages_are_events_on_the_request_they_belong_to_on_b
         assert [p["mcp.progress.message"] for p in progress] == ["asking the model", "asking the user"]
         logged = [e["attributes"] for e in span.events if e["name"] == "mcp.log"]
         assert logged == [{"mcp.log.level": "info", "mcp.log.data": "summarizing 11 characters"}]
+
+
+def test_waiting_for_a_persons_answer_is_not_the_servers_hang(home):
+    # 2.5 s to answer, against 1 s deadlines for the tool and its MCP requests, on both sides
+    result, spans, _, _, _ = _run(home, "slow", "--timeout", "tool=1", "--timeout", "mcp=1")
+    assert "kept: True" in result.stdout
+    assert [e for s in spans for e in s.events if e["name"] == "hang"] == []
+    elicited = next(s for s in spans if s.name == "elicitation/create" and s.kind == "CLIENT")
+    assert elicited.duration_ms >= 2500
+
+
+def test_a_deadline_for_a_persons_answer_says_what_it_waits_for(home):
+    result, spans, _, _, _ = _run(home, "slow", "--timeout", "person=1")
+    assert "kept: True" in result.stdout  # reported, not cancelled (--on-hang report)
+    hangs = [(s, e["attributes"]) for s in spans for e in s.events if e["name"] == "hang"]
+    assert len(hangs) == 1
+    span, hang = hangs[0]
+    assert (span.name, span.kind) == ("elicitation/create", "CLIENT")
+    assert hang["agentloupe.hang.kind"] == "person"
+    assert hang["agentloupe.hang.stuck_at"] == "waiting for the user's answer to elicitation 'Keep this summary?'"

@@ -64,6 +64,11 @@ class Deadline:
     cancels_task: bool = False  # no scope around it: cancelling means cancelling the task
     grace: float = 0.0  # reported when due, cancelled this much later (if its body is still open)
     cancel_pending: bool = False
+    #: What the operation waits for on the other side (its client's model, a person): while it
+    #: waits, its time does not run; ``describe`` is what a hang of it is said to wait for
+    waiting: list[str] = field(default_factory=list)
+    paused_remaining: float = 0.0
+    describe: str = ""
 
 
 @dataclass
@@ -181,6 +186,7 @@ class HangWatchdog:
         seconds: float | None = None,
         cancellable: bool = True,
         grace: float = 0.0,
+        describe: str = "",
     ) -> Iterator[Deadline]:
         """Watch the body against the deadline of ``kind``; the body gets the deadline.
 
@@ -202,6 +208,7 @@ class HangWatchdog:
             span=span if span is not None else trace.get_current_span(),
             scope=anyio.CancelScope() if cancellable else None,
             grace=grace,
+            describe=describe,
         )
         self._deadlines[id(entry)] = entry
         try:
@@ -212,6 +219,43 @@ class HangWatchdog:
         if entry.cancelled and entry.scope is not None and entry.scope.cancelled_caught:
             why = "" if kind in ALWAYS_CANCEL else " (--on-hang cancel)"
             raise DeadlineExceeded(kind, limit, entry.stuck_at, why=why)
+
+    @contextmanager
+    def waiting_for(self, what: str, *, spans: list[Span] | None = None) -> Iterator[None]:
+        """The body waits on the other side (``what``: its client's model, a person's answer): the
+        deadlines it runs under (the current task's, or those of ``spans``) stop their clocks until
+        it ends, and say what they wait for. Waiting for a person is not a hang; a deadline for the
+        answer is its own kind (``person``), set only when asked for."""
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            task = None
+        held = [
+            entry
+            for entry in list(self._deadlines.values())
+            if not entry.reported and (entry.span in spans if spans is not None else entry.task is task)
+        ]
+        now = time.monotonic()
+        for entry in held:
+            if not entry.waiting:
+                entry.paused_remaining = entry.due - now
+            entry.waiting.append(what)
+        try:
+            yield
+        finally:
+            now = time.monotonic()
+            for entry in held:
+                with suppress(ValueError):
+                    entry.waiting.remove(what)
+                if not entry.waiting:
+                    entry.due = now + entry.paused_remaining
+
+    def deadline_if_set(self, kind: str, *, span: Span | None, describe: str) -> AbstractContextManager[Any]:
+        """A deadline of ``kind`` only when the user set one (``--timeout person=300``): none by default."""
+        limit = self.config.timeouts.get(kind) if kind in self.config.explicit else None
+        if not limit:
+            return _NOT_WATCHED
+        return self.deadline(kind, span=span, seconds=limit, describe=describe)
 
     def open_deadline(self, kind: str, *, span: Span | None) -> object | None:
         """A deadline for code that runs between two callbacks (a graph run, a node), on the current
@@ -269,7 +313,7 @@ class HangWatchdog:
             try:
                 now = time.monotonic()
                 open_ = list(self._deadlines.values())
-                for entry in [d for d in open_ if not d.reported and now >= d.due]:
+                for entry in [d for d in open_ if not d.reported and not d.waiting and now >= d.due]:
                     self._report_hang(entry)
                 for entry in [d for d in open_ if d.cancel_pending and now >= d.due + d.grace]:
                     self._cancel(entry)
@@ -293,9 +337,9 @@ class HangWatchdog:
         cancel = (entry.scope is not None or entry.cancels_task) and (
             self.config.policy == "cancel" or entry.kind in ALWAYS_CANCEL
         )
-        stuck_at = waits_headline(found)
+        stuck_at = f"waiting for {entry.describe}" if entry.describe else waits_headline(found)
         # the error message names a line only when it is the program's own (not a library's wait)
-        entry.stuck_at = stuck_at if any(wait.user_frames() for wait in found) else ""
+        entry.stuck_at = stuck_at if entry.describe or any(wait.user_frames() for wait in found) else ""
         attributes: dict[str, Any] = {
             semconv.HANG_KIND: entry.kind,
             semconv.HANG_DEADLINE_S: entry.seconds,
@@ -353,6 +397,18 @@ class HangWatchdog:
 
 def active() -> HangWatchdog | None:
     return _active
+
+
+def waiting_for(what: str, *, spans: list[Span] | None = None) -> AbstractContextManager[None]:
+    """The active watchdog's ``waiting_for`` (nothing when no watchdog runs)."""
+    watchdog = _active
+    return _NOT_WATCHED if watchdog is None else watchdog.waiting_for(what, spans=spans)
+
+
+def deadline_if_set(kind: str, *, span: Span | None, describe: str) -> AbstractContextManager[Any]:
+    """The active watchdog's deadline of ``kind`` if the user set one, else none."""
+    watchdog = _active
+    return _NOT_WATCHED if watchdog is None else watchdog.deadline_if_set(kind, span=span, describe=describe)
 
 
 _NOT_WATCHED: AbstractContextManager[None] = nullcontext()

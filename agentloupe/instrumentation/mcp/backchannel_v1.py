@@ -23,6 +23,7 @@ flight are kept by ``client_v1``.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from typing import Any
 
 from mcp import ClientSession, McpError, types
@@ -32,7 +33,13 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.mcp.client_v1 import latest_in_flight, span_in_flight, with_trace_context
+from agentloupe.instrumentation.diagnostics.watchdog import deadline_if_set, waiting_for
+from agentloupe.instrumentation.mcp.client_v1 import (
+    latest_in_flight,
+    span_in_flight,
+    spans_in_flight,
+    with_trace_context,
+)
 from agentloupe.instrumentation.mcp.server_v1 import parent_context
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
@@ -62,6 +69,15 @@ def request_attributes(root: Any, request_id: Any) -> dict[str, Any]:
     elif isinstance(root, types.ElicitRequest):
         attrs[semconv.MCP_ELICITATION_MESSAGE] = str(getattr(params, "message", ""))[:300]
     return attrs
+
+
+def waits_for(root: Any) -> str:
+    """What a server waits for while its request is out (the hang report's words)."""
+    if isinstance(root, types.ElicitRequest):
+        return f"the user's answer to elicitation {str(getattr(root.params, 'message', ''))[:120]!r}"
+    if isinstance(root, types.CreateMessageRequest):
+        return "the client's model (sampling/createMessage)"
+    return f"the client ({root.method})"
 
 
 def answer_outcome(span: Span, answer: Any) -> str | None:
@@ -104,8 +120,12 @@ async def _send_request(
             except Exception:
                 log_telemetry_failure("mcp_backchannel_propagation")
                 outgoing = request
+            what = waits_for(root)
+            # the client's answer is not the server's hang; a person's has a deadline only if set
+            person = deadline_if_set("person", span=span, describe=what)
             try:
-                result = await original(self, outgoing, result_type, *args, **kw)
+                with waiting_for(what), person if isinstance(root, types.ElicitRequest) else nullcontext():
+                    result = await original(self, outgoing, result_type, *args, **kw)
             except McpError as exc:
                 error_type = answer_outcome(span, exc.error)
                 raise
@@ -154,7 +174,9 @@ async def _received_request(self: ClientSession, responder: Any) -> Any:
 
             responder.respond = respond_and_record
             try:
-                return await original(self, responder)
+                # the requests waiting for this answer do not hang meanwhile (their clocks stop)
+                with waiting_for(waits_for(root), spans=spans_in_flight(self)):
+                    return await original(self, responder)
             finally:
                 responder.respond = respond
     except BaseException as exc:

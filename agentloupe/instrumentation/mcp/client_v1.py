@@ -98,6 +98,12 @@ def span_in_flight(session: Any, token: Any) -> Span | None:
     return in_flight.get(token) if in_flight else None
 
 
+def spans_in_flight(session: Any) -> list[Span]:
+    """The spans of every request in flight on ``session``."""
+    in_flight = getattr(session, _IN_FLIGHT, None)
+    return list(in_flight.values()) if in_flight else []
+
+
 def latest_in_flight(session: Any) -> Span | None:
     """The span of the request sent last of those still in flight on ``session``."""
     in_flight = getattr(session, _IN_FLIGHT, None)

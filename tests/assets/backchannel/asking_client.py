@@ -1,6 +1,6 @@
 """A plain ClientSession (mcp 1.x) that answers its server: a 50 ms "model" for sampling (with a span
-of its own, as a model client would make), roots, the person's answer for elicitation (``accept``
-or ``decline``, the first argument), and it hears log messages and progress. No agentloupe import:
+of its own, as a model client would make), roots, the person's answer for elicitation (``accept``,
+``decline`` or ``slow``: 2.5 s to accept, the second argument), and it hears log messages and progress. No agentloupe import:
 run under ``loupe exec``."""
 
 import asyncio
@@ -25,6 +25,8 @@ async def sampling(context, params: types.CreateMessageRequestParams) -> types.C
 async def elicitation(context, params: types.ElicitRequestParams) -> types.ElicitResult:
     if sys.argv[2] == "decline":
         return types.ElicitResult(action="decline")
+    if sys.argv[2] == "slow":  # a person who takes their time
+        await asyncio.sleep(2.5)
     return types.ElicitResult(action="accept", content={"keep": True})
 
 
