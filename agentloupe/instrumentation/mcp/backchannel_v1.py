@@ -28,19 +28,19 @@ from typing import Any
 
 from mcp import ClientSession, McpError, types
 from mcp.server.session import ServerSession
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.diagnostics.watchdog import deadline_if_set, waiting_for
+from agentloupe.instrumentation.mcp.backchannel import log_event, progress_event, record_log
 from agentloupe.instrumentation.mcp.client_v1 import (
     latest_in_flight,
     span_in_flight,
     spans_in_flight,
     with_trace_context,
 )
-from agentloupe.instrumentation.mcp.server_v1 import parent_context
+from agentloupe.instrumentation.mcp.meta import parent_context
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
 from agentloupe.instrumentation.telemetry import logs, metrics
@@ -195,32 +195,6 @@ def _record_duration(histogram: Any, root: Any, error_type: str | None, started:
         histogram.record(time.perf_counter() - started, attrs)
     except Exception:
         log_telemetry_failure("mcp_backchannel_metrics")
-
-
-def progress_event(progress: float, total: float | None, message: str | None) -> dict[str, Any]:
-    event: dict[str, Any] = {semconv.MCP_PROGRESS: float(progress)}
-    if total is not None:
-        event[semconv.MCP_PROGRESS_TOTAL] = float(total)
-    if message:
-        event[semconv.MCP_PROGRESS_MESSAGE] = str(message)[:300]
-    return event
-
-
-def log_event(level: Any, data: Any, logger: str | None) -> dict[str, Any]:
-    event: dict[str, Any] = {semconv.MCP_LOG_LEVEL: str(level), semconv.MCP_LOG_DATA: str(data)[:1000]}
-    if logger:
-        event[semconv.MCP_LOG_LOGGER] = logger
-    return event
-
-
-def record_log(span: Span, event: dict[str, Any]) -> None:
-    """A server's log message: an event on ``span`` and an OpenTelemetry log record in its context."""
-    span.add_event(semconv.EVENT_MCP_LOG, event)
-    token = otel_context.attach(trace.set_span_in_context(span))
-    try:
-        logs.emit_record(event[semconv.MCP_LOG_DATA], event[semconv.MCP_LOG_LEVEL], event)
-    finally:
-        otel_context.detach(token)
 
 
 async def _send_progress(self: ServerSession, progress_token: Any, progress: float, *args: Any, **kw: Any) -> Any:

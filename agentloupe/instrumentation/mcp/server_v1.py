@@ -13,32 +13,17 @@ from typing import Any
 from mcp import types
 from mcp.server.lowlevel.server import Server
 from mcp.server.session import ServerSession
-from opentelemetry import propagate
-from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.diagnostics.watchdog import CALLER_GRACE_S, deadline
+from agentloupe.instrumentation.mcp.meta import parent_context
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import mark_error, traced
 from agentloupe.instrumentation.telemetry import metrics
 
 _handle = MethodPatch(Server, "_handle_request")
 _received = MethodPatch(ServerSession, "_received_request")
-
-
-def parent_context(meta: Any) -> Context:
-    """The caller's context from ``_meta``; always extracted into an empty context.
-
-    In stateful streamable HTTP every handler inherits the contextvars of the
-    session's first HTTP request: an inherited context would parent wrongly.
-    """
-    carrier: dict[str, str] = {}
-    if meta is not None:
-        extra = meta.model_extra if hasattr(meta, "model_extra") else meta
-        if isinstance(extra, dict):
-            carrier = {k: v for k, v in extra.items() if isinstance(v, str)}
-    return propagate.extract(carrier, context=Context())
 
 
 def _peer_attributes(message: Any) -> dict[str, Any]:

@@ -41,6 +41,14 @@ from opentelemetry.trace import SpanKind
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.diagnostics.exceeded import DeadlineExceeded
 from agentloupe.instrumentation.mcp import current_tool_call_id, request_attributes
+from agentloupe.instrumentation.mcp.backchannel_v2 import (
+    ASKS,
+    asking,
+    instrument_backchannel_v2,
+    request_ended,
+    request_started,
+    uninstrument_backchannel_v2,
+)
 from agentloupe.instrumentation.mcp.requests_v2 import (
     Request,
     adopt_request_span,
@@ -166,6 +174,7 @@ class MCPSpanEnricher(SpanProcessor):
                 _before_end(span, lambda: None, settle=request)
                 if request is not None:
                     self._handed[outer.context.span_id] = request  # the last of its requests
+                    request_started(request.dispatcher, str(attributes.get(semconv.JSONRPC_REQUEST_ID, "")), outer)
                     if request.method == "tools/call":
                         _expect_answer(span, request)
                         _capture_arguments(outer, request)
@@ -179,6 +188,13 @@ class MCPSpanEnricher(SpanProcessor):
             # first: whatever below fails, the span's end still settles what it waits for
             _before_end(span, lambda: request or self._handed.pop(span_id, None))
             added: dict[str, Any] = dict(request_attributes.get() or {}) if client else {}
+            if client and request is not None:
+                request_started(request.dispatcher, str(attributes.get(semconv.JSONRPC_REQUEST_ID, "")), span)
+            elif client and attributes.get(semconv.MCP_METHOD_NAME) in ASKS and (asked := asking.get()):
+                # a server's request to its client: the direction, what it asks, a person's deadline
+                added.update({k: v for k, v in asked[0].items() if k != semconv.JSONRPC_REQUEST_ID})
+                if asked[1] is not None:
+                    asked[1].span = span
             if attributes.get(semconv.MCP_METHOD_NAME) == "tools/call":
                 tool = span.name.partition(" ")[2]
                 if tool and semconv.GEN_AI_TOOL_NAME not in attributes:
@@ -200,6 +216,8 @@ class MCPSpanEnricher(SpanProcessor):
         try:
             if not self.enabled or not _is_mcp(span) or span.start_time is None or span.end_time is None:
                 return
+            if span.kind is SpanKind.CLIENT and span.context is not None:
+                request_ended(span.context.span_id)
             if span.context is not None and span.context.span_id in self._inner:
                 self._inner.discard(span.context.span_id)
                 return  # measured as the FastMCP span around it
@@ -227,6 +245,7 @@ def instrument_v2(*, tracer_provider: Any = None, meter_provider: Any = None) ->
     """Add the enricher to the tracer provider the SDK's spans go to (the global one). Idempotent."""
     global _installed
     instrument_requests()  # deadlines and server-side capture: with or without a tracer provider
+    instrument_backchannel_v2(tracer_provider=tracer_provider, meter_provider=meter_provider)
     provider = tracer_provider or trace.get_tracer_provider()
     if _installed is not None and _installed[0] is provider:
         _installed[1].enabled = True
@@ -242,5 +261,6 @@ def instrument_v2(*, tracer_provider: Any = None, meter_provider: Any = None) ->
 def uninstrument_v2() -> None:
     """Switch the enricher off (an SDK provider has no way to remove a processor), unwrap requests."""
     uninstrument_requests()
+    uninstrument_backchannel_v2()
     if _installed is not None:
         _installed[1].enabled = False

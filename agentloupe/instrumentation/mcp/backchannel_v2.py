@@ -1,0 +1,241 @@
+"""The other direction on mcp 2.x (handshake-era sessions, which keep the back-channel).
+
+The SDK already sends a server's request to its client under a CLIENT span of its own (``MCP
+send sampling/createMessage``, under the tool's SERVER span, trace context in ``_meta``), which
+the enricher names and marks (``v2.py``: direction, the elicitation's question). What it lacks,
+added here:
+
+- in the client, a SERVER span for handling the request, parented by its ``_meta``, with the
+  callback's own spans inside it, its answer (a declined elicitation, a refusal) marked on it;
+- while the server waits for that answer, its deadlines stop their clocks, and so do those of the
+  client's requests in flight on that session (waiting on the other side is not a hang); a
+  deadline for a person's answer only if set (``person``);
+- progress and log messages as events: in the server on the span current where they are sent,
+  in the client on the span of the request they belong to (by progress token; a log message on
+  the session's latest request in flight), a log message also as an OpenTelemetry log record.
+
+Seams (mcp 2.3): ``ClientSession._on_request`` (the handshake path's server-to-client
+requests), ``ServerSession.send_request``, ``JSONRPCDispatcher.notify`` and
+``_dispatch_notification``. The 2026-07-28 protocol has no back-channel: its input-required
+rounds are each a ``tools/call`` of their own (traced as any request).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from contextvars import ContextVar
+from typing import Any
+
+from mcp import MCPError  # type: ignore[attr-defined]
+from mcp.client.session import ClientSession
+from mcp.server.session import ServerSession
+from mcp.shared.jsonrpc_dispatcher import JSONRPCDispatcher
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
+
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.diagnostics.watchdog import deadline_if_set, waiting_for
+from agentloupe.instrumentation.mcp.backchannel import log_event, progress_event, record_log
+from agentloupe.instrumentation.mcp.meta import parent_context
+from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
+from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
+from agentloupe.instrumentation.telemetry import logs, metrics
+
+ASKS = frozenset({"sampling/createMessage", "elicitation/create", "roots/list", "ping"})
+_on_request = MethodPatch(ClientSession, "_on_request")
+_send = MethodPatch(ServerSession, "send_request")
+_notify = MethodPatch(JSONRPCDispatcher, "notify")
+_dispatch = MethodPatch(JSONRPCDispatcher, "_dispatch_notification")
+
+#: What the server's request about to go out says of itself, and the deadline of a person's answer
+#: (if one is set), for the SDK's CLIENT span to take as it starts (``v2.py``)
+asking: ContextVar[tuple[dict[str, Any], Any] | None] = ContextVar("agentloupe_mcp_asking", default=None)
+#: The CLIENT spans of requests in flight, by (id of the session's dispatcher, request id)
+_in_flight: dict[tuple[int, str], Span] = {}
+_keys: dict[int, tuple[int, str]] = {}  # span id -> its key above
+
+
+def request_started(dispatcher: Any, request_id: str, span: Span) -> None:
+    """The enricher saw a request's CLIENT span start: progress and log messages find it here."""
+    if dispatcher is not None:
+        key = (id(dispatcher), request_id)
+        _in_flight[key] = span
+        _keys[span.get_span_context().span_id] = key
+
+
+def request_ended(span_id: int) -> None:
+    key = _keys.pop(span_id, None)
+    if key is not None:
+        _in_flight.pop(key, None)
+
+
+def _spans_of(dispatcher: Any) -> list[Span]:
+    key = id(dispatcher)
+    return [span for (owner, _), span in list(_in_flight.items()) if owner == key]
+
+
+def _waits_for(method: str, params: Any) -> str:
+    if method == "elicitation/create":
+        message = params.get("message", "") if isinstance(params, dict) else getattr(params, "message", "")
+        return f"the user's answer to elicitation {str(message)[:120]!r}"
+    if method == "sampling/createMessage":
+        return "the client's model (sampling/createMessage)"
+    return f"the client ({method})"
+
+
+def _attributes(method: str, request_id: Any, params: Any) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        semconv.MCP_METHOD_NAME: method,
+        semconv.JSONRPC_REQUEST_ID: str(request_id),
+        semconv.MCP_DIRECTION: semconv.DIRECTION_SERVER_TO_CLIENT,
+    }
+    if method == "sampling/createMessage":
+        attrs[semconv.GEN_AI_OPERATION_NAME] = semconv.OP_CHAT
+    elif method == "elicitation/create":
+        message = params.get("message", "") if isinstance(params, dict) else getattr(params, "message", "")
+        attrs[semconv.MCP_ELICITATION_MESSAGE] = str(message)[:300]
+    return attrs
+
+
+def _answered(span: Any, answer: Any) -> str | None:
+    """The client's answer (the dumped result) on ``span``; a refusal marks it."""
+    if not isinstance(answer, dict):
+        return None
+    if action := answer.get("action"):
+        span.set_attribute(semconv.MCP_ELICITATION_ACTION, str(action))
+        if action != "accept":
+            error_type = f"elicitation_{action}"
+            mark_error(span, error_type, f"the user chose {action}")
+            return error_type
+    if model := answer.get("model"):
+        span.set_attribute(semconv.GEN_AI_RESPONSE_MODEL, str(model))
+    return None
+
+
+async def _client_on_request(self: Any, dctx: Any, method: str, params: Any) -> Any:
+    original = _on_request.original
+    assert original is not None
+    if method not in ASKS:
+        return await original(self, dctx, method, params)
+    try:
+        attrs = _attributes(method, getattr(dctx, "request_id", ""), params)
+        parent = parent_context((params or {}).get("_meta") if isinstance(params, dict) else None)
+    except Exception:
+        log_telemetry_failure("mcp_v2_backchannel_attributes")
+        return await original(self, dctx, method, params)
+    started = time.perf_counter()
+    error_type: str | None = None
+    provider = _on_request.tracer_provider
+    try:
+        with traced(method, kind=SpanKind.SERVER, attributes=attrs, context=parent, tracer_provider=provider) as span:
+            try:
+                # the requests waiting for this answer do not hang meanwhile (their clocks stop)
+                with waiting_for(_waits_for(method, params), spans=_spans_of(getattr(self, "_dispatcher", None))):
+                    answer = await original(self, dctx, method, params)
+            except MCPError as exc:
+                error_type = str(exc.error.code)
+                span.set_attribute(semconv.RPC_JSONRPC_ERROR_CODE, exc.error.code)
+                mark_error(span, error_type, exc.error.message)
+                raise
+            try:
+                error_type = _answered(span, answer)
+            except Exception:
+                log_telemetry_failure("mcp_v2_backchannel_answer")
+            return answer
+    except BaseException as exc:
+        error_type = error_type or error_type_of(exc)
+        raise
+    finally:
+        try:
+            metric_attrs = {semconv.MCP_METHOD_NAME: method, semconv.MCP_DIRECTION: semconv.DIRECTION_SERVER_TO_CLIENT}
+            if error_type:
+                metric_attrs[semconv.ERROR_TYPE] = error_type
+            histogram = metrics.mcp_server_operation_duration(_on_request.meter_provider)
+            histogram.record(time.perf_counter() - started, metric_attrs)
+        except Exception:
+            log_telemetry_failure("mcp_v2_backchannel_metrics")
+
+
+async def _server_send_request(self: Any, request: Any, result_type: Any, *args: Any, **kwargs: Any) -> Any:
+    original = _send.original
+    assert original is not None
+    root = getattr(request, "root", request)
+    method = getattr(root, "method", None)
+    if method not in ASKS:
+        return await original(self, request, result_type, *args, **kwargs)
+    params = getattr(root, "params", None)
+    what = _waits_for(method, params)
+    # the client's answer is not the server's hang; a person's has a deadline only if set
+    elicits = method == "elicitation/create"
+    person = deadline_if_set("person", span=None, describe=what) if elicits else nullcontext()
+    with waiting_for(what), person as watched:
+        token = asking.set((_attributes(method, "", params), watched))
+        try:
+            return await original(self, request, result_type, *args, **kwargs)
+        finally:
+            asking.reset(token)
+
+
+async def _notify_and_note(self: Any, method: str, params: Any, *args: Any, **kwargs: Any) -> Any:
+    original = _notify.original
+    assert original is not None
+    if method in ("notifications/progress", "notifications/message") and isinstance(params, dict):
+        try:
+            span = trace.get_current_span()
+            if method == "notifications/progress":
+                event = progress_event(params.get("progress", 0), params.get("total"), params.get("message"))
+                span.add_event(semconv.EVENT_MCP_PROGRESS, event)
+            else:
+                span.add_event(
+                    semconv.EVENT_MCP_LOG, log_event(params.get("level"), params.get("data"), params.get("logger"))
+                )
+        except Exception:
+            log_telemetry_failure("mcp_v2_server_notification")
+    return await original(self, method, params, *args, **kwargs)
+
+
+def _dispatch_and_note(self: Any, msg: Any, *args: Any, **kwargs: Any) -> Any:
+    original = _dispatch.original
+    assert original is not None
+    try:
+        _note(self, msg.method, msg.params if isinstance(msg.params, dict) else {})
+    except Exception:
+        log_telemetry_failure("mcp_v2_client_notification")
+    return original(self, msg, *args, **kwargs)
+
+
+def _note(dispatcher: Any, method: str, params: dict[str, Any]) -> None:
+    if method == "notifications/progress":
+        span = _in_flight.get((id(dispatcher), str(params.get("progressToken"))))
+        if span is not None:
+            event = progress_event(params.get("progress", 0), params.get("total"), params.get("message"))
+            span.add_event(semconv.EVENT_MCP_PROGRESS, event)
+        return
+    spans = _spans_of(dispatcher)
+    latest = spans[-1] if spans else None
+    if method == "notifications/message":
+        event = log_event(params.get("level"), params.get("data"), params.get("logger"))
+        if latest is not None:
+            record_log(latest, event)
+        else:
+            logs.emit_record(event[semconv.MCP_LOG_DATA], event[semconv.MCP_LOG_LEVEL], event)
+    elif latest is not None and method.startswith("notifications/") and method != "notifications/cancelled":
+        attrs = {semconv.MCP_METHOD_NAME: method}
+        if uri := params.get("uri"):
+            attrs["mcp.resource.uri"] = str(uri)
+        latest.add_event(semconv.EVENT_MCP_NOTIFICATION, attrs)
+
+
+def instrument_backchannel_v2(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+    """Patch both sides' other direction on mcp 2.x. Idempotent."""
+    providers = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
+    _on_request.install(_client_on_request, **providers)
+    _send.install(_server_send_request, **providers)
+    _notify.install(_notify_and_note, **providers)
+    _dispatch.install(_dispatch_and_note, **providers)
+
+
+def uninstrument_backchannel_v2() -> None:
+    for patch in (_on_request, _send, _notify, _dispatch):
+        patch.uninstall()
