@@ -22,7 +22,9 @@ def _size(number: float, *, signed: bool = True) -> str:
 def _line(span: SpanRecord, root_service: str) -> str:
     parts = [span.name, "unfinished (its process ended first)" if span.unfinished else f"{span.duration_ms:,.1f} ms"]
     if span.kind in ("CLIENT", "SERVER"):
-        parts.append(span.kind.lower())
+        # the other direction: the server asking its client (its model, roots, a person)
+        backward = span.attributes.get(semconv.MCP_DIRECTION) == semconv.DIRECTION_SERVER_TO_CLIENT
+        parts.append(span.kind.lower() + (" <- server asks" if backward else ""))
     if span.service != root_service:
         parts.append(f"[{span.service}]")
     if span.is_error:
@@ -40,6 +42,18 @@ def _line(span: SpanRecord, root_service: str) -> str:
         parts.append("cancelled")
     for link in span.links:
         parts.append(f"(continues trace {link['trace_id'][:8]}…)")
+    action = span.attributes.get(semconv.MCP_ELICITATION_ACTION)
+    if action is not None:
+        parts.append(f"user: {action}")
+    progress = [e["attributes"] for e in span.events if e["name"] == semconv.EVENT_MCP_PROGRESS]
+    if progress:
+        last = progress[-1]
+        total = last.get(semconv.MCP_PROGRESS_TOTAL)
+        done = f"{last.get(semconv.MCP_PROGRESS):g}" + (f"/{total:g}" if total is not None else "")
+        parts.append(f"progress {done} ({len(progress)} reports)")
+    logged = sum(1 for e in span.events if e["name"] == semconv.EVENT_MCP_LOG)
+    if logged:
+        parts.append(f"{logged} log message{'s' if logged > 1 else ''}")
     for event in span.events:
         attributes = event["attributes"]
         if event["name"] == "hang":

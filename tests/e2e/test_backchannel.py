@@ -101,3 +101,14 @@ def test_a_deadline_for_a_persons_answer_says_what_it_waits_for(home):
     assert (span.name, span.kind) == ("elicitation/create", "CLIENT")
     assert hang["agentloupe.hang.kind"] == "person"
     assert hang["agentloupe.hang.stuck_at"] == "waiting for the user's answer to elicitation 'Keep this summary?'"
+
+
+def test_the_terminal_tree_shows_the_direction_the_answer_and_the_progress(home):
+    _run(home, "accept")
+    tree = run_loupe(home, "trace").stdout
+    lines: dict[str, str] = {}
+    for line in tree.splitlines()[1:]:  # the first of each name: the caller's side
+        lines.setdefault(line.lstrip("│├└─ ").split("  ")[0], line)
+    assert "client <- server asks" in lines["sampling/createMessage"]
+    assert "user: accept" in lines["elicitation/create"]
+    assert "progress 2/3 (2 reports)  1 log message" in lines["tools/call summarize"]
