@@ -46,10 +46,10 @@ def _line(span: SpanRecord, root_service: str) -> str:
     if action is not None:
         parts.append(f"user: {action}")
     progress = [e["attributes"] for e in span.events if e["name"] == semconv.EVENT_MCP_PROGRESS]
-    if progress:
-        last = progress[-1]
-        total = last.get(semconv.MCP_PROGRESS_TOTAL)
-        done = f"{last.get(semconv.MCP_PROGRESS):g}" + (f"/{total:g}" if total is not None else "")
+    if progress:  # another producer's event may lack the figures: shown as they are
+        value, total = progress[-1].get(semconv.MCP_PROGRESS), progress[-1].get(semconv.MCP_PROGRESS_TOTAL)
+        done = f"{value:g}" if isinstance(value, (int, float)) else "?"
+        done += f"/{total:g}" if isinstance(total, (int, float)) else ""
         parts.append(f"progress {done} ({len(progress)} reports)")
     logged = sum(1 for e in span.events if e["name"] == semconv.EVENT_MCP_LOG)
     if logged:

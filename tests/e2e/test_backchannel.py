@@ -107,8 +107,9 @@ def test_the_terminal_tree_shows_the_direction_the_answer_and_the_progress(home)
     _run(home, "accept")
     tree = run_loupe(home, "trace").stdout
     lines: dict[str, str] = {}
-    for line in tree.splitlines()[1:]:  # the first of each name: the caller's side
-        lines.setdefault(line.lstrip("│├└─ ").split("  ")[0], line)
-    assert "client <- server asks" in lines["sampling/createMessage"]
+    for line in tree.splitlines()[1:]:  # the last of each name: the side that handles it
+        lines[line.lstrip("│├└─ ").split("  ")[0]] = line
+    assert "server <- server asks  [" in lines["sampling/createMessage"]
+    assert "client <- server asks  [" in tree
     assert "user: accept" in lines["elicitation/create"]
     assert "progress 2/3 (2 reports)  1 log message" in lines["tools/call summarize"]

@@ -245,10 +245,10 @@ class HangWatchdog:
         finally:
             now = time.monotonic()
             for entry in held:
+                if entry.waiting == [what]:  # the last wait: its clock runs again (set before the
+                    entry.due = now + entry.paused_remaining  # wait goes, which the monitor reads)
                 with suppress(ValueError):
                     entry.waiting.remove(what)
-                if not entry.waiting:
-                    entry.due = now + entry.paused_remaining
 
     def deadline_if_set(self, kind: str, *, span: Span | None, describe: str) -> AbstractContextManager[Any]:
         """A deadline of ``kind`` only when the user set one (``--timeout person=300``): none by default."""
@@ -421,12 +421,13 @@ def deadline(
     seconds: float | None = None,
     cancellable: bool = True,
     grace: float = 0.0,
+    describe: str = "",
 ) -> AbstractContextManager[Deadline | None]:
     """The active watchdog's deadline for ``kind`` (None in the body when no watchdog runs)."""
     watchdog = _active
     if watchdog is None:
         return _NOT_WATCHED
-    return watchdog.deadline(kind, span=span, seconds=seconds, cancellable=cancellable, grace=grace)
+    return watchdog.deadline(kind, span=span, seconds=seconds, cancellable=cancellable, grace=grace, describe=describe)
 
 
 @asynccontextmanager

@@ -3,14 +3,47 @@ message as an OpenTelemetry log record in its span's context."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
-from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation import content, semconv
+from agentloupe.instrumentation.diagnostics.watchdog import deadline, deadline_if_set, waiting_for
+from agentloupe.instrumentation.patching import log_telemetry_failure
 from agentloupe.instrumentation.telemetry import logs
+
+#: The server's requests whose answer takes a while (a person, the client's model): while one is
+#: out, the deadlines the server runs under (and the client's requests waiting for it) stop their
+#: clocks; the wait has its own deadline instead: a person's answer only if set (``person``), the
+#: client's model as a model call (``model``). Roots and ping are quick: nothing stops for them.
+WAIT_KINDS = {"elicitation/create": "person", "sampling/createMessage": "model"}
+
+
+@contextmanager
+def waiting_on_client(
+    method: str, what: str, *, span: Span | None = None, spans: list[Span] | None = None, bounded: bool = True
+) -> Iterator[Any]:
+    """Around a server's request to its client (``bounded``: the side that bounds the wait, the
+    server) or the client's handling of it (``spans``: the client's requests that wait for it).
+    Yields the wait's own deadline (None when there is none)."""
+    kind = WAIT_KINDS.get(method)
+    try:
+        pause: Any = nullcontext() if kind is None else waiting_for(what, spans=spans)
+        if kind is None or not bounded:
+            limit: Any = nullcontext()
+        elif kind == "person":
+            limit = deadline_if_set("person", span=span, describe=what)
+        else:
+            limit = deadline(kind, span=span, describe=what)
+    except Exception:
+        log_telemetry_failure("mcp_backchannel_wait")
+        pause = limit = nullcontext()
+    with pause, limit as watched:
+        yield watched
 
 
 def progress_event(progress: float, total: float | None, message: str | None) -> dict[str, Any]:
@@ -18,12 +51,12 @@ def progress_event(progress: float, total: float | None, message: str | None) ->
     if total is not None:
         event[semconv.MCP_PROGRESS_TOTAL] = float(total)
     if message:
-        event[semconv.MCP_PROGRESS_MESSAGE] = str(message)[:300]
+        event[semconv.MCP_PROGRESS_MESSAGE] = content.redact(str(message)[:300])
     return event
 
 
 def log_event(level: Any, data: Any, logger: str | None) -> dict[str, Any]:
-    event: dict[str, Any] = {semconv.MCP_LOG_LEVEL: str(level), semconv.MCP_LOG_DATA: str(data)[:1000]}
+    event: dict[str, Any] = {semconv.MCP_LOG_LEVEL: str(level), semconv.MCP_LOG_DATA: content.redact(str(data)[:1000])}
     if logger:
         event[semconv.MCP_LOG_LOGGER] = logger
     return event

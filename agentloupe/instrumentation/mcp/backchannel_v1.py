@@ -23,7 +23,6 @@ flight are kept by ``client_v1``.
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 from typing import Any
 
 from mcp import ClientSession, McpError, types
@@ -32,8 +31,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.diagnostics.watchdog import deadline_if_set, waiting_for
-from agentloupe.instrumentation.mcp.backchannel import log_event, progress_event, record_log
+from agentloupe.instrumentation.mcp.backchannel import log_event, progress_event, record_log, waiting_on_client
 from agentloupe.instrumentation.mcp.client_v1 import (
     latest_in_flight,
     span_in_flight,
@@ -108,6 +106,7 @@ async def _send_request(
         return await original(self, request, result_type, *args, **kw)
     try:
         attrs = request_attributes(root, getattr(self, "_request_id", ""))
+        what = waits_for(root)
     except Exception:
         log_telemetry_failure("mcp_backchannel_attributes")
         return await original(self, request, result_type, *args, **kw)
@@ -120,14 +119,15 @@ async def _send_request(
             except Exception:
                 log_telemetry_failure("mcp_backchannel_propagation")
                 outgoing = request
-            what = waits_for(root)
-            # the client's answer is not the server's hang; a person's has a deadline only if set
-            person = deadline_if_set("person", span=span, describe=what)
             try:
-                with waiting_for(what), person if isinstance(root, types.ElicitRequest) else nullcontext():
+                # the client's answer is not the server's hang (its wait has a deadline of its own)
+                with waiting_on_client(root.method, what, span=span):
                     result = await original(self, outgoing, result_type, *args, **kw)
             except McpError as exc:
-                error_type = answer_outcome(span, exc.error)
+                try:
+                    error_type = answer_outcome(span, exc.error)
+                except Exception:
+                    log_telemetry_failure("mcp_backchannel_result")
                 raise
             try:
                 error_type = answer_outcome(span, result)
@@ -138,7 +138,7 @@ async def _send_request(
         error_type = error_type or error_type_of(exc)
         raise
     finally:
-        _record_duration(metrics.mcp_client_operation_duration(_send.meter_provider), root, error_type, started)
+        _record_duration(metrics.mcp_client_operation_duration, _send.meter_provider, root, error_type, started)
 
 
 async def _received_request(self: ClientSession, responder: Any) -> Any:
@@ -150,6 +150,7 @@ async def _received_request(self: ClientSession, responder: Any) -> Any:
     try:
         attrs = request_attributes(root, responder.request_id)
         parent = parent_context(responder.request_meta)
+        what = waits_for(root)
     except Exception:
         log_telemetry_failure("mcp_backchannel_handler_attributes")
         return await original(self, responder)
@@ -175,7 +176,7 @@ async def _received_request(self: ClientSession, responder: Any) -> Any:
             responder.respond = respond_and_record
             try:
                 # the requests waiting for this answer do not hang meanwhile (their clocks stop)
-                with waiting_for(waits_for(root), spans=spans_in_flight(self)):
+                with waiting_on_client(root.method, what, spans=spans_in_flight(self), bounded=False):
                     return await original(self, responder)
             finally:
                 responder.respond = respond
@@ -183,12 +184,14 @@ async def _received_request(self: ClientSession, responder: Any) -> Any:
         outcome["error"] = outcome["error"] or error_type_of(exc)
         raise
     finally:
-        histogram = metrics.mcp_server_operation_duration(_received.meter_provider)
-        _record_duration(histogram, root, outcome["error"], started)
+        _record_duration(
+            metrics.mcp_server_operation_duration, _received.meter_provider, root, outcome["error"], started
+        )
 
 
-def _record_duration(histogram: Any, root: Any, error_type: str | None, started: float) -> None:
+def _record_duration(histogram_of: Any, meter_provider: Any, root: Any, error_type: str | None, started: float) -> None:
     try:
+        histogram = histogram_of(meter_provider)
         attrs = {semconv.MCP_METHOD_NAME: root.method, semconv.MCP_DIRECTION: semconv.DIRECTION_SERVER_TO_CLIENT}
         if error_type:
             attrs[semconv.ERROR_TYPE] = error_type

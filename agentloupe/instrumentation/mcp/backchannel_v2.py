@@ -23,7 +23,6 @@ rounds are each a ``tools/call`` of their own (traced as any request).
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 from contextvars import ContextVar
 from typing import Any
 
@@ -35,8 +34,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.diagnostics.watchdog import deadline_if_set, waiting_for
-from agentloupe.instrumentation.mcp.backchannel import log_event, progress_event, record_log
+from agentloupe.instrumentation.mcp.backchannel import log_event, progress_event, record_log, waiting_on_client
 from agentloupe.instrumentation.mcp.meta import parent_context
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
@@ -44,6 +42,8 @@ from agentloupe.instrumentation.telemetry import logs, metrics
 
 ASKS = frozenset({"sampling/createMessage", "elicitation/create", "roots/list", "ping"})
 _on_request = MethodPatch(ClientSession, "_on_request")
+#: A session binds ``_on_request`` as it starts: one started before an undo still calls the wrapper
+_SDK_ON_REQUEST = ClientSession._on_request  # type: ignore[attr-defined]
 _send = MethodPatch(ServerSession, "send_request")
 _notify = MethodPatch(JSONRPCDispatcher, "notify")
 _dispatch = MethodPatch(JSONRPCDispatcher, "_dispatch_notification")
@@ -60,8 +60,10 @@ def request_started(dispatcher: Any, request_id: str, span: Span) -> None:
     """The enricher saw a request's CLIENT span start: progress and log messages find it here."""
     if dispatcher is not None:
         key = (id(dispatcher), request_id)
+        span_id = span.get_span_context().span_id
+        request_ended(span_id)  # a span of several requests (FastMCP's) is found by its last
         _in_flight[key] = span
-        _keys[span.get_span_context().span_id] = key
+        _keys[span_id] = key
 
 
 def request_ended(span_id: int) -> None:
@@ -114,13 +116,13 @@ def _answered(span: Any, answer: Any) -> str | None:
 
 
 async def _client_on_request(self: Any, dctx: Any, method: str, params: Any) -> Any:
-    original = _on_request.original
-    assert original is not None
-    if method not in ASKS:
+    original = _on_request.original or _SDK_ON_REQUEST
+    if _on_request.original is None or method not in ASKS:
         return await original(self, dctx, method, params)
     try:
         attrs = _attributes(method, getattr(dctx, "request_id", ""), params)
         parent = parent_context((params or {}).get("_meta") if isinstance(params, dict) else None)
+        what, waiting = _waits_for(method, params), _spans_of(getattr(self, "_dispatcher", None))
     except Exception:
         log_telemetry_failure("mcp_v2_backchannel_attributes")
         return await original(self, dctx, method, params)
@@ -131,7 +133,7 @@ async def _client_on_request(self: Any, dctx: Any, method: str, params: Any) -> 
         with traced(method, kind=SpanKind.SERVER, attributes=attrs, context=parent, tracer_provider=provider) as span:
             try:
                 # the requests waiting for this answer do not hang meanwhile (their clocks stop)
-                with waiting_for(_waits_for(method, params), spans=_spans_of(getattr(self, "_dispatcher", None))):
+                with waiting_on_client(method, what, spans=waiting, bounded=False):
                     answer = await original(self, dctx, method, params)
             except MCPError as exc:
                 error_type = str(exc.error.code)
@@ -165,12 +167,15 @@ async def _server_send_request(self: Any, request: Any, result_type: Any, *args:
     if method not in ASKS:
         return await original(self, request, result_type, *args, **kwargs)
     params = getattr(root, "params", None)
-    what = _waits_for(method, params)
-    # the client's answer is not the server's hang; a person's has a deadline only if set
-    elicits = method == "elicitation/create"
-    person = deadline_if_set("person", span=None, describe=what) if elicits else nullcontext()
-    with waiting_for(what), person as watched:
-        token = asking.set((_attributes(method, "", params), watched))
+    try:
+        attrs, what = _attributes(method, "", params), _waits_for(method, params)
+    except Exception:
+        log_telemetry_failure("mcp_v2_backchannel_request")
+        return await original(self, request, result_type, *args, **kwargs)
+    # the client's answer is not the server's hang (its wait has a deadline of its own, on the
+    # SDK's span for the request: the enricher moves it there as that span starts)
+    with waiting_on_client(method, what) as watched:
+        token = asking.set((attrs, watched))
         try:
             return await original(self, request, result_type, *args, **kwargs)
         finally:

@@ -214,10 +214,10 @@ class MCPSpanEnricher(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
+            if span.kind is SpanKind.CLIENT and span.context is not None:
+                request_ended(span.context.span_id)  # before anything: nothing kept past its end
             if not self.enabled or not _is_mcp(span) or span.start_time is None or span.end_time is None:
                 return
-            if span.kind is SpanKind.CLIENT and span.context is not None:
-                request_ended(span.context.span_id)
             if span.context is not None and span.context.span_id in self._inner:
                 self._inner.discard(span.context.span_id)
                 return  # measured as the FastMCP span around it

@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from agentloupe.platform.sessions import mcpsdk
-from agentloupe.platform.sessions.mcpsdk import GENERATION, streamable_http_client
+from agentloupe.platform.sessions.mcpsdk import GENERATION, mcp_http_client, streamable_http_client
 
 
 @asynccontextmanager
@@ -37,7 +36,7 @@ async def http_streams(
             elif found := response.headers.get("mcp-session-id"):
                 session_id[:] = [found]
 
-        client = await anyio.to_thread.run_sync(lambda: mcpsdk.create_mcp_http_client(headers=headers))
+        client = await anyio.to_thread.run_sync(lambda: mcp_http_client(headers))
         client.event_hooks["response"].append(heard)
         async with client, streamable_http_client(url, http_client=client) as (read, write):  # type: ignore[misc]
             yield read, write, lambda: session_id[0] if session_id else None, lambda session: None

@@ -34,7 +34,6 @@ else:  # mcp 2.x (the type checker runs against 1.x: these names are 2.x's)
     from mcp import ClientSession, types
     from mcp import MCPError as McpError  # type: ignore[attr-defined,no-redef]
     from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client  # noqa: F401 - for sessions/http.py
     from mcp.shared.message import SessionMessage
 
     CONNECTION_CLOSED: int = types.CONNECTION_CLOSED  # type: ignore[no-redef]
@@ -43,6 +42,13 @@ else:  # mcp 2.x (the type checker runs against 1.x: these names are 2.x's)
 
 #: What a failed HTTP exchange raises on this generation's client (httpx, or httpx2 on mcp 2).
 HTTPError: type[Exception] = httpx.HTTPError
+
+
+def mcp_http_client(headers: dict[str, str]) -> Any:
+    """mcp 2.x's own HTTP client (httpx2), with ``headers``: imported when an HTTP server is used."""
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    return create_mcp_http_client(headers=headers)
 
 
 def parse_message(line: bytes) -> SessionMessage:
