@@ -84,7 +84,7 @@ def _run_workload(process, home, base):
     started = time.time()
     result = run_loupe(
         home, "run", "--config", str(home / "mcp.json"), "--memory", "--repeat", "8", "--prometheus-port", "0",
-        "--timeout", "tool=1", "--on-hang", "cancel", "--no-tree", WORKLOAD, timeout=240,
+        "--timeout", "tool=3", "--on-hang", "cancel", "--no-tree", WORKLOAD, timeout=240,
     )
     assert result.returncode == 0, result.stderr
     assert "= 62" in result.stdout and "division by zero" in result.stdout
