@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import textwrap
@@ -120,3 +121,17 @@ def test_only_export_failures_are_taken_for_a_collector_outage():
     assert not once.filter(record("opentelemetry.exporter.otlp.proto.http.trace_exporter", "Failed again"))
     batch = record("opentelemetry.sdk._shared_internal", "Exception while exporting metrics.")
     assert once.filter(batch) and "export of metrics is failing" in batch.getMessage()
+
+
+def test_the_grpc_exporters_final_error_names_its_signal_and_is_printed_once():
+    # the gRPC exporters' loggers name no signal: the message does ("Failed to export traces to ...")
+    from agentloupe.instrumentation.telemetry.logs import ExportFailureOnce
+
+    once = ExportFailureOnce()
+    name = "opentelemetry.exporter.otlp.proto.grpc.exporter"
+    transient = logging.LogRecord(name, logging.WARNING, __file__, 1, "Transient error encountered while exporting traces to x", None, None)
+    final = logging.LogRecord(name, logging.ERROR, __file__, 1, "Failed to export traces to x, error code: UNAVAILABLE", None, None)
+    metrics = logging.LogRecord(name, logging.ERROR, __file__, 1, "Failed to export metrics to x, error code: UNAVAILABLE", None, None)
+    assert once.filter(transient) and "export of traces is failing" in transient.getMessage()
+    assert not once.filter(final)
+    assert once.filter(metrics) and "export of metrics is failing" in metrics.getMessage()

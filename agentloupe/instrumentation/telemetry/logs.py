@@ -109,9 +109,10 @@ def _signal(record: logging.LogRecord, message: str) -> str:
     for part, signal in _SIGNAL_OF_LOGGER:
         if part in record.name:
             return signal
-    found = re.search(r"exporting (traces|metrics|logs)|export (?:span|metrics|logs)", message)
+    # "exporting traces", "Failed to export traces", "export span batch": each names its signal
+    found = re.search(r"export(?:ing)? (traces|metrics|logs|span)", message)
     if found:
-        word = found.group(1) or found.group(0).split()[-1]
+        word = found.group(1)
         return {"span": "traces"}.get(word, word)
     return "telemetry"
 
