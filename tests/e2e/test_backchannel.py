@@ -8,8 +8,8 @@ from pathlib import Path
 from agentloupe.instrumentation.mcp import generation
 from tests.conftest import run_loupe, spans_in
 
-# mcp 1.x: the SDK's FastMCP and ClientSession; mcp 2.x: MCPServer and ClientSession (the handshake)
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / ("mcp2/backchannel" if generation() == 2 else "backchannel")
+# the SDK's own server (FastMCP on mcp 1.x, MCPServer on 2.x) and ClientSession (the handshake on 2.x)
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "backchannel"
 ASKS = ("sampling/createMessage", "roots/list", "ping", "elicitation/create")
 
 

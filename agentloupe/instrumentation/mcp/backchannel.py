@@ -3,7 +3,7 @@ message as an OpenTelemetry log record in its span's context."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -44,6 +44,53 @@ def waiting_on_client(
         pause = limit = nullcontext()
     with pause, limit as watched:
         yield watched
+
+
+def request_attributes(method: str, request_id: Any, message: Any = "") -> dict[str, Any]:
+    """The attributes both sides give a server-to-client request (``message``: an elicitation's)."""
+    attrs: dict[str, Any] = {
+        semconv.MCP_METHOD_NAME: method,
+        semconv.JSONRPC_REQUEST_ID: str(request_id),
+        semconv.MCP_DIRECTION: semconv.DIRECTION_SERVER_TO_CLIENT,
+    }
+    if method == "sampling/createMessage":
+        attrs[semconv.GEN_AI_OPERATION_NAME] = semconv.OP_CHAT
+    elif method == "elicitation/create":
+        attrs[semconv.MCP_ELICITATION_MESSAGE] = str(message)[:300]
+    return attrs
+
+
+def waits_for(method: str, message: Any = "") -> str:
+    """What a server waits for while its request is out (the hang report's words)."""
+    if method == "elicitation/create":
+        return f"the user's answer to elicitation {str(message)[:120]!r}"
+    if method == "sampling/createMessage":
+        return "the client's model (sampling/createMessage)"
+    return f"the client ({method})"
+
+
+def note_notification(
+    method: str, params: Mapping[str, Any], *, by_token: Callable[[Any], Span | None], latest: Span | None
+) -> None:
+    """A notification the client received, on the span it belongs to: progress on the request whose
+    token it names (``by_token``), a log message (also a log record) and the rest on the session's
+    ``latest`` request in flight."""
+    if method == "notifications/progress":
+        span = by_token(params.get("progressToken"))
+        if span is not None:
+            event = progress_event(params.get("progress", 0), params.get("total"), params.get("message"))
+            span.add_event(semconv.EVENT_MCP_PROGRESS, event)
+    elif method == "notifications/message":
+        event = log_event(params.get("level"), params.get("data"), params.get("logger"))
+        if latest is not None:
+            record_log(latest, event)
+        else:
+            logs.emit_record(event[semconv.MCP_LOG_DATA], event[semconv.MCP_LOG_LEVEL], event)
+    elif latest is not None and method.startswith("notifications/") and method != "notifications/cancelled":
+        attrs = {semconv.MCP_METHOD_NAME: method}
+        if uri := params.get("uri"):
+            attrs["mcp.resource.uri"] = str(uri)
+        latest.add_event(semconv.EVENT_MCP_NOTIFICATION, attrs)
 
 
 def progress_event(progress: float, total: float | None, message: str | None) -> dict[str, Any]:

@@ -31,7 +31,14 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.mcp.backchannel import log_event, progress_event, record_log, waiting_on_client
+from agentloupe.instrumentation.mcp.backchannel import (
+    log_event,
+    note_notification,
+    progress_event,
+    request_attributes,
+    waiting_on_client,
+    waits_for,
+)
 from agentloupe.instrumentation.mcp.client_v1 import (
     latest_in_flight,
     span_in_flight,
@@ -41,7 +48,7 @@ from agentloupe.instrumentation.mcp.client_v1 import (
 from agentloupe.instrumentation.mcp.meta import parent_context
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
-from agentloupe.instrumentation.telemetry import logs, metrics
+from agentloupe.instrumentation.telemetry import metrics
 
 _send = MethodPatch(ServerSession, "send_request")
 _progress = MethodPatch(ServerSession, "send_progress_notification")
@@ -53,29 +60,8 @@ _notified = MethodPatch(ClientSession, "_received_notification")
 _ASKS = (types.CreateMessageRequest, types.ElicitRequest, types.ListRootsRequest, types.PingRequest)
 
 
-def request_attributes(root: Any, request_id: Any) -> dict[str, Any]:
-    """The attributes both sides give a server-to-client request."""
-    attrs: dict[str, Any] = {
-        semconv.MCP_METHOD_NAME: root.method,
-        semconv.JSONRPC_REQUEST_ID: str(request_id),
-        semconv.MCP_DIRECTION: semconv.DIRECTION_SERVER_TO_CLIENT,
-    }
-    params = getattr(root, "params", None)
-    if isinstance(root, types.CreateMessageRequest):
-        attrs[semconv.GEN_AI_OPERATION_NAME] = semconv.OP_CHAT
-        attrs[semconv.GEN_AI_REQUEST_MAX_TOKENS] = root.params.maxTokens
-    elif isinstance(root, types.ElicitRequest):
-        attrs[semconv.MCP_ELICITATION_MESSAGE] = str(getattr(params, "message", ""))[:300]
-    return attrs
-
-
-def waits_for(root: Any) -> str:
-    """What a server waits for while its request is out (the hang report's words)."""
-    if isinstance(root, types.ElicitRequest):
-        return f"the user's answer to elicitation {str(getattr(root.params, 'message', ''))[:120]!r}"
-    if isinstance(root, types.CreateMessageRequest):
-        return "the client's model (sampling/createMessage)"
-    return f"the client ({root.method})"
+def _message(root: Any) -> Any:
+    return getattr(getattr(root, "params", None), "message", "")
 
 
 def answer_outcome(span: Span, answer: Any) -> str | None:
@@ -105,8 +91,10 @@ async def _send_request(
     if not isinstance(root, _ASKS):
         return await original(self, request, result_type, *args, **kw)
     try:
-        attrs = request_attributes(root, getattr(self, "_request_id", ""))
-        what = waits_for(root)
+        attrs = request_attributes(root.method, getattr(self, "_request_id", ""), _message(root))
+        if isinstance(root, types.CreateMessageRequest):
+            attrs[semconv.GEN_AI_REQUEST_MAX_TOKENS] = root.params.maxTokens
+        what = waits_for(root.method, _message(root))
     except Exception:
         log_telemetry_failure("mcp_backchannel_attributes")
         return await original(self, request, result_type, *args, **kw)
@@ -148,9 +136,9 @@ async def _received_request(self: ClientSession, responder: Any) -> Any:
     if not isinstance(root, _ASKS):
         return await original(self, responder)
     try:
-        attrs = request_attributes(root, responder.request_id)
+        attrs = request_attributes(root.method, responder.request_id, _message(root))
         parent = parent_context(responder.request_meta)
-        what = waits_for(root)
+        what = waits_for(root.method, _message(root))
     except Exception:
         log_telemetry_failure("mcp_backchannel_handler_attributes")
         return await original(self, responder)
@@ -234,25 +222,13 @@ async def _received_notification(self: ClientSession, notification: types.Server
 
 
 def _note(session: ClientSession, root: Any) -> None:
-    if isinstance(root, types.ProgressNotification):
-        params = root.params
-        span = span_in_flight(session, params.progressToken)
-        if span is not None:
-            span.add_event(semconv.EVENT_MCP_PROGRESS, progress_event(params.progress, params.total, params.message))
-        return
-    span = latest_in_flight(session)
-    if isinstance(root, types.LoggingMessageNotification):
-        event = log_event(root.params.level, root.params.data, root.params.logger)
-        if span is not None:
-            record_log(span, event)
-        else:
-            logs.emit_record(event[semconv.MCP_LOG_DATA], event[semconv.MCP_LOG_LEVEL], event)
-    elif span is not None and not isinstance(root, types.CancelledNotification):
-        attrs = {semconv.MCP_METHOD_NAME: root.method}
-        uri = getattr(getattr(root, "params", None), "uri", None)
-        if uri is not None:
-            attrs["mcp.resource.uri"] = str(uri)
-        span.add_event(semconv.EVENT_MCP_NOTIFICATION, attrs)
+    params = getattr(root, "params", None)
+    note_notification(
+        root.method,
+        params.model_dump() if params is not None else {},
+        by_token=lambda token: span_in_flight(session, token),
+        latest=latest_in_flight(session),
+    )
 
 
 def instrument_backchannel(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:

@@ -34,11 +34,18 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.mcp.backchannel import log_event, progress_event, record_log, waiting_on_client
+from agentloupe.instrumentation.mcp.backchannel import (
+    log_event,
+    note_notification,
+    progress_event,
+    request_attributes,
+    waiting_on_client,
+    waits_for,
+)
 from agentloupe.instrumentation.mcp.meta import parent_context
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
-from agentloupe.instrumentation.telemetry import logs, metrics
+from agentloupe.instrumentation.telemetry import metrics
 
 ASKS = frozenset({"sampling/createMessage", "elicitation/create", "roots/list", "ping"})
 _on_request = MethodPatch(ClientSession, "_on_request")
@@ -77,27 +84,8 @@ def _spans_of(dispatcher: Any) -> list[Span]:
     return [span for (owner, _), span in list(_in_flight.items()) if owner == key]
 
 
-def _waits_for(method: str, params: Any) -> str:
-    if method == "elicitation/create":
-        message = params.get("message", "") if isinstance(params, dict) else getattr(params, "message", "")
-        return f"the user's answer to elicitation {str(message)[:120]!r}"
-    if method == "sampling/createMessage":
-        return "the client's model (sampling/createMessage)"
-    return f"the client ({method})"
-
-
-def _attributes(method: str, request_id: Any, params: Any) -> dict[str, Any]:
-    attrs: dict[str, Any] = {
-        semconv.MCP_METHOD_NAME: method,
-        semconv.JSONRPC_REQUEST_ID: str(request_id),
-        semconv.MCP_DIRECTION: semconv.DIRECTION_SERVER_TO_CLIENT,
-    }
-    if method == "sampling/createMessage":
-        attrs[semconv.GEN_AI_OPERATION_NAME] = semconv.OP_CHAT
-    elif method == "elicitation/create":
-        message = params.get("message", "") if isinstance(params, dict) else getattr(params, "message", "")
-        attrs[semconv.MCP_ELICITATION_MESSAGE] = str(message)[:300]
-    return attrs
+def _message(params: Any) -> Any:
+    return params.get("message", "") if isinstance(params, dict) else getattr(params, "message", "")
 
 
 def _answered(span: Any, answer: Any) -> str | None:
@@ -120,9 +108,9 @@ async def _client_on_request(self: Any, dctx: Any, method: str, params: Any) -> 
     if _on_request.original is None or method not in ASKS:
         return await original(self, dctx, method, params)
     try:
-        attrs = _attributes(method, getattr(dctx, "request_id", ""), params)
+        attrs = request_attributes(method, getattr(dctx, "request_id", ""), _message(params))
         parent = parent_context((params or {}).get("_meta") if isinstance(params, dict) else None)
-        what, waiting = _waits_for(method, params), _spans_of(getattr(self, "_dispatcher", None))
+        what, waiting = waits_for(method, _message(params)), _spans_of(getattr(self, "_dispatcher", None))
     except Exception:
         log_telemetry_failure("mcp_v2_backchannel_attributes")
         return await original(self, dctx, method, params)
@@ -168,7 +156,7 @@ async def _server_send_request(self: Any, request: Any, result_type: Any, *args:
         return await original(self, request, result_type, *args, **kwargs)
     params = getattr(root, "params", None)
     try:
-        attrs, what = _attributes(method, "", params), _waits_for(method, params)
+        attrs, what = request_attributes(method, "", _message(params)), waits_for(method, _message(params))
     except Exception:
         log_telemetry_failure("mcp_v2_backchannel_request")
         return await original(self, request, result_type, *args, **kwargs)
@@ -211,25 +199,13 @@ def _dispatch_and_note(self: Any, msg: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _note(dispatcher: Any, method: str, params: dict[str, Any]) -> None:
-    if method == "notifications/progress":
-        span = _in_flight.get((id(dispatcher), str(params.get("progressToken"))))
-        if span is not None:
-            event = progress_event(params.get("progress", 0), params.get("total"), params.get("message"))
-            span.add_event(semconv.EVENT_MCP_PROGRESS, event)
-        return
     spans = _spans_of(dispatcher)
-    latest = spans[-1] if spans else None
-    if method == "notifications/message":
-        event = log_event(params.get("level"), params.get("data"), params.get("logger"))
-        if latest is not None:
-            record_log(latest, event)
-        else:
-            logs.emit_record(event[semconv.MCP_LOG_DATA], event[semconv.MCP_LOG_LEVEL], event)
-    elif latest is not None and method.startswith("notifications/") and method != "notifications/cancelled":
-        attrs = {semconv.MCP_METHOD_NAME: method}
-        if uri := params.get("uri"):
-            attrs["mcp.resource.uri"] = str(uri)
-        latest.add_event(semconv.EVENT_MCP_NOTIFICATION, attrs)
+    note_notification(
+        method,
+        params,
+        by_token=lambda token: _in_flight.get((id(dispatcher), str(token))),
+        latest=spans[-1] if spans else None,
+    )
 
 
 def instrument_backchannel_v2(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:

@@ -1,6 +1,7 @@
-"""A plain ClientSession (mcp 1.x) that answers its server: a 50 ms "model" for sampling (with a span
-of its own, as a model client would make), roots, the person's answer for elicitation (``accept``,
-``decline`` or ``slow``: 2.5 s to accept, the second argument), and it hears log messages and progress. No agentloupe import:
+"""A plain ClientSession (mcp 1.x, or 2.x on the handshake protocol, which has the back-channel)
+that answers its server: a 50 ms "model" for sampling (with a span of its own, as a model client
+would make), roots, the person's answer for elicitation (``accept``, ``decline`` or ``slow``: 2.5 s
+to accept, the second argument), and it hears log messages and progress. No agentloupe import:
 run under ``loupe exec``."""
 
 import asyncio

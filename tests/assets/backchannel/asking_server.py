@@ -1,12 +1,23 @@
-"""A plain FastMCP server (mcp 1.x) whose tool asks its client: it logs, reports progress, asks the
-client's model (sampling), the client's roots and the person (elicitation), and pings. It knows
-nothing of agentloupe."""
+"""A plain SDK server (FastMCP on mcp 1.x, MCPServer on 2.x) whose tool asks its client: it logs,
+reports progress, asks the client's model (sampling), the client's roots and the person
+(elicitation), and pings. It knows nothing of agentloupe."""
 
-from mcp.server.fastmcp import Context, FastMCP
+import warnings
+
 from mcp.types import SamplingMessage, TextContent
 from pydantic import BaseModel
 
-mcp = FastMCP("asking", log_level="WARNING")
+try:  # mcp 2.x
+    from mcp.server.mcpserver import Context
+    from mcp.server.mcpserver import MCPServer as Server
+except ImportError:  # mcp 1.x
+    from mcp.server.fastmcp import Context
+    from mcp.server.fastmcp import FastMCP as Server
+
+# mcp 2.x deprecates sampling, roots and logging on 2026-07-28; this server speaks the handshake protocol
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+mcp = Server("asking")
 
 
 class Keep(BaseModel):
