@@ -6,6 +6,7 @@ and can patch a module as soon as it exists, whoever imports it first.
 
 from __future__ import annotations
 
+import _imp
 import contextlib
 import importlib.machinery
 import importlib.util
@@ -40,8 +41,7 @@ class _AfterImport:  # a meta path finder (importlib.abc is not imported: a proc
 
         def exec_then_callback(module: Any) -> None:
             exec_module(module)
-            if hook in sys.meta_path:
-                sys.meta_path.remove(hook)
+            if _replace_meta_path(lambda finders: [f for f in finders if f is not hook]):
                 with contextlib.suppress(Exception):
                     hook.callback()
 
@@ -49,12 +49,34 @@ class _AfterImport:  # a meta path finder (importlib.abc is not imported: a proc
         return spec
 
 
+def _replace_meta_path(change: Callable[[list[Any]], list[Any]]) -> bool:
+    """Put ``change(sys.meta_path)`` in its place, as a new list; True if that changed it.
+
+    Never edit the list in place: another thread's import may be walking it (the import system
+    iterates ``sys.meta_path`` itself), and a finder removed before its place makes it skip the
+    next one, the path finder included: a module that is there is "not found" (the loop monitor
+    importing ``structlog`` to report a block while the loop imports ``openai``, seen 1 run in
+    25). A new list leaves that walk on the old one. The import lock keeps two writers apart.
+    """
+    _imp.acquire_lock()
+    try:
+        before = sys.meta_path
+        after = change(list(before))
+        if after == before:
+            return False
+        sys.meta_path = after
+        return True
+    finally:
+        _imp.release_lock()
+
+
 def when_imported(name: str, callback: Callable[[], None]) -> None:
     """``callback()`` once ``name`` is imported: now if it is, else right after its import."""
     if name in sys.modules:
         callback()
     else:
-        sys.meta_path.insert(0, _AfterImport(name, callback))
+        hook = _AfterImport(name, callback)
+        _replace_meta_path(lambda finders: [hook, *finders])
 
 
 def importing(prefix: str, *, but: str = "") -> list[str]:

@@ -190,5 +190,15 @@ def execute(
         if os.environ.get("AGENTLOUPE_DEBUG"):
             raise error
         outcome.exit_code = 1
-        outcome.message = f"unexpected {type(error).__name__}: {error} (set AGENTLOUPE_DEBUG=1 for the traceback)"
+        outcome.message = f"unexpected {_described(error)} (set AGENTLOUPE_DEBUG=1 for the traceback)"
     return outcome
+
+
+def _described(error: BaseException) -> str:
+    """``Type: message``, then what it was raised from: a library's wrapper hides the real cause
+    ("requires the langchain-openai package" when the package is there and one of its modules failed)."""
+    text = f"{type(error).__name__}: {error}"
+    cause = error.__cause__
+    if cause is not None and str(cause) not in text:
+        text += f" (from {type(cause).__name__}: {cause})"
+    return text

@@ -178,3 +178,25 @@ def test_prometheus_port_zero_says_where_and_why_it_waits(home):
     assert result.returncode == 0, result.stderr
     assert re.search(r"^loupe: metrics for Prometheus at http://127\.0\.0\.1:\d+/metrics$", result.stderr, re.M)
     assert "waiting up to 0.5 s for Prometheus to scrape the last figures" in result.stderr
+
+
+def test_an_unexpected_error_names_what_it_was_raised_from(home, tmp_path):
+    """LangChain's ``init_chat_model`` says "requires the langchain-openai package" for any
+    ImportError under it: the line names the error it was raised from too."""
+    graph = tmp_path / "wrapping.py"
+    graph.write_text(
+        "from langgraph.graph import MessagesState, StateGraph\n\n"
+        "def node(state):\n"
+        "    try:\n"
+        "        import openai_is_there_but_a_module_of_it_is_not\n"
+        "    except ImportError as error:\n"
+        "        raise ImportError('Initializing ChatOpenAI requires the langchain-openai package') from error\n\n"
+        "graph = StateGraph(MessagesState).add_node('n', node).add_edge('__start__', 'n').compile()\n"
+    )
+    result = run_loupe(home, "run", "--no-tree", "--graph", f"{graph}:graph", "hi")
+    assert result.returncode == 1
+    _one_clear_line(
+        result,
+        "unexpected ImportError: Initializing ChatOpenAI requires the langchain-openai package",
+        "(from ModuleNotFoundError: No module named 'openai_is_there_but_a_module_of_it_is_not')",
+    )

@@ -39,3 +39,32 @@ def test_a_callback_waits_for_the_module_that_was_halfway(tmp_path):
 def test_a_callback_runs_at_once_when_nothing_is_halfway(tmp_path):
     assert _run(tmp_path, HOOKED + "import pkg.base\nprint('after')\n") == ["ready", "2", "after"]
     assert _run(tmp_path, "import pkg.base\n" + HOOKED + "print('after')\n") == ["ready", "2", "after"]
+
+
+def test_a_hook_leaving_during_another_import_skips_no_finder(tmp_path):
+    """The import system walks ``sys.meta_path`` itself. A hook that leaves it while a walk is
+    past the hook's place (another thread's import, here a finder's own import, which is
+    deterministic) must not make that walk skip the next finder: the path finder, so a module
+    that is there would be "not found"."""
+    (tmp_path / "sought.py").write_text("VALUE = 'found'\n")
+    program = textwrap.dedent(
+        """
+        import sys
+        from importlib.machinery import PathFinder
+        from agentloupe.instrumentation.importhooks import when_imported
+
+        when_imported("pkg.base", lambda: print("hooked"))
+
+        class ImportsWhileFinding:  # stands where the walk is when the hook leaves
+            def find_spec(self, name, path, target=None):
+                if name == "sought":
+                    import pkg.base  # the hook runs and leaves sys.meta_path
+                return None
+
+        at = sys.meta_path.index(PathFinder)
+        sys.meta_path[at:at] = [ImportsWhileFinding()]
+        import sought
+        print(sought.VALUE)
+        """
+    )
+    assert _run(tmp_path, program) == ["hooked", "found"]
