@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -108,6 +109,46 @@ def server_children(pid: int) -> list[psutil.Process]:
 def write_mcp_json(path: Path, servers: dict[str, dict]) -> Path:
     path.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
     return path
+
+
+def answers(url: str) -> bool:
+    """Any HTTP answer counts: a stateless mcp 2 server answers a GET with an event stream it holds
+    open, so only the status line is waited for, not a body."""
+    import httpx
+
+    try:
+        with httpx.stream("GET", url, timeout=1):
+            return True
+    except httpx.TransportError:
+        return False
+
+
+def start_bundled_http_server(module: str, log: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """One of agentloupe's HTTP servers on a port it binds itself (``--port 0``: no other process
+    can take the port between a probe and the bind); the process and its URL, read from the line it
+    prints, once that URL answers. A server that exits first fails the test with what it printed.
+    Its stdin is a pipe: closing it (or terminate()) stops it."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, "--port", "0"], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=sink
+        )
+    url = ""
+
+    def up() -> bool:
+        nonlocal url
+        assert process.poll() is None, f"{module} exited with {process.returncode}: {log.read_text(errors='replace')}"
+        if not url:
+            found = re.search(r"listening url=(\S+)", log.read_text(errors="replace"))
+            url = found.group(1) if found else ""
+        return bool(url) and answers(url)
+
+    try:
+        wait_for(up, f"{module} to listen")
+    except BaseException:
+        process.kill()
+        process.wait(10)
+        raise
+    return process, url
 
 
 @contextmanager

@@ -10,15 +10,14 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
 from agentloupe.platform.sessions.launcher import free_port
-from tests.conftest import loupe_env, run_loupe, spans_in, wait_for, write_mcp_json
+from tests.conftest import answers, loupe_env, run_loupe, spans_in, start_bundled_http_server, wait_for, write_mcp_json
 
 NGINX_CONF = """
 worker_processes 1;
@@ -44,36 +43,23 @@ http {{
 """
 
 
-def _listening(url: str) -> bool:
-    """Any HTTP answer counts: a stateless mcp 2 server answers a GET with an event stream it holds
-    open, so only the status line is waited for, not a body."""
-    try:
-        with httpx.stream("GET", url, timeout=1):
-            return True
-    except httpx.TransportError:
-        return False
-
-
 @pytest.fixture
 def balanced(home: Path):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     assert os.path.exists(nginx), "Debian's nginx is installed by the test command"
-    replicas, ports = [], [free_port(), free_port()]
+    replicas, ports = [], []
     port, pid = free_port(), home / "nginx.pid"
     try:  # whatever fails from here, the replicas and nginx are stopped
-        for name, replica_port in zip(("weather-a", "weather-b"), ports, strict=True):
+        for name in ("weather-a", "weather-b"):
             env = loupe_env(home, OTEL_SERVICE_NAME=name, AGENTLOUPE_STATELESS_HTTP="1")
-            replicas.append(subprocess.Popen(
-                [sys.executable, "-m", "agentloupe.servers.weather", "--port", str(replica_port)],
-                env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
-        for replica_port in ports:
-            wait_for(lambda p=replica_port: _listening(f"http://127.0.0.1:{p}/mcp"), f"replica on {replica_port}")
+            replica, url = start_bundled_http_server("agentloupe.servers.weather", home / f"{name}.log", env)
+            replicas.append(replica)
+            ports.append(urlsplit(url).port)
         conf = home / "nginx.conf"
         conf.write_text(NGINX_CONF.format(pid=pid, home=home, a=ports[0], b=ports[1], port=port))
         started = subprocess.run([nginx, "-c", str(conf), "-p", str(home)], capture_output=True, text=True)
         assert started.returncode == 0, started.stderr
-        wait_for(lambda: pid.exists() and _listening(f"http://127.0.0.1:{port}/mcp"), "nginx")
+        wait_for(lambda: pid.exists() and answers(f"http://127.0.0.1:{port}/mcp"), "nginx")
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         if pid.exists():
