@@ -6,6 +6,7 @@ trace files and needs none of them). A signal the endpoint rejects is switched o
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,22 +52,39 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         super().__init__(self.exporter, **kwargs)
         self.dropped = 0
         self.ended = 0
+        self._producing = threading.Lock()
 
     @property
     def undelivered(self) -> int:
         return max(0, self.ended - self.exporter.delivered)
 
     def on_end(self, span: Any) -> None:
-        if span.context and span.context.trace_flags.sampled:
+        if not (span.context and span.context.trace_flags.sampled):
+            return
+        batch = getattr(self, "_batch_processor", None)
+        queue, limit = getattr(batch, "_queue", None), getattr(batch, "_max_queue_size", None)
+        if queue is None or not limit:  # another SDK's insides: let it count
             self.ended += 1
-            batch = getattr(self, "_batch_processor", None)
-            queue, limit = getattr(batch, "_queue", None), getattr(batch, "_max_queue_size", None)
-            if queue is not None and limit and len(queue) >= limit:
-                self.dropped += 1
-                from agentloupe.instrumentation.telemetry.metrics import spans_dropped
+            super().on_end(span)
+            return
+        # The SDK appends to a deque bounded at ``limit``, which drops its oldest span silently
+        # when full. Checking "full" and then appending raced the export thread: it could take a
+        # batch in between, and a span counted as dropped was delivered after all. Here the oldest
+        # span is dropped by hand, so each drop is counted once; the lock keeps producers apart,
+        # and the export thread only ever makes room.
+        with self._producing:
+            self.ended += 1
+            if len(queue) >= limit:
+                try:
+                    queue.pop()  # the oldest, as the deque would
+                except IndexError:  # the export thread took them all meanwhile
+                    pass
+                else:
+                    self.dropped += 1
+                    from agentloupe.instrumentation.telemetry.metrics import spans_dropped
 
-                spans_dropped().add(1)
-        super().on_end(span)
+                    spans_dropped().add(1)
+            super().on_end(span)
 
 
 def span_exporter(endpoint: str, protocol: Protocol, timeout_s: float):
