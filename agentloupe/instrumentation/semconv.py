@@ -44,6 +44,16 @@ RPC_JSONRPC_ERROR_CODE = "rpc.jsonrpc.error_code"
 #: The other direction: a request the server sends its client (sampling, elicitation, roots, ping)
 MCP_DIRECTION = "agentloupe.mcp.direction"
 DIRECTION_SERVER_TO_CLIENT = "server_to_client"
+#: An input request a 2026-07-28 server embeds in its InputRequiredResult, fulfilled by the client
+#: between rounds (no request of its own on the wire)
+DIRECTION_INPUT_REQUIRED = "input_required"
+#: Input-required rounds (SEP-2322): on each round's CLIENT span its number, and what the server
+#: asked for when the round's answer was InputRequiredResult; on the logical call's span above
+#: them (FastMCP's span, the agent's tool span) how many rounds it took
+MCP_ROUND = "agentloupe.mcp.input_required.round"
+MCP_ROUND_ASKED = "agentloupe.mcp.input_required.asked"
+MCP_ROUNDS = "agentloupe.mcp.input_required.rounds"
+MCP_INPUT_REQUEST_KEY = "agentloupe.mcp.input_required.key"
 MCP_ELICITATION_MESSAGE = "agentloupe.mcp.elicitation.message"
 MCP_ELICITATION_ACTION = "agentloupe.mcp.elicitation.action"
 GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"

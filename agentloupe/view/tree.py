@@ -19,12 +19,27 @@ def _size(number: float, *, signed: bool = True) -> str:
     return str(value)
 
 
+def _rounds(span: SpanRecord) -> list[str]:
+    """Input-required rounds: a round's number and what its answer asked for; the call's count."""
+    parts = []
+    if isinstance(number := span.attributes.get(semconv.MCP_ROUND), int):
+        asked = span.attributes.get(semconv.MCP_ROUND_ASKED)
+        parts.append(f"round {number}" + (f" -> asks {', '.join(map(str, asked))}" if asked else ""))
+    if isinstance(rounds := span.attributes.get(semconv.MCP_ROUNDS), int):
+        parts.append(f"{rounds} round{'s' if rounds != 1 else ''}")
+    return parts
+
+
 def _line(span: SpanRecord, root_service: str) -> str:
     parts = [span.name, "unfinished (its process ended first)" if span.unfinished else f"{span.duration_ms:,.1f} ms"]
+    direction = span.attributes.get(semconv.MCP_DIRECTION)
     if span.kind in ("CLIENT", "SERVER"):
         # the other direction: the server asking its client (its model, roots, a person)
-        backward = span.attributes.get(semconv.MCP_DIRECTION) == semconv.DIRECTION_SERVER_TO_CLIENT
+        backward = direction == semconv.DIRECTION_SERVER_TO_CLIENT
         parts.append(span.kind.lower() + (" <- server asks" if backward else ""))
+    elif direction == semconv.DIRECTION_INPUT_REQUIRED:  # asked inside an InputRequiredResult
+        parts.append("<- input required")
+    parts.extend(_rounds(span))
     if span.service != root_service:
         parts.append(f"[{span.service}]")
     if span.is_error:

@@ -58,6 +58,9 @@ _dispatch = MethodPatch(JSONRPCDispatcher, "_dispatch_notification")
 #: What the server's request about to go out says of itself, and the deadline of a person's answer
 #: (if one is set), for the SDK's CLIENT span to take as it starts (``v2.py``)
 asking: ContextVar[tuple[dict[str, Any], Any] | None] = ContextVar("agentloupe_mcp_asking", default=None)
+#: Set while the client answers a server's request here: the SDK hands it to the same dispatch as
+#: a 2026-07-28 round's embedded requests, which ``rounds_v2.py`` traces (this has its span)
+answering_backchannel: ContextVar[bool] = ContextVar("agentloupe_mcp_answering_backchannel", default=False)
 #: The CLIENT spans of requests in flight, by (id of the session's dispatcher, request id)
 _in_flight: dict[tuple[int, str], Span] = {}
 _keys: dict[int, tuple[int, str]] = {}  # span id -> its key above
@@ -88,7 +91,7 @@ def _message(params: Any) -> Any:
     return params.get("message", "") if isinstance(params, dict) else getattr(params, "message", "")
 
 
-def _answered(span: Any, answer: Any) -> str | None:
+def answered(span: Any, answer: Any) -> str | None:
     """The client's answer (the dumped result) on ``span``; a refusal marks it."""
     if not isinstance(answer, dict):
         return None
@@ -104,6 +107,14 @@ def _answered(span: Any, answer: Any) -> str | None:
 
 
 async def _client_on_request(self: Any, dctx: Any, method: str, params: Any) -> Any:
+    token = answering_backchannel.set(True)
+    try:
+        return await _answer_request(self, dctx, method, params)
+    finally:
+        answering_backchannel.reset(token)
+
+
+async def _answer_request(self: Any, dctx: Any, method: str, params: Any) -> Any:
     original = _on_request.original or _SDK_ON_REQUEST
     if _on_request.original is None or method not in ASKS:
         return await original(self, dctx, method, params)
@@ -129,7 +140,7 @@ async def _client_on_request(self: Any, dctx: Any, method: str, params: Any) -> 
                 mark_error(span, error_type, exc.error.message)
                 raise
             try:
-                error_type = _answered(span, answer)
+                error_type = answered(span, answer)
             except Exception:
                 log_telemetry_failure("mcp_v2_backchannel_answer")
             return answer

@@ -44,6 +44,7 @@ from opentelemetry import trace
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.diagnostics.exceeded import DeadlineExceeded
 from agentloupe.instrumentation.diagnostics.watchdog import CALLER_GRACE_S, Deadline, deadline
+from agentloupe.instrumentation.mcp.rounds_v2 import ROUND_METHODS, is_retry
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 
 
@@ -57,6 +58,8 @@ class Request:
     dispatcher: Any  # the session's dispatcher: where its answer arrives
     request_id: str | None = None  # set once its answer is awaited
     answered: dict[str, Any] | None = None  # the tool's answer, as the dispatcher received it
+    retry: bool = False  # an input-required round after the first (it carries the answers)
+    logical: Any = None  # the span its rounds share (the one above its CLIENT span)
 
     def expect_answer(self, request_id: str) -> None:
         """Keep the answer to this tools/call for its span (taken, or dropped, by ``answer()``)."""
@@ -104,9 +107,12 @@ async def _send_request(self: Any, request: Any, result_type: Any, *args: Any, *
     original = _client.original
     root = getattr(request, "root", request)
     method = getattr(root, "method", None)
-    arguments = getattr(getattr(root, "params", None), "arguments", None) if method == "tools/call" else None
+    params = getattr(root, "params", None)
+    arguments = getattr(params, "arguments", None) if method == "tools/call" else None
     with deadline(_kind(method)) as watched:
-        token = _sending.set(Request(method, watched, arguments, getattr(self, "_dispatcher", None)))
+        sending = Request(method, watched, arguments, getattr(self, "_dispatcher", None))
+        sending.retry = method in ROUND_METHODS and is_retry(params)
+        token = _sending.set(sending)
         try:
             return await original(self, request, result_type, *args, **kwargs)
         finally:

@@ -56,6 +56,14 @@ from agentloupe.instrumentation.mcp.requests_v2 import (
     instrument_requests,
     uninstrument_requests,
 )
+from agentloupe.instrumentation.mcp.rounds_v2 import (
+    ROUND_METHODS,
+    call_span,
+    instrument_rounds_v2,
+    round_answered,
+    round_started,
+    uninstrument_rounds_v2,
+)
 from agentloupe.instrumentation.patching import log_telemetry_failure
 from agentloupe.instrumentation.spans import mark_error, span_ending, span_started
 from agentloupe.instrumentation.telemetry import metrics
@@ -123,6 +131,11 @@ def _before_end(span: Span, request_of: Callable[[], Request | None], settle: Re
             if settle is not None:
                 settle.settle()
             request = request_of()
+            round_of = settle if settle is not None else request
+            if round_of is not None and round_of.method in ROUND_METHODS:  # before the answer is taken
+                round_answered(span, round_of.logical, round_of.answered)
+                if (span.attributes or {}).get(semconv.MCP_ROUND) and span.name.startswith(_CLIENT_PREFIX):
+                    span.update_name(span.name[len(_CLIENT_PREFIX) :])  # a round is a request of its own
             watched = request.deadline if request is not None else None
             # raised through the span (FastMCP's client span records it in the caller's task)
             raised = (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__
@@ -175,8 +188,11 @@ class MCPSpanEnricher(SpanProcessor):
                 if request is not None:
                     self._handed[outer.context.span_id] = request  # the last of its requests
                     request_started(request.dispatcher, str(attributes.get(semconv.JSONRPC_REQUEST_ID, "")), outer)
-                    if request.method == "tools/call":
+                    if request.method in ROUND_METHODS:  # FastMCP's span is the call; this, a round
                         _expect_answer(span, request)
+                        request.logical = outer
+                        round_started(span, outer, request.retry)
+                    if request.method == "tools/call":
                         _capture_arguments(outer, request)
                 span_started(span)
                 return
@@ -190,6 +206,11 @@ class MCPSpanEnricher(SpanProcessor):
             added: dict[str, Any] = dict(request_attributes.get() or {}) if client else {}
             if client and request is not None:
                 request_started(request.dispatcher, str(attributes.get(semconv.JSONRPC_REQUEST_ID, "")), span)
+                if request.method in ROUND_METHODS:
+                    request.logical = call_span(trace.get_current_span(parent_context))
+                    if request.method != "tools/call":  # (a tool call's answer is awaited below)
+                        _expect_answer(span, request)
+                    round_started(span, request.logical, request.retry)
             elif client and attributes.get(semconv.MCP_METHOD_NAME) in ASKS and (asked := asking.get()):
                 # a server's request to its client: the direction, what it asks, a person's deadline
                 added.update({k: v for k, v in asked[0].items() if k != semconv.JSONRPC_REQUEST_ID})
@@ -246,6 +267,7 @@ def instrument_v2(*, tracer_provider: Any = None, meter_provider: Any = None) ->
     global _installed
     instrument_requests()  # deadlines and server-side capture: with or without a tracer provider
     instrument_backchannel_v2(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    instrument_rounds_v2(tracer_provider=tracer_provider, meter_provider=meter_provider)
     provider = tracer_provider or trace.get_tracer_provider()
     if _installed is not None and _installed[0] is provider:
         _installed[1].enabled = True
@@ -262,5 +284,6 @@ def uninstrument_v2() -> None:
     """Switch the enricher off (an SDK provider has no way to remove a processor), unwrap requests."""
     uninstrument_requests()
     uninstrument_backchannel_v2()
+    uninstrument_rounds_v2()
     if _installed is not None:
         _installed[1].enabled = False
