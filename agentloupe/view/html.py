@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 
 from agentloupe.view.traces import SpanRecord, build_trees
+from agentloupe.view.tree import mcp_notes
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -32,6 +33,7 @@ header small{color:#9ca3af;margin-left:8px}
 .err .name{color:#b91c1c;font-weight:600}
 .dur{text-align:right;color:#555}
 .mark{color:#b45309;margin-left:6px}
+.note{color:#6b7280;margin-left:6px;font-size:90%}
 #details{position:fixed;right:0;top:0;bottom:0;width:38%;overflow:auto;background:#fff;border-left:1px solid #ddd;padding:12px 16px;display:none}
 #details table{border-collapse:collapse;width:100%}#details td{border-bottom:1px solid #eee;padding:2px 4px;vertical-align:top;word-break:break-all}
 #details pre{white-space:pre-wrap;background:#f6f8fa;padding:6px}
@@ -71,7 +73,7 @@ header small{color:#9ca3af;margin-left:8px}
     var close=document.createElement('button'); close.id='close'; close.title='close (Esc)'; close.setAttribute('aria-label','close');
     close.appendChild(text('\u00d7')); close.addEventListener('click', hide); details.appendChild(close);
     var h=document.createElement('h3'); h.appendChild(text(span.name)); details.appendChild(h);
-    var meta=document.createElement('p'); meta.appendChild(text(span.service+' · '+span.kind+' · '+span.duration_ms.toFixed(2)+' ms · '+span.status)); details.appendChild(meta);
+    var meta=document.createElement('p'); meta.appendChild(text(span.service+' · '+span.kind+(span.notes?' '+span.notes:'')+' · '+span.duration_ms.toFixed(2)+' ms · '+span.status)); details.appendChild(meta);
     var table=document.createElement('table'); details.appendChild(table);
     Object.keys(span.attributes).sort().forEach(function(k){ var tr=table.insertRow(); tr.insertCell().appendChild(text(k)); tr.insertCell().appendChild(text(JSON.stringify(span.attributes[k]))); });
     span.events.forEach(function(ev){ var h4=document.createElement('h4'); h4.className='event'; h4.appendChild(text('event: '+ev.name)); details.appendChild(h4);
@@ -81,6 +83,7 @@ header small{color:#9ca3af;margin-left:8px}
     var row=document.createElement('div'); row.className='span-row'+(span.error?' err':'')+(span.unfinished?' unfinished':''); row.dataset.spanId=span.span_id;
     var name=document.createElement('div'); name.className='name'; name.style.paddingLeft=(span.depth*14)+'px';
     name.appendChild(text(span.name)); name.title=span.service;
+    if(span.notes){ var n=document.createElement('span'); n.className='note'; n.appendChild(text(' '+span.notes)); name.appendChild(n); }
     span.events.forEach(function(ev){ if(ev.name!=='cancelled'){ var m=document.createElement('span'); m.className='mark'; m.appendChild(text('● '+ev.name)); name.appendChild(m);} });
     var track=document.createElement('div'); track.className='track';
     var bar=document.createElement('div'); bar.className='bar'; bar.style.background=span.error?'#dc2626':services[span.service];
@@ -122,6 +125,7 @@ def render_html(spans: Iterable[SpanRecord], trace_id: str) -> str:
                 "unfinished": span.unfinished,
                 "status": span.status_code.removeprefix("STATUS_CODE_")
                 + (f": {span.status_message}" if span.status_message else ""),
+                "notes": "  ".join(mcp_notes(span)),
                 "attributes": span.attributes,
                 "events": [{"name": e["name"], "attributes": e["attributes"]} for e in span.events],
             }

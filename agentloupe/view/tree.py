@@ -19,6 +19,22 @@ def _size(number: float, *, signed: bool = True) -> str:
     return str(value)
 
 
+def mcp_notes(span: SpanRecord) -> list[str]:
+    """What an MCP span is, beyond its name, in a few words (the tree and the HTML view): the
+    other direction, input-required rounds, a person's answer."""
+    direction = span.attributes.get(semconv.MCP_DIRECTION)
+    parts = []
+    if direction == semconv.DIRECTION_SERVER_TO_CLIENT:  # the server asking its client (its model, roots, a person)
+        parts.append("<- server asks")
+    elif direction == semconv.DIRECTION_INPUT_REQUIRED:  # asked inside an InputRequiredResult
+        parts.append("<- input required")
+    parts.extend(_rounds(span))
+    action = span.attributes.get(semconv.MCP_ELICITATION_ACTION)
+    if action is not None:
+        parts.append(f"user: {action}")
+    return parts
+
+
 def _rounds(span: SpanRecord) -> list[str]:
     """Input-required rounds: a round's number and what its answer asked for; the call's count."""
     parts = []
@@ -32,14 +48,14 @@ def _rounds(span: SpanRecord) -> list[str]:
 
 def _line(span: SpanRecord, root_service: str) -> str:
     parts = [span.name, "unfinished (its process ended first)" if span.unfinished else f"{span.duration_ms:,.1f} ms"]
-    direction = span.attributes.get(semconv.MCP_DIRECTION)
+    notes = mcp_notes(span)
     if span.kind in ("CLIENT", "SERVER"):
-        # the other direction: the server asking its client (its model, roots, a person)
-        backward = direction == semconv.DIRECTION_SERVER_TO_CLIENT
-        parts.append(span.kind.lower() + (" <- server asks" if backward else ""))
-    elif direction == semconv.DIRECTION_INPUT_REQUIRED:  # asked inside an InputRequiredResult
-        parts.append("<- input required")
-    parts.extend(_rounds(span))
+        if notes and notes[0] == "<- server asks":
+            parts.append(f"{span.kind.lower()} {notes.pop(0)}")
+        else:
+            parts.append(span.kind.lower())
+    action = notes.pop() if notes and notes[-1].startswith("user: ") else None
+    parts.extend(notes)
     if span.service != root_service:
         parts.append(f"[{span.service}]")
     if span.is_error:
@@ -57,9 +73,8 @@ def _line(span: SpanRecord, root_service: str) -> str:
         parts.append("cancelled")
     for link in span.links:
         parts.append(f"(continues trace {link['trace_id'][:8]}…)")
-    action = span.attributes.get(semconv.MCP_ELICITATION_ACTION)
     if action is not None:
-        parts.append(f"user: {action}")
+        parts.append(action)
     progress = [e["attributes"] for e in span.events if e["name"] == semconv.EVENT_MCP_PROGRESS]
     if progress:  # another producer's event may lack the figures: shown as they are
         value, total = progress[-1].get(semconv.MCP_PROGRESS), progress[-1].get(semconv.MCP_PROGRESS_TOTAL)

@@ -83,3 +83,12 @@ def test_a_declined_answer_marks_its_span_and_the_tree_shows_the_rounds(home):
     tree = run_loupe(home, "trace").stdout
     assert "round 1 -> asks sampling/createMessage" in tree and "round 3" in tree
     assert "elicitation/create" in tree and "<- input required" in tree and "user: decline" in tree
+
+
+def test_the_html_view_shows_the_rounds_and_what_was_asked_between_them(home):
+    _run(home, "fastmcp")
+    written = run_loupe(home, "trace", "--html", str(home / "run.html"))
+    assert written.returncode == 0, written.stderr
+    page = (home / "run.html").read_text()
+    for note in ("3 rounds", "round 1 -> asks sampling/createMessage", "round 3", "<- input required  user: accept"):
+        assert f'"notes": "{note}"' in page, note  # the row's note, as the tree has it
