@@ -152,8 +152,10 @@ def _settled(span: Any, answer: Any) -> str | None:
 
 
 def instrument_rounds_v2(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
-    """Patch the client's dispatch of embedded input requests. Idempotent."""
-    _dispatch.install(_dispatch_input_request, tracer_provider=tracer_provider, meter_provider=meter_provider)
+    """Patch the client's dispatch of embedded input requests. Idempotent. (An mcp 2 release
+    before input-required rounds has no such dispatch: nothing to trace.)"""
+    if hasattr(ClientSession, "dispatch_input_request"):
+        _dispatch.install(_dispatch_input_request, tracer_provider=tracer_provider, meter_provider=meter_provider)
 
 
 def uninstrument_rounds_v2() -> None:
