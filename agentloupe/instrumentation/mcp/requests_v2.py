@@ -62,7 +62,8 @@ class Request:
     logical: Any = None  # the span its rounds share (the one above its CLIENT span)
 
     def expect_answer(self, request_id: str) -> None:
-        """Keep the answer to this tools/call for its span (taken, or dropped, by ``answer()``)."""
+        """Keep the answer to this request for its span (taken, or dropped, by ``answer()``): a
+        tool's result, or an InputRequiredResult for any request that may take rounds."""
         if self.dispatcher is not None:
             self.request_id = request_id
             _awaited[(id(self.dispatcher), request_id)] = self
