@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from agentloupe.cli.common import (
+    AnswerOption,
     CaptureOption,
     ConfigOption,
     LogOption,
@@ -146,9 +147,11 @@ def run(
         ),
     ] = 1,
     prometheus_port: PrometheusOption = None,
+    answer: AnswerOption = None,
 ) -> None:
     """Run the agent (the bundled one, or yours with --graph) on QUESTION; print the answer and the trace."""
     settings = settings_from(
+        answers=answer,
         config=config,
         model=model,
         otlp=otlp,
@@ -191,6 +194,8 @@ def run(
         report_thread(result, graph_flags)
         for name in result.missing:
             print(f"loupe: warning: MCP server {name!r} was not available; the run went on without it", file=sys.stderr)
+        for line in result.declined:
+            print(f"loupe: warning: {line}", file=sys.stderr)
         if settings.repeat > 1 and settings.memory:
             print(leak_report(result.trace_id), file=sys.stderr)
         elif settings.repeat > 1:
@@ -279,6 +284,7 @@ def call(
     on_hang: OnHangOption = None,
     loop_threshold_ms: LoopThresholdOption = None,
     prometheus_port: PrometheusOption = None,
+    answer: AnswerOption = None,
 ) -> None:
     """Call one tool of one MCP server, fully traced, and print its result."""
     try:
@@ -298,6 +304,7 @@ def call(
         on_hang=on_hang,
         loop_threshold_ms=loop_threshold_ms,
         prometheus_port=prometheus_port,
+        answers=answer,
     )
     from agentloupe.platform.commands.targets import parse_target
     from agentloupe.platform.config import LOCAL_SERVER

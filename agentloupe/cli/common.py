@@ -60,6 +60,15 @@ PrometheusOption = Annotated[
         help="serve /metrics on 127.0.0.1:PORT for Prometheus (servers too, found via .agentloupe/prometheus/*.json)",
     ),
 ]
+AnswerOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--answer",
+        metavar="TEXT",
+        help="answer a server's question to the user (MCP elicitation) with TEXT, in order (repeatable; "
+        "'decline' or 'cancel' refuse); without it: asked at the terminal, else declined",
+    ),
+]
 LoopThresholdOption = Annotated[
     float | None, typer.Option("--loop-threshold-ms", help="report event-loop blocks longer than this (default 100)")
 ]

@@ -244,6 +244,7 @@ class Settings:
     repeat: int = 1
     loop_threshold_s: float = 0.1
     prometheus_port: int | None = None
+    answers: tuple[str, ...] = ()  # --answer: what a server asking the person is told, in order
 
     def child_settings(self) -> ChildSettings:
         """What a launched server (or a program under ``loupe exec``) runs with: the same checks."""
@@ -328,6 +329,7 @@ def load_settings(
     repeat: int | None = None,
     loop_threshold_ms: float | None = None,
     prometheus_port: int | None = None,
+    answers: list[str] | None = None,
 ) -> Settings:
     """Flags (the arguments) win over ``AGENTLOUPE_*``/``OTEL_*``, which win over the file."""
     config = config or (Path(p) if (p := _env("AGENTLOUPE_CONFIG")) else None)
@@ -363,4 +365,5 @@ def load_settings(
         repeat=repeat,
         loop_threshold_s=loop_threshold_ms / 1000 if loop_threshold_ms else None,
         prometheus_port=prometheus_port,
+        answers=tuple(answers) if answers else None,
     )

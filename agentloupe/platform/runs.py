@@ -46,6 +46,7 @@ class RunResult:
     trace_id: str
     run_id: str
     missing: dict[str, str] = field(default_factory=dict)  # servers the run went on without, and why
+    declined: list[str] = field(default_factory=list)  # questions to the user no one answered, a line each
     thread_id: str | None = None  # a checkpointed graph's thread (--graph)
     interrupts: list[Any] = field(default_factory=list)  # what interrupt() asked, when the run stopped there
     streamed: bool = False  # the answer was printed as it came (--stream)

@@ -4,7 +4,8 @@ mcp 1.x has ``FastMCP``, which holds the HTTP settings in ``settings`` and build
 them; mcp 2.x has ``MCPServer`` (``mcp.server.fastmcp`` raises there), which takes them as
 arguments of ``streamable_http_app()``. Everything else the servers use agrees: the constructor
 (name, instructions, log_level), ``@server.tool()``, ``run_stdio_async()``, a ``ToolError`` that
-becomes an error result with its message, and ``TransportSecuritySettings``. So only the imports
+becomes an error result with its message, a tool's ``Context`` (``ctx.elicit``), and
+``TransportSecuritySettings``. So only the imports
 and ``http_app`` differ, here; ``runtime.py`` is one code path for both.
 
 Type checking sees the 1.x branch (the one installed for development): the 2.x names cannot be
@@ -52,6 +53,7 @@ def transport_security(allowed_hosts: list[str]) -> TransportSecuritySettings:
 
 
 if TYPE_CHECKING or generation() != 2:
+    from mcp.server.fastmcp import Context
     from mcp.server.fastmcp import FastMCP as Server
     from mcp.server.fastmcp.exceptions import ToolError
 
@@ -66,6 +68,7 @@ if TYPE_CHECKING or generation() != 2:
         return server.streamable_http_app()
 
 else:
+    from mcp.server.mcpserver import Context
     from mcp.server.mcpserver import MCPServer as Server
     from mcp.server.mcpserver.exceptions import ToolError
 
@@ -81,6 +84,7 @@ else:
 
 
 __all__ = [
+    "Context",
     "HttpSettings",
     "Server",
     "ToolError",

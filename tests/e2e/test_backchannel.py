@@ -113,3 +113,42 @@ def test_the_terminal_tree_shows_the_direction_the_answer_and_the_progress(home)
     assert "client <- server asks  [" in tree
     assert "user: accept" in lines["elicitation/create"]
     assert "progress 2/3 (2 reports)  1 log message" in lines["tools/call summarize"]
+
+
+def _springfield(home: Path, *flags: str):
+    result = run_loupe(home, "run", "--no-tree", *flags, "What is the weather in Springfield?")
+    assert result.returncode == 0, result.stderr
+    spans = spans_in(home)
+    asked = next(s for s in spans if s.name == "elicitation/create" and s.kind == "CLIENT")
+    handled = next(s for s in spans if s.name == "elicitation/create" and s.kind == "SERVER")
+    return result, spans, asked, handled
+
+
+def test_the_bundled_weather_server_asks_which_place_and_loupe_run_answers_with_the_given_answer(home):
+    result, spans, asked, handled = _springfield(home, "--answer", "Springfield, Missouri")
+    assert 'get_weather(city="Springfield") = Springfield, Missouri: ' in result.stdout
+    tool_server = next(s for s in spans if s.name == "tools/call get_weather" and s.kind == "SERVER")
+    assert asked.parent_span_id == tool_server.span_id and asked.service == "agentloupe-weather"
+    assert handled.parent_span_id == asked.span_id and handled.service == "agentloupe"
+    assert handled.attributes["agentloupe.mcp.elicitation.message"] == "Which Springfield did you mean?"
+    assert handled.attributes["agentloupe.mcp.elicitation.action"] == "accept"
+    assert "asked" not in result.stderr  # nothing declined
+
+
+def test_off_a_terminal_with_no_answer_the_question_is_declined_in_one_clear_line(home):
+    result, _, _, handled = _springfield(home)  # run_loupe's stdin is not a terminal
+    assert "no place was chosen (decline): name one of Springfield, Illinois;" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("loupe: warning:")]
+    assert warnings == [
+        "loupe: warning: MCP server 'weather' asked 'Which Springfield did you mean?': declined, no terminal to ask"
+        " at and no --answer left (answer with --answer 'Springfield, Illinois')"
+    ]
+    assert handled.is_error and handled.attributes["error.type"] == "elicitation_decline"
+
+
+def test_an_answer_by_number_picks_that_choice_and_one_that_is_not_a_choice_is_declined(home):
+    result, _, _, _ = _springfield(home, "--answer", "3")
+    assert "Springfield, Massachusetts: " in result.stdout
+    result = run_loupe(home, "run", "--no-tree", "--answer", "Shelbyville", "weather in Springfield")
+    assert result.returncode == 0, result.stderr
+    assert "declined, 'Shelbyville' is not one of its choices" in result.stderr

@@ -108,6 +108,7 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
                 trace_id=current_trace_id(),
                 run_id=run_id,
                 missing=pool.missing,
+                declined=pool.answers.declined,
             )
 
 

@@ -24,6 +24,7 @@ from agentloupe.instrumentation.telemetry import lazylog, metrics
 from agentloupe.platform.config import Settings
 from agentloupe.platform.errors import AgentloupeError, ServerStartError
 from agentloupe.platform.sessions import headstart, launcher
+from agentloupe.platform.sessions.answers import Answers
 from agentloupe.platform.sessions.client import (
     MAX_RESTARTS,
     PooledClientSession,
@@ -125,6 +126,7 @@ class SessionPool:
     ) -> None:
         self.settings = settings
         self.telemetry_env = telemetry_env
+        self.answers = Answers.for_run(settings.answers)  # what a server asking the person is told
         # `loupe call` needs its one server; a run goes on without a server that is not "required"
         self.all_required = all_required or only is not None
         # `loupe call` talks to one session and needs no LangChain tools (nor their import time)
@@ -398,7 +400,9 @@ class SessionPool:
                 session_id=get_session_id,
             )
             span.set_attribute("url.full", url)
-        session = await stack.enter_async_context(PooledClientSession(read, write))
+        session = await stack.enter_async_context(
+            PooledClientSession(read, write, elicitation_callback=self.answers.callback(config.name))
+        )
         if attach is not None:
             attach(session)
         if GENERATION == 1:
