@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from agentloupe.instrumentation.mcp import generation
-from tests.conftest import run_loupe, spans_in
+from tests.conftest import run_loupe, spans_in, write_mcp_json
 
 # the SDK's own server (FastMCP on mcp 1.x, MCPServer on 2.x) and ClientSession (the handshake on 2.x)
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "backchannel"
@@ -152,3 +152,18 @@ def test_an_answer_by_number_picks_that_choice_and_one_that_is_not_a_choice_is_d
     result = run_loupe(home, "run", "--no-tree", "--answer", "Shelbyville", "weather in Springfield")
     assert result.returncode == 0, result.stderr
     assert "declined, 'Shelbyville' is not one of its choices" in result.stderr
+
+
+def test_loupe_run_answers_sampling_with_its_model_roots_with_its_directory_and_the_person_with_answer(home):
+    config = write_mcp_json(
+        home / "mcp.json", {"asking": {"command": sys.executable, "args": [str(ASSETS / "asking_server.py")]}}
+    )
+    result = run_loupe(home, "run", "--no-tree", "--config", str(config), "--answer", "yes", 'summarize "a long text"')
+    assert result.returncode == 0, result.stderr
+    # the offline planner is the run's model: it says it cannot summarize, and the server got that
+    assert "could not answer 'Summarize: a long text'" in result.stdout and "(roots: 1, kept: True)" in result.stdout
+    spans = spans_in(home)
+    handled = next(s for s in spans if s.name == "sampling/createMessage" and s.kind == "SERVER")
+    assert handled.service == "agentloupe" and handled.attributes["gen_ai.response.model"] == "offline-planner"
+    model = next(s for s in spans if s.parent_span_id == handled.span_id)
+    assert model.name == "chat offline-planner" and model.kind == "CLIENT"

@@ -31,28 +31,34 @@ from agentloupe.platform.agent.models import ModelInfo
 from agentloupe.platform.agent.output import truncate_output
 
 
+async def chat(model: Runnable[Any, Any], info: ModelInfo, messages: list[Any]) -> Any:
+    """One call of the model, as a ``chat`` span with its deadline, attributes and metrics: the
+    agent's turns, and a server's sampling request answered with the run's model."""
+    attrs = genai.chat_attributes(info.provider, info.name, **{semconv.MODEL_KIND: info.kind})
+    captured = content.render([m.model_dump(include={"type", "content", "tool_calls"}) for m in messages])
+    if captured is not None:
+        attrs[semconv.GEN_AI_INPUT_MESSAGES] = captured
+    started = time.perf_counter()
+    error_type = None
+    try:
+        with traced(f"chat {info.name}", kind=SpanKind.CLIENT, attributes=attrs) as span:
+            with deadline("model", span=span):
+                response = await model.ainvoke(messages)
+            genai.record_response(span, response, info.provider, info.name)
+            captured = content.render(response.model_dump(include={"content", "tool_calls"}))
+            if captured is not None:
+                span.set_attribute(semconv.GEN_AI_OUTPUT_MESSAGES, captured)
+    except Exception as exc:
+        error_type = type(exc).__qualname__
+        raise
+    finally:
+        genai.record_duration(time.perf_counter() - started, info.provider, info.name, error_type)
+    return response
+
+
 def model_node(model: Runnable[Any, Any], info: ModelInfo) -> Callable[[MessagesState], Awaitable[dict[str, Any]]]:
     async def call_model(state: MessagesState) -> dict[str, Any]:
-        attrs = genai.chat_attributes(info.provider, info.name, **{semconv.MODEL_KIND: info.kind})
-        captured = content.render([m.model_dump(include={"type", "content", "tool_calls"}) for m in state["messages"]])
-        if captured is not None:
-            attrs[semconv.GEN_AI_INPUT_MESSAGES] = captured
-        started = time.perf_counter()
-        error_type = None
-        try:
-            with traced(f"chat {info.name}", kind=SpanKind.CLIENT, attributes=attrs) as span:
-                with deadline("model", span=span):
-                    response = await model.ainvoke(state["messages"])
-                genai.record_response(span, response, info.provider, info.name)
-                captured = content.render(response.model_dump(include={"content", "tool_calls"}))
-                if captured is not None:
-                    span.set_attribute(semconv.GEN_AI_OUTPUT_MESSAGES, captured)
-        except Exception as exc:
-            error_type = type(exc).__qualname__
-            raise
-        finally:
-            genai.record_duration(time.perf_counter() - started, info.provider, info.name, error_type)
-        return {"messages": [response]}
+        return {"messages": [await chat(model, info, state["messages"])]}
 
     return call_model
 

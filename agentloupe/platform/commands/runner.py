@@ -6,6 +6,7 @@ import threading
 import uuid
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import anyio
@@ -91,11 +92,12 @@ async def run_agent(settings: Settings, question: str) -> RunResult:
             try:
                 await pool.open()
                 await anyio.to_thread.run_sync(importing.join)
-                from agentloupe.platform.agent.graph import build_graph
+                from agentloupe.platform.agent.graph import build_graph, chat
                 from agentloupe.platform.agent.models import load_model
                 from agentloupe.platform.agent.tools import local_tools
 
                 model, info = load_model(settings.model)
+                pool.answers.model = lambda: (partial(chat, model, info), info.name)  # a server asking it
                 note_missing(root, pool.missing)
                 tools = local_tools() + pool.tools()
                 graph = build_graph(model, info, tools, pool.tool_servers())
@@ -179,6 +181,7 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
         from agentloupe.platform.sessions.mcpsdk import is_error, types
 
         pool = SessionPool(settings, child_environment(settings), only=[server], langchain_tools=False)
+        pool.answers.model = lambda: _model_of(settings)  # loaded only if the server asks for it
         try:
             await pool.open()
             session = SessionHandle(pool.slots[server])  # the pool's path: deadlines, breaker, span attributes
@@ -208,3 +211,11 @@ async def _call_tool(settings: Settings, server: str, tool: str, arguments: dict
 
 
 __all__ = ["CallResult", "RunResult", "call_tool", "run_agent"]
+
+
+def _model_of(settings: Settings) -> tuple[Any, str]:
+    from agentloupe.platform.agent.graph import chat
+    from agentloupe.platform.agent.models import load_model
+
+    model, info = load_model(settings.model)
+    return partial(chat, model, info), info.name

@@ -401,7 +401,13 @@ class SessionPool:
             )
             span.set_attribute("url.full", url)
         session = await stack.enter_async_context(
-            PooledClientSession(read, write, elicitation_callback=self.answers.callback(config.name))
+            PooledClientSession(
+                read,
+                write,
+                elicitation_callback=self.answers.callback(config.name),
+                sampling_callback=self.answers.sampler(),
+                list_roots_callback=self.answers.roots,
+            )
         )
         if attach is not None:
             attach(session)
