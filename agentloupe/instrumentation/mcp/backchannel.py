@@ -3,6 +3,7 @@ message as an OpenTelemetry log record in its span's context."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -117,3 +118,23 @@ def record_log(span: Span, event: dict[str, Any]) -> None:
         logs.emit_record(event[semconv.MCP_LOG_DATA], event[semconv.MCP_LOG_LEVEL], event)
     finally:
         otel_context.detach(token)
+
+
+def record_duration(
+    histogram_of: Callable[[Any], Any],
+    meter_provider: Any,
+    method: str,
+    error_type: str | None,
+    started: float,
+    *,
+    direction: str = semconv.DIRECTION_SERVER_TO_CLIENT,
+) -> None:
+    """A request of the other direction measured (``started``: its ``perf_counter``) on
+    ``histogram_of(meter_provider)``, by method, direction and error type."""
+    try:
+        attrs = {semconv.MCP_METHOD_NAME: method, semconv.MCP_DIRECTION: direction}
+        if error_type:
+            attrs[semconv.ERROR_TYPE] = error_type
+        histogram_of(meter_provider).record(time.perf_counter() - started, attrs)
+    except Exception:
+        log_telemetry_failure("mcp_backchannel_metrics")

@@ -35,6 +35,7 @@ from agentloupe.instrumentation.mcp.backchannel import (
     log_event,
     note_notification,
     progress_event,
+    record_duration,
     request_attributes,
     waiting_on_client,
     waits_for,
@@ -126,7 +127,7 @@ async def _send_request(
         error_type = error_type or error_type_of(exc)
         raise
     finally:
-        _record_duration(metrics.mcp_client_operation_duration, _send.meter_provider, root, error_type, started)
+        record_duration(metrics.mcp_client_operation_duration, _send.meter_provider, root.method, error_type, started)
 
 
 async def _received_request(self: ClientSession, responder: Any) -> Any:
@@ -172,20 +173,9 @@ async def _received_request(self: ClientSession, responder: Any) -> Any:
         outcome["error"] = outcome["error"] or error_type_of(exc)
         raise
     finally:
-        _record_duration(
-            metrics.mcp_server_operation_duration, _received.meter_provider, root, outcome["error"], started
+        record_duration(
+            metrics.mcp_server_operation_duration, _received.meter_provider, root.method, outcome["error"], started
         )
-
-
-def _record_duration(histogram_of: Any, meter_provider: Any, root: Any, error_type: str | None, started: float) -> None:
-    try:
-        histogram = histogram_of(meter_provider)
-        attrs = {semconv.MCP_METHOD_NAME: root.method, semconv.MCP_DIRECTION: semconv.DIRECTION_SERVER_TO_CLIENT}
-        if error_type:
-            attrs[semconv.ERROR_TYPE] = error_type
-        histogram.record(time.perf_counter() - started, attrs)
-    except Exception:
-        log_telemetry_failure("mcp_backchannel_metrics")
 
 
 async def _send_progress(self: ServerSession, progress_token: Any, progress: float, *args: Any, **kw: Any) -> Any:

@@ -38,6 +38,7 @@ from agentloupe.instrumentation.mcp.backchannel import (
     log_event,
     note_notification,
     progress_event,
+    record_duration,
     request_attributes,
     waiting_on_client,
     waits_for,
@@ -148,14 +149,7 @@ async def _answer_request(self: Any, dctx: Any, method: str, params: Any) -> Any
         error_type = error_type or error_type_of(exc)
         raise
     finally:
-        try:
-            metric_attrs = {semconv.MCP_METHOD_NAME: method, semconv.MCP_DIRECTION: semconv.DIRECTION_SERVER_TO_CLIENT}
-            if error_type:
-                metric_attrs[semconv.ERROR_TYPE] = error_type
-            histogram = metrics.mcp_server_operation_duration(_on_request.meter_provider)
-            histogram.record(time.perf_counter() - started, metric_attrs)
-        except Exception:
-            log_telemetry_failure("mcp_v2_backchannel_metrics")
+        record_duration(metrics.mcp_server_operation_duration, _on_request.meter_provider, method, error_type, started)
 
 
 async def _server_send_request(self: Any, request: Any, result_type: Any, *args: Any, **kwargs: Any) -> Any:

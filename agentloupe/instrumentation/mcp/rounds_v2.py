@@ -31,7 +31,12 @@ from mcp.client.session import ClientSession
 from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.mcp.backchannel import request_attributes, waiting_on_client, waits_for
+from agentloupe.instrumentation.mcp.backchannel import (
+    record_duration,
+    request_attributes,
+    waiting_on_client,
+    waits_for,
+)
 from agentloupe.instrumentation.mcp.backchannel_v2 import answered, answering_backchannel
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
 from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
@@ -131,14 +136,9 @@ async def _dispatch_input_request(self: Any, ctx: Any, request: Any) -> Any:
         error_type = error_type or error_type_of(exc)
         raise
     finally:
-        try:
-            metric_attrs = {semconv.MCP_METHOD_NAME: method, semconv.MCP_DIRECTION: semconv.DIRECTION_INPUT_REQUIRED}
-            if error_type:
-                metric_attrs[semconv.ERROR_TYPE] = error_type
-            histogram = metrics.mcp_server_operation_duration(_dispatch.meter_provider)
-            histogram.record(time.perf_counter() - started, metric_attrs)
-        except Exception:
-            log_telemetry_failure("mcp_v2_input_request_metrics")
+        histogram = metrics.mcp_server_operation_duration
+        direction = semconv.DIRECTION_INPUT_REQUIRED
+        record_duration(histogram, _dispatch.meter_provider, method, error_type, started, direction=direction)
 
 
 def _settled(span: Any, answer: Any) -> str | None:

@@ -99,8 +99,8 @@ class Answers:
         return types.ElicitResult(action="accept", content={name: value})
 
     def _decline(self, server: str, message: str, why: str, spec: dict[str, Any] | None = None) -> Any:
-        example = (spec or {}).get("enum", [""])[0] if spec else ""
-        hint = f" (answer with --answer {example!r})" if example else " (answer with --answer TEXT)"
+        example = _choices(spec or {})[:1]
+        hint = f" (answer with --answer {example[0]!r})" if example else " (answer with --answer TEXT)"
         self.declined.append(f"MCP server {server!r} asked {message!r}: declined, {why}{hint}")
         return types.ElicitResult(action="decline")
 
