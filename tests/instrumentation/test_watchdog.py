@@ -69,3 +69,30 @@ async def test_monitor_threads_stop():
     await asyncio.sleep(0.1)
     leftover = {t.name for t in threading.enumerate()} - before
     assert not {n for n in leftover if n.startswith("agentloupe")}
+
+
+def test_a_block_goes_on_the_span_it_began_in_even_if_that_span_ends_while_its_stack_is_read(monkeypatch):
+    # On a busy machine the loop can end the block (and its span) between the monitor seeing the
+    # block and the monitor reading its stack: the block's log line still carries that span's trace.
+    from opentelemetry import trace
+
+    from agentloupe.instrumentation.diagnostics import blocks
+    from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock
+
+    logged: list[int] = []
+
+    class Log:
+        def warning(self, *args, **kwargs):
+            logged.append(trace.get_current_span().get_span_context().trace_id)
+
+    monkeypatch.setattr(blocks, "log", Log())
+    reporter = blocks.BlockReporter(threshold_s=0.1)
+    span = TracerProvider().get_tracer("t").start_span("tool")
+    reporter.open_spans.on_start(span)
+    reporter.block_seen()  # the monitor sees the loop late, in the tool
+    reporter.open_spans.before_end(span)  # the loop finishes the block and the tool's span
+    span.end()
+    stack = ['  File "faults.py", line 32, in block_loop']
+    reporter.block_started(stack)  # the stack, read only now
+    reporter.block_over(LoopBlock.from_stack(0.3, stack))
+    assert logged == [span.get_span_context().trace_id]

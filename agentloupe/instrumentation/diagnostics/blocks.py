@@ -70,13 +70,20 @@ class BlockReporter:
         self.monitor: LoopMonitor | None = None
         self._pending: dict[str, Any] | None = None
         self._pending_lock = threading.Lock()
+        self._span_seen: Span | None = None
         # Recent findings, bounded: the watchdog must not become a leak of its own.
         self.blocks: deque[LoopBlock] = deque(maxlen=100)
 
+    def block_seen(self) -> None:
+        """Monitor thread, a block just seen: the span it blocks, read before the stack is (the
+        loop may end the block and the span while the stack is read, on a busy machine)."""
+        self._span_seen = self.open_spans.newest()
+
     def block_started(self, stack: list[str]) -> None:
-        """Monitor thread, loop still blocked: remember which span it blocks."""
+        """Monitor thread, loop still blocked (as far as it knows): remember which span it blocks."""
+        span, self._span_seen = self._span_seen, None
         with self._pending_lock:
-            self._pending = {"span": self.open_spans.newest(), "stack": stack, "since": time.monotonic(), "done": False}
+            self._pending = {"span": span, "stack": stack, "since": time.monotonic(), "done": False}
 
     def settle(self, span: Span) -> None:
         """Loop thread, a span ending: record a block that is over but not yet reported on it."""

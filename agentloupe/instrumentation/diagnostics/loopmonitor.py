@@ -155,6 +155,7 @@ class LoopMonitor:
         c_level_s: float | None = None,
         on_block: Callable[[LoopBlock], None],
         on_block_start: Callable[[list[str]], None] | None = None,
+        on_block_seen: Callable[[], None] | None = None,
     ) -> None:
         self.loop = loop
         self.threshold_s = threshold_s
@@ -162,6 +163,9 @@ class LoopMonitor:
         self.c_level_s = threshold_s if c_level_s is None else c_level_s  # 0: no C-level timer
         self.on_block = on_block
         self.on_block_start = on_block_start
+        # called as a block is seen, before its stack is read: what the loop was running then
+        # is read first (the loop may finish the block while the stack is read)
+        self.on_block_seen = on_block_seen
         self._dump_lock = threading.Lock()
         self.starved = 0
         self.own = 0
@@ -380,6 +384,8 @@ class LoopMonitor:
                     late = time.monotonic() - sent > self.threshold_s * 1.5
                     if not late:
                         self._seen_on_time = True
+                    if not late and self.on_block_seen is not None:
+                        self.on_block_seen()
                     module = None if late else importing(self._loop_thread_id)
                     # an import is deep: the whole stack, so the program's line that led to it is in it
                     stack = [] if late else thread_stack(self._loop_thread_id, limit=200 if module else 30)

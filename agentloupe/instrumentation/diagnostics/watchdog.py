@@ -149,6 +149,7 @@ class HangWatchdog:
                 c_level_s=self.config.c_level_s,
                 on_block=self._reporter.block_over,
                 on_block_start=self._reporter.block_started,
+                on_block_seen=self._reporter.block_seen,
             )
             self._monitor.on_gc_pause = self._reporter.gc_pause
             self._reporter.monitor = self._monitor
