@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -71,10 +72,35 @@ def report_thread(result: RunResult, flags: GraphFlags) -> None:
     """A checkpointed graph's thread (when loupe chose it), and how to continue a run that stopped."""
     if result.thread_id is not None and flags.thread is None:
         print(f"loupe: thread {result.thread_id}", file=sys.stderr)
+    resume = "JSON"
     for value in result.interrupts:
         print(f"loupe: interrupted: {json.dumps(value, default=str)}", file=sys.stderr)
+        if isinstance(value, dict) and value.get("type") == "mcp_elicitation":  # langchain.mcp's
+            questions = [q for q in value.get("requests") or () if isinstance(q, dict)]
+            for question in questions:
+                print(
+                    f"loupe: the MCP tool {value.get('tool_name')!r} asks: {question.get('message')}", file=sys.stderr
+                )
+            if len(result.interrupts) == 1:
+                resume = shlex.quote(json.dumps({"responses": {str(q.get("key")): _accept(q) for q in questions}}))
     if result.interrupts:
+        thread = result.thread_id or "?"
         print(
-            f"loupe: continue with: loupe run --graph {flags.graph} --thread {result.thread_id or '?'} --resume JSON",
+            f"loupe: continue with: loupe run --graph {flags.graph} --thread {thread} --resume {resume}",
             file=sys.stderr,
         )
+
+
+def _accept(question: dict[str, Any]) -> dict[str, Any]:
+    """An answer to an MCP elicitation, to edit: a form's fields with their first choice or a
+    placeholder (``{"action": "decline"}`` refuses it)."""
+    if question.get("mode") != "form":
+        return {"action": "accept"}
+    fields = (question.get("requested_schema") or {}).get("properties") or {}
+    placeholders = {"string": "...", "integer": 0, "number": 0, "boolean": True}
+    content = {
+        name: (field.get("enum") or [placeholders.get(str(field.get("type")), "...")])[0]
+        for name, field in fields.items()
+        if isinstance(field, dict)
+    }
+    return {"action": "accept", "content": content}

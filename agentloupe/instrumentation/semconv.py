@@ -54,6 +54,11 @@ MCP_ROUND = "agentloupe.mcp.input_required.round"
 MCP_ROUND_ASKED = "agentloupe.mcp.input_required.asked"
 MCP_ROUNDS = "agentloupe.mcp.input_required.rounds"
 MCP_INPUT_REQUEST_KEY = "agentloupe.mcp.input_required.key"
+#: A span link's kind: a run that continues one stopped at interrupt() (on its root span); a retry
+#: round answering a round of that stopped run (on the round)
+LINK_KIND = "agentloupe.link"
+LINK_RESUMES_RUN = "resumes_interrupted_run"
+LINK_ANSWERS_ROUND = "answers_round_of_interrupted_run"
 MCP_ELICITATION_MESSAGE = "agentloupe.mcp.elicitation.message"
 MCP_ELICITATION_ACTION = "agentloupe.mcp.elicitation.action"
 GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"

@@ -71,8 +71,13 @@ def _line(span: SpanRecord, root_service: str) -> str:
         parts.append(f"launched ahead: taken over after {claimed:,.0f} ms")
     if span.attributes.get(semconv.CANCELLED):
         parts.append("cancelled")
+    if span.attributes.get(semconv.LANGGRAPH_INTERRUPTED):  # stopped for a person: not an error
+        parts.append("interrupted")
     for link in span.links:
-        parts.append(f"(continues trace {link['trace_id'][:8]}…)")
+        if (link.get("attributes") or {}).get(semconv.LINK_KIND) == semconv.LINK_ANSWERS_ROUND:
+            parts.append(f"(answers the round of trace {link['trace_id'][:8]}…)")
+        else:
+            parts.append(f"(continues trace {link['trace_id'][:8]}…)")
     if action is not None:
         parts.append(action)
     progress = [e["attributes"] for e in span.events if e["name"] == semconv.EVENT_MCP_PROGRESS]

@@ -4,6 +4,8 @@ with the answers. Unmodified client and server processes under ``loupe exec``: e
 span with its SERVER span, numbered; what the client did between rounds a span between them; the
 call's own span (FastMCP's) counts the rounds."""
 
+import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -92,3 +94,30 @@ def test_the_html_view_shows_the_rounds_and_what_was_asked_between_them(home):
     page = (home / "run.html").read_text()
     for note in ("3 rounds", "round 1 -> asks sampling/createMessage", "round 3", "<- input required  user: accept"):
         assert f'"notes": "{note}"' in page, note  # the row's note, as the tree has it
+
+
+def test_langchain_mcps_interrupt_stops_the_run_and_the_resumed_retry_links_to_the_round_that_asked(home):
+    # langchain.mcp's default: the server's question becomes a LangGraph interrupt(). The run stops
+    # with it (exit 4) and prints a --resume to edit; the run that resumes (another process) sends
+    # the call again and then the retry with the answer, linked to the round that asked
+    graph = f"{ASSETS / 'interrupt_graph.py'}:graph"
+    env = {"PLACES_STATE": str(home / "places.pickle")}
+    first = run_loupe(home, "run", "--graph", graph, "--input", '{"city": "Springfield", "forecast": ""}', **env)
+    assert first.returncode == 4, first.stderr
+    said = [line for line in first.stderr.splitlines() if line.startswith("loupe: ")]
+    assert "loupe: the MCP tool 'forecast' asks: Which Springfield did you mean?" in said, first.stderr
+    tool = next(line for line in first.stderr.splitlines() if "execute_tool forecast" in line)
+    assert tool.endswith("1 round  interrupted"), first.stderr
+    asked = next(s for s in spans_in(home) if s.attributes.get("agentloupe.mcp.input_required.asked"))
+    assert asked.attributes["agentloupe.mcp.input_required.asked"] == ["elicitation/create"]
+
+    # the printed command, as a user would paste it: its answer is the first of the choices
+    command = shlex.split(said[-1].removeprefix("loupe: continue with: "))
+    assert command[:3] == ["loupe", "run", "--graph"], said[-1]
+    second = run_loupe(home, *command[1:], "--output", "json", **env)
+    assert second.returncode == 0, second.stderr
+    assert "Sunny in Springfield, Illinois" in json.loads(second.stdout)["forecast"]
+    rounds = [s for s in spans_in(home) if s.trace_id != asked.trace_id and s.name == "tools/call forecast"]
+    retry = next(s for s in rounds if s.kind == "CLIENT" and s.attributes.get("agentloupe.mcp.input_required.round") == 2)
+    assert [(link["trace_id"], link["span_id"]) for link in retry.links] == [(asked.trace_id, asked.span_id)]
+    assert "round 2  (answers the round of trace " in run_loupe(home, "trace").stdout

@@ -35,7 +35,7 @@ missing one is logged once and that part is left out; the requests go on as they
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -60,6 +60,8 @@ class Request:
     answered: dict[str, Any] | None = None  # the tool's answer, as the dispatcher received it
     retry: bool = False  # an input-required round after the first (it carries the answers)
     logical: Any = None  # the span its rounds share (the one above its CLIENT span)
+    target: str = ""  # a round's tool, prompt or resource
+    answering: list[str] = field(default_factory=list)  # a retry's answers: the keys of the questions
 
     def expect_answer(self, request_id: str) -> None:
         """Keep the answer to this request for its span (taken, or dropped, by ``answer()``): a
@@ -112,7 +114,10 @@ async def _send_request(self: Any, request: Any, result_type: Any, *args: Any, *
     arguments = getattr(params, "arguments", None) if method == "tools/call" else None
     with deadline(_kind(method)) as watched:
         sending = Request(method, watched, arguments, getattr(self, "_dispatcher", None))
-        sending.retry = method in ROUND_METHODS and is_retry(params)
+        if method in ROUND_METHODS:
+            sending.retry = is_retry(params)
+            sending.target = str(getattr(params, "name", None) or getattr(params, "uri", ""))
+            sending.answering = list(getattr(params, "input_responses", None) or ())
         token = _sending.set(sending)
         try:
             return await original(self, request, result_type, *args, **kwargs)

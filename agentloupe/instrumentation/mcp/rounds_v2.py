@@ -13,7 +13,9 @@ requests:
   ``input_required``) with the callback's own spans inside it and a refusal marked on it; while
   it runs, the deadlines of the call stop their clocks (waiting on a person is not a hang);
 - the span the rounds share (FastMCP's client span for the call, the agent's tool span) counts
-  them (``...rounds``).
+  them (``...rounds``);
+- a retry whose round was asked in another run (``langchain.mcp``'s interrupt, resumed by another
+  process) links to that round (``resumes.py``).
 
 Seams (mcp 2.3): ``ClientSession.dispatch_input_request``, which the SDK's driver
 (``run_input_required_driver``, for ``mcp.Client`` and FastMCP's ``Client``) goes through; a
@@ -31,6 +33,7 @@ from mcp.client.session import ClientSession
 from opentelemetry.trace import SpanKind
 
 from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.mcp import resumes
 from agentloupe.instrumentation.mcp.backchannel import (
     record_duration,
     request_attributes,
@@ -66,24 +69,32 @@ def call_span(parent: Any) -> Any:
     return parent if attributes.get(semconv.GEN_AI_OPERATION_NAME) == semconv.OP_EXECUTE_TOOL else None
 
 
-def round_started(span: Any, logical: Any, retry: bool) -> None:
-    """A request that may take rounds starts; a retry is numbered, and counted on ``logical``."""
+def round_started(span: Any, request: Any) -> None:
+    """A request that may take rounds starts (``request``: ``requests_v2.Request``, its
+    ``logical`` set); a retry is numbered, counted on the logical call, and linked to the round it
+    answers if an earlier run (another process) sent that one."""
+    logical = request.logical
     if logical is not None:  # its count: a client may send each round from a task of its own (FastMCP)
         rounds = (getattr(logical, "attributes", None) or {}).get(semconv.MCP_ROUNDS)
         previous = rounds if isinstance(rounds, int) else 1
     else:
         previous = _round.get()
-    number = previous + 1 if retry else 1
+    number = previous + 1 if request.retry else 1
     _round.set(number)
-    if retry:
+    if request.retry:
         span.set_attribute(semconv.MCP_ROUND, number)
         if logical is not None and logical.is_recording():
             logical.set_attribute(semconv.MCP_ROUNDS, number)
+        if request.answering:
+            for link in resumes.retried(request.method, request.target, request.answering):
+                span.add_link(link.context, link.attributes)
 
 
-def round_answered(span: Any, logical: Any, answer: Any) -> None:
-    """A round's answer arrived (``answer``: the result as the dispatcher received it), just before
-    its span ends: an InputRequiredResult says what it asks; the first such round is round 1."""
+def round_answered(span: Any, request: Any) -> None:
+    """A round's answer arrived (``request.answered``: the result as the dispatcher received it),
+    just before its span ends: an InputRequiredResult says what it asks; the first such round is
+    round 1."""
+    answer, logical = request.answered, request.logical
     if not isinstance(answer, dict) or answer.get("resultType") != "input_required":
         return
     asked = answer.get("inputRequests")
@@ -94,6 +105,8 @@ def round_answered(span: Any, logical: Any, answer: Any) -> None:
         span.set_attribute(semconv.MCP_ROUND, 1)
         if logical is not None and logical.is_recording():
             logical.set_attribute(semconv.MCP_ROUNDS, 1)
+    if isinstance(asked, dict) and asked:
+        resumes.asked(request.method, request.target, list(asked), span.get_span_context())
 
 
 def _answer_of(result: Any) -> dict[str, Any] | None:

@@ -133,7 +133,7 @@ def _before_end(span: Span, request_of: Callable[[], Request | None], settle: Re
             request = request_of()
             round_of = settle if settle is not None else request
             if round_of is not None and round_of.method in ROUND_METHODS:  # before the answer is taken
-                round_answered(span, round_of.logical, round_of.answered)
+                round_answered(span, round_of)
                 if (span.attributes or {}).get(semconv.MCP_ROUND) and span.name.startswith(_CLIENT_PREFIX):
                     span.update_name(span.name[len(_CLIENT_PREFIX) :])  # a round is a request of its own
             watched = request.deadline if request is not None else None
@@ -191,7 +191,7 @@ class MCPSpanEnricher(SpanProcessor):
                     if request.method in ROUND_METHODS:  # FastMCP's span is the call; this, a round
                         _expect_answer(span, request)
                         request.logical = outer
-                        round_started(span, outer, request.retry)
+                        round_started(span, request)
                     if request.method == "tools/call":
                         _capture_arguments(outer, request)
                 span_started(span)
@@ -210,7 +210,7 @@ class MCPSpanEnricher(SpanProcessor):
                     request.logical = call_span(trace.get_current_span(parent_context))
                     if request.method != "tools/call":  # (a tool call's answer is awaited below)
                         _expect_answer(span, request)
-                    round_started(span, request.logical, request.retry)
+                    round_started(span, request)
             elif client and attributes.get(semconv.MCP_METHOD_NAME) in ASKS and (asked := asking.get()):
                 # a server's request to its client: the direction, what it asks, a person's deadline
                 added.update({k: v for k, v in asked[0].items() if k != semconv.JSONRPC_REQUEST_ID})

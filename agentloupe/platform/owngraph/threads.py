@@ -3,7 +3,9 @@
 A graph compiled with a checkpointer keeps its state per ``thread_id``. A run that stops at
 ``interrupt()`` is continued by another run, in another process, with ``--resume``. The trace of
 the run that stopped is remembered per thread (``$AGENTLOUPE_HOME/threads/<id>.json``), so the
-run that continues it links to it (a span link): the two traces read as one conversation.
+run that continues it links to it (a span link): the two traces read as one conversation. So do
+the MCP rounds that asked a person (``langchain.mcp``'s interrupt): the resumed run's retry round
+links to the round that asked (``instrumentation/mcp/resumes.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanContext, TraceFlags
 
+from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.mcp.resumes import expect, unanswered
 from agentloupe.instrumentation.telemetry.tracefiles import agentloupe_home
 
 
@@ -31,7 +35,8 @@ def remember_interrupted(thread_id: str) -> None:
         return
     path = _file(thread_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}))
+    kept = {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}", "rounds": unanswered()}
+    path.write_text(json.dumps(kept))
 
 
 def link_to_interrupted(thread_id: str) -> list[Link]:
@@ -43,7 +48,8 @@ def link_to_interrupted(thread_id: str) -> list[Link]:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return []
-    return [Link(context, {"agentloupe.link": "resumes_interrupted_run"})]
+    expect(data.get("rounds"))
+    return [Link(context, {semconv.LINK_KIND: semconv.LINK_RESUMES_RUN})]
 
 
 def interrupts_of(state: Any) -> list[Any]:
