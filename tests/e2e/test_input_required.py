@@ -118,6 +118,6 @@ def test_langchain_mcps_interrupt_stops_the_run_and_the_resumed_retry_links_to_t
     assert second.returncode == 0, second.stderr
     assert "Sunny in Springfield, Illinois" in json.loads(second.stdout)["forecast"]
     rounds = [s for s in spans_in(home) if s.trace_id != asked.trace_id and s.name == "tools/call forecast"]
-    retry = next(s for s in rounds if s.kind == "CLIENT" and s.attributes.get("agentloupe.mcp.input_required.round") == 2)
+    [retry] = [s for s in rounds if s.kind == "CLIENT" and s.attributes.get("agentloupe.mcp.input_required.round") == 2]
     assert [(link["trace_id"], link["span_id"]) for link in retry.links] == [(asked.trace_id, asked.span_id)]
     assert "round 2  (answers the round of trace " in run_loupe(home, "trace").stdout

@@ -14,7 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "threads"))
-from filesaver import FileSaver  # noqa: E402
+from filesaver import FileSaver
 
 warnings.filterwarnings("ignore", category=LangChainBetaWarning)
 from langchain.mcp import MCPAdapter  # noqa: E402
