@@ -4,6 +4,10 @@
 #   .venv-mcp2      a user's mcp 2.x stack (langchain[mcp] 1.5: FastMCP 4, langchain.mcp) and a provider
 #                   client, then agentloupe installed into it plain: it must keep that stack as it is
 #   .venv-phoenix   Arize Phoenix, the real trace backend the integration tests read back from
+#   .venv-nomcp     the wheel built from this checkout, installed plain into a LangGraph project with
+#                   no MCP SDK at all (test_any_install.py)
+#   .venv-py3.N     the wheel with the mcp 1.x stack, on every other CPython from 3.12 up that the
+#                   machine has (pyenv's included): the end-to-end core runs on each (test_pythons.py)
 #   apt             prometheus, chromium
 # The whole suite runs on the mcp 1.x venv; then it runs again on .venv-mcp2 (mcp 2.x, MCPServer,
 # FastMCP 4, langchain.mcp), leaving out only what names no MCP generation: the config-file
@@ -61,6 +65,44 @@ if [ ! -x .venv-phoenix/bin/phoenix ]; then
   .venv-phoenix/bin/python -m pip install --quiet "arize-phoenix==${PHOENIX_VERSION}"
 fi
 
+# The wheel a user installs (not the editable checkout): into a venv with no MCP SDK, and with the
+# mcp 1.x stack into one venv per other CPython the machine has
+wheels="$(mktemp -d)"
+.venv/bin/python -m pip wheel --quiet --no-deps --wheel-dir "$wheels" . 2>/dev/null
+rm -rf build
+wheel="$(ls "$wheels"/agentloupe-*.whl)"
+if [ ! -x .venv-nomcp/bin/python ]; then
+  "$PYTHON" -m venv .venv-nomcp
+  .venv-nomcp/bin/python -m pip install --quiet --upgrade pip
+fi
+.venv-nomcp/bin/python -m pip install --quiet "$wheel"
+.venv-nomcp/bin/python -m pip install --quiet --force-reinstall --no-deps "$wheel"
+pythons=()
+pyenv_root="$(pyenv root 2>/dev/null || true)"
+for version in 3.12 3.13 3.14 3.15; do
+  # on PATH, else pyenv's (its shim answers only for the version pyenv has selected)
+  interpreter=""
+  for candidate in "$(command -v "python$version" || true)" "$pyenv_root"/versions/"$version".*/bin/"python$version"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import sys' 2>/dev/null; then
+      interpreter="$candidate"
+      break
+    fi
+  done
+  [ -n "$interpreter" ] || continue
+  venv=".venv-py$version"
+  if [ ! -x "$venv/bin/python" ]; then
+    "$interpreter" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+  fi
+  "$venv/bin/python" -m pip install --quiet "$wheel[mcp1]"
+  "$venv/bin/python" -m pip install --quiet --force-reinstall --no-deps "$wheel"
+  pythons+=("$PWD/$venv")
+done
+rm -rf "$wheels"
+echo "--- CPythons: $("$PYTHON" --version) (the suite); the wheel's end-to-end core also on: ${pythons[*]:-none}"
+export AGENTLOUPE_NOMCP_VENV="$PWD/.venv-nomcp"
+export AGENTLOUPE_PYTHON_VENVS="$(IFS=:; echo "${pythons[*]:-}")"
+
 # The house rules, checked before the tests: layering, lint, format, types.
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 .venv/bin/ruff check agentloupe
@@ -75,8 +117,10 @@ fi
 status=0
 .venv/bin/python -m pytest || status=$?
 echo "--- the suite again, on the mcp 2.x stack (.venv-mcp2)"
-# test_mcp2_stack.py is left out too: the first pass already runs it against .venv-mcp2's programs
+# test_mcp2_stack.py, test_any_install.py and test_pythons.py are left out too: the first pass already
+# runs them against the venvs they name (.venv-mcp2, .venv-nomcp, .venv-py3.N)
 .venv-mcp2/bin/python -m pytest -p no:cacheprovider -rs \
   --ignore=tests/integration/test_deploy.py --ignore=tests/integration/test_viewing_stack.py \
-  --ignore=tests/test_benchmarks.py --ignore=tests/e2e/test_mcp2_stack.py || status=$?
+  --ignore=tests/test_benchmarks.py --ignore=tests/e2e/test_mcp2_stack.py \
+  --ignore=tests/e2e/test_any_install.py --ignore=tests/e2e/test_pythons.py || status=$?
 exit $status

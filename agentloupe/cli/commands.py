@@ -375,6 +375,13 @@ def serve(
             f" set {SERVE_TOKEN_ENV} or --token-file (e.g. a mounted Secret), or pass --no-auth to mean it",
             2,
         )
+    from agentloupe.platform.commands import require_mcp_stack
+    from agentloupe.platform.errors import StackError
+
+    try:
+        require_mcp_stack()
+    except StackError as exc:
+        fail(str(exc), exc.exit_code)
     from agentloupe.platform.commands.serve import serve as serve_agent
     from agentloupe.platform.runs import preload
 

@@ -104,6 +104,9 @@ def _launching_first(
     they boot, then ``work``."""
 
     async def launched_first() -> T:
+        from agentloupe.platform.sessions import require_stack
+
+        require_stack()  # no MCP SDK (a LangGraph project without MCP): one line, before any launch
         from agentloupe.platform.sessions.headstart import head_start
         from agentloupe.platform.sessions.launcher import child_environment
 

@@ -38,8 +38,12 @@ def generation() -> int | None:
 
 
 def instrument_mcp(*, tracer_provider: Any = None, meter_provider: Any = None) -> None:
-    """Trace every MCP client and server in this process, on the installed generation. Idempotent."""
+    """Trace every MCP client and server in this process, on the installed generation. Idempotent;
+    a no-op without an MCP SDK (it says so at debug level)."""
     if generation() is None:
+        from agentloupe.instrumentation.telemetry import lazylog
+
+        lazylog.get_logger("agentloupe.mcp").debug("no_mcp_sdk_installed", instrumented="nothing")
         return
     if generation() == 1:
         from agentloupe.instrumentation.mcp.backchannel_v1 import instrument_backchannel

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 
 from agentloupe.instrumentation.auto.bootstrap import BOOTSTRAP_DIR
+from agentloupe.instrumentation.mcp import generation
 
 AUTO_ENV = "AGENTLOUPE_AUTO"
 _original: Callable[[], dict[str, str]] | None = None
@@ -39,9 +40,10 @@ def auto_environment(base: dict[str, str] | None = None, telemetry_env: dict[str
 
 
 def instrument_stdio_children() -> None:
-    """Hand the instrumentation to every stdio MCP server this process launches. Idempotent."""
+    """Hand the instrumentation to every stdio MCP server this process launches. Idempotent; a
+    no-op without an MCP SDK (a program with no MCP launches no MCP server)."""
     global _original
-    if _original is not None:
+    if _original is not None or generation() is None:
         return
     from mcp.client import stdio
 
