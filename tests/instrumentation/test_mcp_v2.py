@@ -172,3 +172,37 @@ async def test_notifications_get_no_server_span(spans):
         await client.call_tool("add", {"a": 1, "b": 2})
     names = [s.name for s in spans.get_finished_spans()]
     assert "tools/call add" in names and not [n for n in names if n.startswith("notifications/")], names
+
+
+async def test_a_librarys_own_error_status_is_kept_as_it_set_it(spans):
+    # FastMCP's client span for a tool's error result carries FastMCP's own status description:
+    # agentloupe adds beside it and never overwrites it (compared with the same call untraced)
+    from fastmcp import Client as FastMCPClient
+    from fastmcp import FastMCP
+
+    server = FastMCP("failing")
+
+    @server.tool
+    async def fail() -> str:
+        raise ToolError("one failure")
+
+    def statuses() -> dict[tuple[str, str], tuple[str, str | None]]:
+        found = {(s.name, s.kind.name): (s.status.status_code.name, s.status.description) for s in spans.get_finished_spans()}
+        spans.clear()
+        return found
+
+    async def call() -> None:
+        async with FastMCPClient(server) as client:
+            result = await client.call_tool("fail", {}, raise_on_error=False)
+        assert result.is_error
+
+    uninstrument_mcp()
+    await call()
+    plain = {key: value for key, value in statuses().items() if value[0] == "ERROR"}
+    instrument_mcp()
+    await call()
+    traced = statuses()
+    assert plain, "FastMCP set no error status: nothing to keep"
+    for (name, kind), status in plain.items():
+        renamed = name.removeprefix("MCP send ")
+        assert traced.get((name, kind), traced.get((renamed, kind))) == status, (name, kind, traced)

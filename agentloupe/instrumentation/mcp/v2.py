@@ -36,7 +36,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
 from agentloupe.instrumentation import content, semconv
 from agentloupe.instrumentation.diagnostics.exceeded import DeadlineExceeded
@@ -140,13 +140,13 @@ def _before_end(span: Span, request_of: Callable[[], Request | None], settle: Re
             # raised through the span (FastMCP's client span records it in the caller's task)
             raised = (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__
             if watched is not None and watched.cancelled and (raised or _cancelling()):  # not if answered meanwhile
-                mark_error(span, "timeout", f"{watched.kind} passed its {watched.seconds:g} s deadline")
+                _mark_beside(span, "timeout", f"{watched.kind} passed its {watched.seconds:g} s deadline")
             elif request is None and (exceeded(span) or raised):  # a server's deadline (told once)
                 span.set_attribute(semconv.ERROR_TYPE, "timeout")
             answer = request.answer() if request is not None else None
             if answer is not None:
                 if answer.get("isError") is True:
-                    mark_error(span, "tool_error", "the tool answered with an error result")
+                    _mark_beside(span, "tool_error", "the tool answered with an error result")
                 if (captured := content.render(answer.get("content", []))) is not None:
                     span.set_attribute(semconv.GEN_AI_TOOL_CALL_RESULT, captured)
             if _cancelling():  # cancellation is a state, not an error, as on agentloupe's own spans
@@ -158,6 +158,17 @@ def _before_end(span: Span, request_of: Callable[[], Request | None], settle: Re
         original(end_time)
 
     span.end = end  # type: ignore[method-assign]
+
+
+def _mark_beside(span: Any, error_type: str, message: str) -> None:
+    """An error on a library's span: a status the library set stays as it is (its description
+    too); agentloupe's finding goes beside it, as ``error.type`` if the library set none."""
+    status = getattr(span, "status", None)
+    if status is not None and status.status_code is StatusCode.ERROR:
+        if semconv.ERROR_TYPE not in (span.attributes or {}):
+            span.set_attribute(semconv.ERROR_TYPE, error_type)
+        return
+    mark_error(span, error_type, message)
 
 
 class MCPSpanEnricher(SpanProcessor):
