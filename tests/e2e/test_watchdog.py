@@ -150,3 +150,22 @@ def test_busy_healthy_run_raises_no_false_alarm(home):
     spans = spans_in(home)
     assert not _events(spans, "hang")
     assert not _events(spans, "loop_blocked"), _events(spans, "loop_blocked")
+
+
+@pytest.mark.parametrize("format", ["", "json"])
+def test_a_warning_in_a_programs_stderr_under_exec_is_a_readable_line_unless_json_is_asked(home, format):
+    # the program's stderr is a pipe here (as in a CI log): still readable lines, JSON only when asked
+    program = home / "block.py"
+    program.write_text(
+        "import asyncio, time\n"
+        "async def main():\n"
+        "    await asyncio.sleep(0.1)\n"
+        "    time.sleep(0.5)  # the block\n"
+        "    await asyncio.sleep(0.1)\n"
+        "asyncio.run(main())\n"
+    )
+    result = run_loupe(home, "exec", "--no-tree", "--", sys.executable, str(program), AGENTLOUPE_LOG_FORMAT=format)
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if "event_loop_blocked" in line]
+    assert f"{program}:4 in main" in line
+    assert line.startswith("{") is (format == "json"), line

@@ -32,13 +32,15 @@ def get_logger(name: str) -> Any:
     return LazyLogger(name)
 
 
-def configure_when_imported(level: str | None = None) -> None:
+def configure_when_imported(level: str | None = None, *, json: bool | None = None) -> None:
     """Logging to stderr: the stdlib's now, structlog's the moment anything imports it (this
     process's code or ours). structlog's own default prints to stdout, where a stdio MCP server
     speaks.
 
     ``level``: set up at this level (a command's ``--log-level``) even if it already was; without
-    one, a structlog the program set up itself is left as it is.
+    one, a structlog the program set up itself is left as it is. ``json``: JSON lines (True), readable
+    lines (False), or by the stream (None: JSON off a terminal); ``AGENTLOUPE_LOG_FORMAT`` (``json``,
+    ``console``) overrides it.
     """
     import sys
 
@@ -51,6 +53,6 @@ def configure_when_imported(level: str | None = None) -> None:
         import structlog
 
         if level is not None or not structlog.is_configured():
-            logs.configure_structlog(level=level or "WARNING")
+            logs.configure_structlog(level=level or "WARNING", json=logs.json_format(json))
 
     when_imported("structlog", ensure)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -162,6 +163,13 @@ class ExportFailureOnce(logging.Filter):
         )
         record.args = (signal, original[:300], what, signal)
         return True
+
+
+def json_format(default: bool | None) -> bool | None:
+    """JSON lines or readable ones: ``AGENTLOUPE_LOG_FORMAT`` (``json``, ``console``) when set, else
+    ``default``."""
+    chosen = os.environ.get("AGENTLOUPE_LOG_FORMAT", "").strip().lower()
+    return True if chosen == "json" else False if chosen == "console" else default
 
 
 def configure_structlog(*, level: str = "WARNING", json: bool | None = None, stream: Any = None) -> None:

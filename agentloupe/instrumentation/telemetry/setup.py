@@ -163,7 +163,9 @@ def configure(
             if service_name and _current.named_by_default and service_name != _current.service_name:
                 _rename(_current, service_name)
             return _current
-        lazylog.configure_when_imported()
+        # a program's stderr gets readable lines, never JSON unless asked (AGENTLOUPE_LOG_FORMAT=json);
+        # loupe's own commands set this up before, by their stream
+        lazylog.configure_when_imported(json=False)
         if capture_content is not None:
             content.set_capture(capture_content)
         instance_id = str(uuid.uuid4())
