@@ -13,7 +13,9 @@ code, configured by environment only (what the parent handed down):
   loop monitor (``AGENTLOUPE_MEMORY=1`` adds tracemalloc);
 - ``TRACEPARENT`` (set by ``loupe exec``) becomes the process's current
   context, so the whole program is one trace under ``loupe exec``; without it
-  each top-level invocation starts its own trace;
+  each top-level invocation starts its own trace. A request the process serves
+  keeps its own context (FastMCP 4 would keep any valid current span over a
+  request's ``_meta``: a server under ``loupe exec`` would not join its caller);
 - SIGTERM, when the program left it at its default, exits through the normal
   exit path so finished spans are flushed.
 """
@@ -65,7 +67,33 @@ def _join_parent_trace() -> None:
         carrier["tracestate"] = tracestate
     # W3C trace context, whatever OTEL_PROPAGATORS says: it is what the parent wrote.
     # Attached for the life of the process: every loop started from here inherits it.
-    context.attach(TraceContextTextMapPropagator().extract(carrier, context=Context()))
+    joined = TraceContextTextMapPropagator().extract(carrier, context=Context())
+    context.attach(joined)
+    when_imported("fastmcp.server.telemetry", lambda: _requests_keep_their_context(joined))
+
+
+def _requests_keep_their_context(joined: Any) -> None:
+    """FastMCP's server takes a request's ``_meta`` trace context only when no span is current; the
+    process-wide parent (``TRACEPARENT``) is not a request's own: under it, ``_meta`` wins."""
+    import fastmcp.server.telemetry as server_telemetry
+    from opentelemetry import context, trace
+    from opentelemetry.context import Context
+
+    original = server_telemetry.extract_trace_context
+    parent = trace.get_current_span(joined).get_span_context()
+
+    def extract_trace_context(meta: Any) -> Any:
+        if meta and trace.get_current_span().get_span_context() == parent:
+            token = context.attach(Context())
+            try:
+                carried = original(meta)
+            finally:
+                context.detach(token)
+            if trace.get_current_span(carried).get_span_context().is_valid:
+                return carried
+        return original(meta)
+
+    server_telemetry.extract_trace_context = extract_trace_context
 
 
 def _instrument_mcp() -> None:
