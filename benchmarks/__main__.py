@@ -14,7 +14,7 @@ import platform
 import sys
 from pathlib import Path
 
-from benchmarks import scenarios_commands, scenarios_library, scenarios_mcp, scenarios_process
+from benchmarks import scenarios_backchannel, scenarios_commands, scenarios_library, scenarios_mcp, scenarios_process
 from benchmarks.fixtures import setup_telemetry
 from benchmarks.harness import Results
 
@@ -27,6 +27,7 @@ SCENARIOS = (
     "tool call, HTTP",
     "one turn, concurrent tools",
     "tracing overhead, MCP call",
+    "the other direction",
     "tracing overhead, whole run",
     "memory-check overhead",
     "shutdown",
@@ -34,7 +35,10 @@ SCENARIOS = (
 )
 
 
-GROUPS = ("commands", "library", "startup", "tool calls", "one turn", "tracing overhead", "memory checks", "shutdown", "scale")
+GROUPS = (
+    "commands", "library", "startup", "tool calls", "one turn", "tracing overhead", "other direction", "memory checks",
+    "shutdown", "scale",
+)
 
 
 async def run_all(results: Results, quick: bool, only: str | None = None) -> None:
@@ -61,6 +65,8 @@ async def run_all(results: Results, quick: bool, only: str | None = None) -> Non
     if group("tracing overhead"):
         await scenarios_mcp.tracing_overhead_mcp(results, 100 if quick else 1000)
         scenarios_process.run_overheads(results, 2 if quick else 7)
+    if group("other direction"):
+        await scenarios_backchannel.backchannel_cost(results, 100 if quick else 1000)
     if group("memory checks"):
         scenarios_process.tracemalloc_cost(results, n)
     if group("shutdown"):

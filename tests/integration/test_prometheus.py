@@ -23,7 +23,11 @@ from tests.conftest import run_loupe
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARDS = sorted((REPO / "dashboards").glob("*.json"))
-WORKLOAD = "What is 25 + 37, divide 1 by 0, the weather in Tokyo, call block_loop with ms 400, call hang"
+WORKLOAD = (
+    "What is 25 + 37, divide 1 by 0, the weather in Tokyo, the weather in Springfield, call block_loop with ms 400,"
+    " call hang"
+)
+REPEAT = 8
 
 
 def _panel_queries():
@@ -82,12 +86,15 @@ def _run_workload(process, home, base):
     }
     (home / "mcp.json").write_text(json.dumps({"mcpServers": servers}))
     started = time.time()
+    # the weather server asks which Springfield: answered (the back-channel panels' data)
+    answers = [arg for _ in range(REPEAT) for arg in ("--answer", "1")]
     result = run_loupe(
-        home, "run", "--config", str(home / "mcp.json"), "--memory", "--repeat", "8", "--prometheus-port", "0",
-        "--timeout", "tool=3", "--on-hang", "cancel", "--no-tree", WORKLOAD, timeout=240,
+        home, "run", "--config", str(home / "mcp.json"), "--memory", "--repeat", str(REPEAT), "--prometheus-port", "0",
+        "--timeout", "tool=3", "--on-hang", "cancel", "--no-tree", *answers, WORKLOAD, timeout=240,
     )
     assert result.returncode == 0, result.stderr
     assert "= 62" in result.stdout and "division by zero" in result.stdout
+    assert "Springfield, Illinois" in result.stdout and "loupe: warning" not in result.stderr, result.stderr
     yield base, started, time.time()
 
 

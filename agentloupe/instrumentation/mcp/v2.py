@@ -263,6 +263,8 @@ class MCPSpanEnricher(SpanProcessor):
             if span.kind is SpanKind.SERVER:
                 metrics.mcp_server_operation_duration(self.meter_provider).record(seconds, metric_attrs)
             else:
+                if direction := attributes.get(semconv.MCP_DIRECTION):  # a server's request to its client
+                    metric_attrs[semconv.MCP_DIRECTION] = direction
                 metrics.mcp_client_operation_duration(self.meter_provider).record(seconds, metric_attrs)
                 if error_type == "tool_error" and tool:
                     metrics.tool_errors(self.meter_provider).add(1, {semconv.GEN_AI_TOOL_NAME: tool})
