@@ -78,7 +78,8 @@ def test_burst_during_an_outage_is_bounded_counted_and_recovers(tmp_path):
     program = subprocess.Popen(
         [sys.executable, "-c", PROGRAM, f"http://127.0.0.1:{server.server_port}"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none", "AGENTLOUPE_HOME": str(tmp_path)},
+        env={"PATH": "/usr/bin:/bin", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none", "AGENTLOUPE_HOME": str(tmp_path),
+             "AGENTLOUPE_LOG_FORMAT": "json"},
     )
     try:
         assert program.stdout.readline().strip() == "burst-done", program.stderr.read()

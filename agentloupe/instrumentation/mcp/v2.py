@@ -140,7 +140,8 @@ def _before_end(span: Span, request_of: Callable[[], Request | None], settle: Re
             # raised through the span (FastMCP's client span records it in the caller's task)
             raised = (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__
             if watched is not None and watched.cancelled and (raised or _cancelling()):  # not if answered meanwhile
-                _mark_beside(span, "timeout", f"{watched.kind} passed its {watched.seconds:g} s deadline")
+                # (the library's status here is about agentloupe's own DeadlineExceeded: told plainly)
+                mark_error(span, "timeout", f"{watched.kind} passed its {watched.seconds:g} s deadline")
             elif request is None and (exceeded(span) or raised):  # a server's deadline (told once)
                 span.set_attribute(semconv.ERROR_TYPE, "timeout")
             answer = request.answer() if request is not None else None
