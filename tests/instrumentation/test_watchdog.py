@@ -96,3 +96,27 @@ def test_a_block_goes_on_the_span_it_began_in_even_if_that_span_ends_while_its_s
     reporter.block_started(stack)  # the stack, read only now
     reporter.block_over(LoopBlock.from_stack(0.3, stack))
     assert logged == [span.get_span_context().trace_id]
+
+
+def test_a_block_seen_but_never_started_as_pending_still_goes_on_its_span(monkeypatch):
+    # the monitor skips block_started when its own work was seen beside the block (or a GC ran in it);
+    # the block it then reports still carries the span that was running when it was seen
+    from opentelemetry import trace
+
+    from agentloupe.instrumentation.diagnostics import blocks
+    from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock
+
+    logged: list[int] = []
+
+    class Log:
+        def warning(self, *args, **kwargs):
+            logged.append(trace.get_current_span().get_span_context().trace_id)
+
+    monkeypatch.setattr(blocks, "log", Log())
+    reporter = blocks.BlockReporter(threshold_s=0.1)
+    span = TracerProvider().get_tracer("t").start_span("tool")
+    reporter.open_spans.on_start(span)
+    reporter.block_seen()
+    reporter.block_over(LoopBlock.from_stack(0.3, ['  File "faults.py", line 32, in block_loop']))
+    reporter.block_over(LoopBlock.from_stack(0.3, ['  File "faults.py", line 32, in block_loop']))  # not seen
+    assert logged == [span.get_span_context().trace_id, 0]

@@ -70,18 +70,19 @@ class BlockReporter:
         self.monitor: LoopMonitor | None = None
         self._pending: dict[str, Any] | None = None
         self._pending_lock = threading.Lock()
-        self._span_seen: Span | None = None
+        self._span_seen: tuple[Span | None, float] | None = None  # and when (monotonic)
         # Recent findings, bounded: the watchdog must not become a leak of its own.
         self.blocks: deque[LoopBlock] = deque(maxlen=100)
 
     def block_seen(self) -> None:
         """Monitor thread, a block just seen: the span it blocks, read before the stack is (the
         loop may end the block and the span while the stack is read, on a busy machine)."""
-        self._span_seen = self.open_spans.newest()
+        self._span_seen = (self.open_spans.newest(), time.monotonic())
 
     def block_started(self, stack: list[str]) -> None:
         """Monitor thread, loop still blocked (as far as it knows): remember which span it blocks."""
-        span, self._span_seen = self._span_seen, None
+        seen, self._span_seen = self._span_seen, None
+        span = seen[0] if seen is not None else None
         with self._pending_lock:
             self._pending = {"span": span, "stack": stack, "since": time.monotonic(), "done": False}
 
@@ -110,10 +111,15 @@ class BlockReporter:
         else:
             with self._pending_lock:
                 pending, self._pending = self._pending, None
+            seen, self._span_seen = self._span_seen, None
             if pending is not None:
                 span = pending["span"]
                 if not pending["done"]:
                     self._add_event(span, block)
+            elif seen is not None and time.monotonic() - seen[1] <= block.blocked_s + self.threshold_s:
+                # seen during this block, never started as pending (own work was seen beside it)
+                span = seen[0]
+                self._add_event(span, block)
         self._log(block, span)
 
     def gc_pause(self, seconds: float, generation: int, collected: int) -> None:
