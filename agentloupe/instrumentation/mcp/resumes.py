@@ -50,12 +50,19 @@ def retried(method: str, target: str, keys: list[str]) -> list[Link]:
     return [Link(context, {semconv.LINK_KIND: semconv.LINK_ANSWERS_ROUND})] if context is not None else []
 
 
+def context_to_json(context: SpanContext) -> dict[str, str]:
+    """A span's ids as a file keeps them (hex), for a link from another process."""
+    return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
+
+
+def context_from_json(data: Any) -> SpanContext:
+    """The span ``context_to_json`` kept, remote; KeyError, TypeError or ValueError if malformed."""
+    return SpanContext(int(data["trace_id"], 16), int(data["span_id"], 16), is_remote=True, trace_flags=TraceFlags(1))
+
+
 def unanswered() -> list[dict[str, Any]]:
     """The rounds still asked, as a stopped run keeps them (JSON)."""
-    return [
-        {"method": m, "target": t, "keys": list(k), "trace_id": f"{c.trace_id:032x}", "span_id": f"{c.span_id:016x}"}
-        for (m, t, k), c in _asked.items()
-    ]
+    return [{"method": m, "target": t, "keys": list(k), **context_to_json(c)} for (m, t, k), c in _asked.items()]
 
 
 def expect(rounds: Any) -> None:
@@ -63,9 +70,7 @@ def expect(rounds: Any) -> None:
     skipped (a file from another version)."""
     for entry in rounds if isinstance(rounds, list) else ():
         try:
-            context = SpanContext(
-                int(entry["trace_id"], 16), int(entry["span_id"], 16), is_remote=True, trace_flags=TraceFlags(1)
-            )
+            context = context_from_json(entry)
             _expected[(str(entry["method"]), str(entry["target"]), tuple(sorted(map(str, entry["keys"]))))] = context
         except (KeyError, TypeError, ValueError):
             continue

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import Link, SpanContext, TraceFlags
+from opentelemetry.trace import Link
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.mcp.resumes import expect, unanswered
+from agentloupe.instrumentation.mcp.resumes import context_from_json, context_to_json, expect, unanswered
 from agentloupe.instrumentation.telemetry.tracefiles import agentloupe_home
 
 
@@ -35,17 +35,14 @@ def remember_interrupted(thread_id: str) -> None:
         return
     path = _file(thread_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    kept = {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}", "rounds": unanswered()}
-    path.write_text(json.dumps(kept))
+    path.write_text(json.dumps({**context_to_json(context), "rounds": unanswered()}))
 
 
 def link_to_interrupted(thread_id: str) -> list[Link]:
     """The link to the run of ``thread_id`` that stopped at an interrupt, if one did here."""
     try:
         data = json.loads(_file(thread_id).read_text())
-        context = SpanContext(
-            int(data["trace_id"], 16), int(data["span_id"], 16), is_remote=True, trace_flags=TraceFlags(1)
-        )
+        context = context_from_json(data)
     except (OSError, ValueError, KeyError, TypeError):
         return []
     expect(data.get("rounds"))
