@@ -6,6 +6,8 @@ import threading
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
+from agentloupe.instrumentation.diagnostics import blocks
+from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock
 from agentloupe.instrumentation.diagnostics.watchdog import (
     HangWatchdog,
     WatchdogConfig,
@@ -71,13 +73,10 @@ async def test_monitor_threads_stop():
     assert not {n for n in leftover if n.startswith("agentloupe")}
 
 
-def test_a_block_goes_on_the_span_it_began_in_even_if_that_span_ends_while_its_stack_is_read(monkeypatch):
-    # On a busy machine the loop can end the block (and its span) between the monitor seeing the
-    # block and the monitor reading its stack: the block's log line still carries that span's trace.
+@pytest.fixture
+def logged_trace_ids(monkeypatch) -> list[int]:
+    """The trace id each block's log line is written in (the block reporter's log, replaced)."""
     from opentelemetry import trace
-
-    from agentloupe.instrumentation.diagnostics import blocks
-    from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock
 
     logged: list[int] = []
 
@@ -86,7 +85,13 @@ def test_a_block_goes_on_the_span_it_began_in_even_if_that_span_ends_while_its_s
             logged.append(trace.get_current_span().get_span_context().trace_id)
 
     monkeypatch.setattr(blocks, "log", Log())
-    reporter = blocks.BlockReporter(threshold_s=0.1)
+    return logged
+
+
+def test_a_block_goes_on_the_span_it_began_in_even_if_that_span_ends_while_its_stack_is_read(logged_trace_ids):
+    # On a busy machine the loop can end the block (and its span) between the monitor seeing the
+    # block and the monitor reading its stack: the block's log line still carries that span's trace.
+    reporter, logged = blocks.BlockReporter(threshold_s=0.1), logged_trace_ids
     span = TracerProvider().get_tracer("t").start_span("tool")
     reporter.open_spans.on_start(span)
     reporter.block_seen()  # the monitor sees the loop late, in the tool
@@ -98,22 +103,10 @@ def test_a_block_goes_on_the_span_it_began_in_even_if_that_span_ends_while_its_s
     assert logged == [span.get_span_context().trace_id]
 
 
-def test_a_block_seen_but_never_started_as_pending_still_goes_on_its_span(monkeypatch):
+def test_a_block_seen_but_never_started_as_pending_still_goes_on_its_span(logged_trace_ids):
     # the monitor skips block_started when its own work was seen beside the block (or a GC ran in it);
     # the block it then reports still carries the span that was running when it was seen
-    from opentelemetry import trace
-
-    from agentloupe.instrumentation.diagnostics import blocks
-    from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock
-
-    logged: list[int] = []
-
-    class Log:
-        def warning(self, *args, **kwargs):
-            logged.append(trace.get_current_span().get_span_context().trace_id)
-
-    monkeypatch.setattr(blocks, "log", Log())
-    reporter = blocks.BlockReporter(threshold_s=0.1)
+    reporter, logged = blocks.BlockReporter(threshold_s=0.1), logged_trace_ids
     span = TracerProvider().get_tracer("t").start_span("tool")
     reporter.open_spans.on_start(span)
     reporter.block_seen()
