@@ -4,6 +4,7 @@
 #   .venv-mcp2      a user's mcp 2.x stack (langchain[mcp] 1.5: FastMCP 4, langchain.mcp) and a provider
 #                   client, then agentloupe installed into it plain: it must keep that stack as it is
 #   .venv-phoenix   Arize Phoenix, the real trace backend the integration tests read back from
+#   FastMCP's sdist its own telemetry tests, run under `loupe exec` (cached outside the checkout)
 #   .venv-nomcp     the wheel built from this checkout, installed plain into a LangGraph project with
 #                   no MCP SDK at all (test_any_install.py)
 #   .venv-py3.N     the wheel with the mcp 1.x stack, on every other CPython from 3.12 up that the
@@ -58,6 +59,20 @@ fi
 # graph uses, the rotel collector), after agentloupe: the user's stack stays as it is (a test checks)
 .venv-mcp2/bin/python -m pip install --quiet 'pytest>=8' 'pytest-asyncio>=0.24' 'pytest-timeout>=2' 'hypothesis>=6' 'pyyaml>=6' \
   'opentelemetry-instrumentation-httpx>=0.57b0' 'rotel>=0.0.1a15'
+
+# FastMCP's own telemetry tests (test_peer_telemetry.py runs them plainly and under `loupe exec`):
+# from the source distribution of the version .venv-mcp2 has, fetched once into a cache outside
+# the checkout
+fastmcp_version="$(.venv-mcp2/bin/python -c 'import importlib.metadata as m; print(m.version("fastmcp"))')"
+sources="${XDG_CACHE_HOME:-$HOME/.cache}/agentloupe-tests"
+export AGENTLOUPE_FASTMCP_SOURCE="$sources/fastmcp-$fastmcp_version"
+if [ ! -d "$AGENTLOUPE_FASTMCP_SOURCE/tests/telemetry" ]; then
+  mkdir -p "$sources"
+  download="$(mktemp -d)"
+  .venv/bin/python -m pip download --quiet --no-deps --no-binary :all: --dest "$download" "fastmcp==$fastmcp_version"
+  tar xzf "$download/fastmcp-$fastmcp_version.tar.gz" -C "$sources"
+  rm -rf "$download"
+fi
 
 if [ ! -x .venv-phoenix/bin/phoenix ]; then
   "$PYTHON" -m venv .venv-phoenix
@@ -118,9 +133,11 @@ status=0
 .venv/bin/python -m pytest || status=$?
 echo "--- the suite again, on the mcp 2.x stack (.venv-mcp2)"
 # test_mcp2_stack.py, test_any_install.py and test_pythons.py are left out too: the first pass already
-# runs them against the venvs they name (.venv-mcp2, .venv-nomcp, .venv-py3.N)
+# runs them against the venvs they name (.venv-mcp2, .venv-nomcp, .venv-py3.N); and so is
+# test_own_telemetry.py (Logfire, Phoenix's and Langfuse's SDKs are in the first pass's venv)
 .venv-mcp2/bin/python -m pytest -p no:cacheprovider -rs \
   --ignore=tests/integration/test_deploy.py --ignore=tests/integration/test_viewing_stack.py \
   --ignore=tests/test_benchmarks.py --ignore=tests/e2e/test_mcp2_stack.py \
-  --ignore=tests/e2e/test_any_install.py --ignore=tests/e2e/test_pythons.py || status=$?
+  --ignore=tests/e2e/test_any_install.py --ignore=tests/e2e/test_pythons.py \
+  --ignore=tests/integration/test_own_telemetry.py || status=$?
 exit $status

@@ -11,11 +11,10 @@ code, configured by environment only (what the parent handed down):
   them never pays for them);
 - every ``asyncio.run`` / ``anyio.run`` loop runs under the hang watchdog and
   loop monitor (``AGENTLOUPE_MEMORY=1`` adds tracemalloc);
-- ``TRACEPARENT`` (set by ``loupe exec``) becomes the process's current
-  context, so the whole program is one trace under ``loupe exec``; without it
-  each top-level invocation starts its own trace. A request the process serves
-  keeps its own context (FastMCP 4 would keep any valid current span over a
-  request's ``_meta``: a server under ``loupe exec`` would not join its caller);
+- ``TRACEPARENT`` (set by ``loupe exec``) adopts every span the program starts with no parent
+  (``telemetry/parent.py``), so the whole program is one trace under ``loupe exec``; without it
+  each top-level invocation starts its own trace. Nothing is made current: a request the
+  process serves keeps its caller's context, and the program sees the context it sees plainly;
 - SIGTERM, when the program left it at its default, exits through the normal
   exit path so finished spans are flushed.
 """
@@ -58,42 +57,19 @@ def _join_parent_trace() -> None:
     traceparent = os.environ.get(TRACEPARENT_ENV)
     if not traceparent:
         return
-    from opentelemetry import context
+    from opentelemetry import trace
     from opentelemetry.context import Context
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    from agentloupe.instrumentation.telemetry.parent import adopt_roots
 
     carrier = {"traceparent": traceparent}
     if tracestate := os.environ.get(TRACESTATE_ENV):
         carrier["tracestate"] = tracestate
-    # W3C trace context, whatever OTEL_PROPAGATORS says: it is what the parent wrote.
-    # Attached for the life of the process: every loop started from here inherits it.
+    # W3C trace context, whatever OTEL_PROPAGATORS says: it is what the parent wrote. Not made
+    # current (the program sees the context it would see plainly): its root spans are adopted.
     joined = TraceContextTextMapPropagator().extract(carrier, context=Context())
-    context.attach(joined)
-    when_imported("fastmcp.server.telemetry", lambda: _requests_keep_their_context(joined))
-
-
-def _requests_keep_their_context(joined: Any) -> None:
-    """FastMCP's server takes a request's ``_meta`` trace context only when no span is current; the
-    process-wide parent (``TRACEPARENT``) is not a request's own: under it, ``_meta`` wins."""
-    import fastmcp.server.telemetry as server_telemetry
-    from opentelemetry import context, trace
-    from opentelemetry.context import Context
-
-    original = server_telemetry.extract_trace_context
-    parent = trace.get_current_span(joined).get_span_context()
-
-    def extract_trace_context(meta: Any) -> Any:
-        if meta and trace.get_current_span().get_span_context() == parent:
-            token = context.attach(Context())
-            try:
-                carried = original(meta)
-            finally:
-                context.detach(token)
-            if trace.get_current_span(carried).get_span_context().is_valid:
-                return carried
-        return original(meta)
-
-    server_telemetry.extract_trace_context = extract_trace_context
+    adopt_roots(trace.get_current_span(joined).get_span_context(), trace.get_tracer_provider())
 
 
 def _instrument_mcp() -> None:

@@ -66,7 +66,7 @@ from agentloupe.instrumentation.mcp.rounds_v2 import (
 )
 from agentloupe.instrumentation.patching import log_telemetry_failure
 from agentloupe.instrumentation.spans import mark_error, span_ending, span_started
-from agentloupe.instrumentation.telemetry import metrics
+from agentloupe.instrumentation.telemetry import metrics, providers
 
 #: Instrumentation scopes whose spans are MCP requests: the SDK's and FastMCP's.
 SDK_SCOPES = frozenset({"mcp-python-sdk", "fastmcp"})
@@ -282,7 +282,8 @@ def instrument_v2(*, tracer_provider: Any = None, meter_provider: Any = None) ->
     instrument_requests()  # deadlines and server-side capture: with or without a tracer provider
     instrument_backchannel_v2(tracer_provider=tracer_provider, meter_provider=meter_provider)
     instrument_rounds_v2(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    provider = tracer_provider or trace.get_tracer_provider()
+    # a program's provider that agentloupe rides on already runs agentloupe's chain: add to that
+    provider = providers.home(tracer_provider or trace.get_tracer_provider())
     if _installed is not None and _installed[0] is provider:
         _installed[1].enabled = True
         return

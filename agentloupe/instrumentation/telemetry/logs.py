@@ -16,9 +16,14 @@ if TYPE_CHECKING:  # structlog itself is imported when logging is set up (lazylo
 
 
 def add_trace_context(logger: Any, method: str, event_dict: EventDict) -> EventDict:
-    """structlog processor: ``trace_id`` and ``span_id`` of the current span, if any."""
-    context = trace.get_current_span().get_span_context()
-    if context.is_valid:
+    """structlog processor: ``trace_id`` and ``span_id`` of the current span, else of the span the
+    process runs under (``loupe exec``'s), if any."""
+    context: Any = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        from agentloupe.instrumentation.telemetry.parent import process_parent
+
+        context = process_parent()
+    if context is not None and context.is_valid:
         event_dict.setdefault("trace_id", format(context.trace_id, "032x"))
         event_dict.setdefault("span_id", format(context.span_id, "016x"))
     return event_dict

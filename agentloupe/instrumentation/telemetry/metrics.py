@@ -1,9 +1,10 @@
-"""The metric instruments agentloupe emits, created on first use from the global meter.
-from agentloupe.instrumentation import semconv
+"""The metric instruments agentloupe emits, created on first use from agentloupe's meter provider
+(else the global one).
 
 Names and units follow the OpenTelemetry GenAI and MCP conventions; the
 ``agentloupe.*`` ones are ours. Created lazily so that a meter provider
-configured after import is the one used.
+configured after import is the one used; a program that sets its own meter provider later takes
+the global slot (``providers.py``), and agentloupe's instruments stay with agentloupe's readers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from functools import cache
 from opentelemetry import metrics
 
 from agentloupe.instrumentation import semconv
+from agentloupe.instrumentation.telemetry import providers
 
 # Buckets for sub-second operations: the SDK's defaults start at 5 (seconds,
 # here), which would put every MCP call in the first bucket.
@@ -25,7 +27,7 @@ MeterProvider = metrics.MeterProvider
 def _meter(meter_provider: MeterProvider | None = None) -> metrics.Meter:
     from agentloupe._version import __version__
 
-    return metrics.get_meter("agentloupe", __version__, meter_provider=meter_provider)
+    return metrics.get_meter("agentloupe", __version__, meter_provider=meter_provider or providers.own_meter_provider())
 
 
 @cache

@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
 from agentloupe.instrumentation import content, semconv
-from agentloupe.instrumentation.telemetry import lazylog, otlp
+from agentloupe.instrumentation.telemetry import lazylog, otlp, providers
 from agentloupe.instrumentation.telemetry.otlp import CountingBatchSpanProcessor
 from agentloupe.instrumentation.telemetry.processenv import (
     Protocol,
@@ -215,6 +215,8 @@ def configure(
             tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False, id_generator=_ids)
             tracer_provider.add_span_processor(processor)
             trace.set_tracer_provider(tracer_provider)
+            # a program that sets its own provider later wins the slot, and agentloupe rides on it
+            providers.take_program_providers(tracer_provider)
 
         meter_provider = None
         readers: list[Any] = []
@@ -275,6 +277,7 @@ def _meter_provider(resource: Resource, readers: list[Any]) -> MeterProvider | N
         return None
     provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
     metrics.set_meter_provider(provider)
+    providers.take_program_meter_provider(provider)
     from agentloupe.instrumentation.telemetry.metrics import register_process_gauges
 
     register_process_gauges()
@@ -289,7 +292,8 @@ def _rename(telemetry: Telemetry, service_name: str) -> None:
     """
     provider = telemetry.tracer_provider
     update = getattr(provider, "_update_resource", None)
-    if not telemetry.owns_tracer_provider or update is None:
+    # riding on the program's provider: its tracers carry the program's resource, not to be touched
+    if not telemetry.owns_tracer_provider or update is None or providers.carrier() is not None:
         return
     try:
         update(Resource({"service.name": service_name}))
@@ -351,6 +355,7 @@ def shutdown(budget_s: float | None = None) -> bool:
     telemetry._shut_down = True
     if not telemetry.enabled:
         return True
+    providers.release()
     if telemetry.prometheus is not None:
         # A short run would end before Prometheus scrapes its last figures: wait for one scrape.
         linger = float(os.environ.get("AGENTLOUPE_PROMETHEUS_LINGER", "15"))
