@@ -14,12 +14,20 @@ import platform
 import sys
 from pathlib import Path
 
-from benchmarks import scenarios_backchannel, scenarios_commands, scenarios_library, scenarios_mcp, scenarios_process
+from benchmarks import (
+    scenarios_backchannel,
+    scenarios_commands,
+    scenarios_install,
+    scenarios_library,
+    scenarios_mcp,
+    scenarios_process,
+)
 from benchmarks.fixtures import setup_telemetry
 from benchmarks.harness import Results
 
 SCENARIOS = (
     "commands",
+    "installs",
     "instrument_mcp() on a plain ClientSession",
     "tool call on mcp 2.x",
     "startup",
@@ -36,7 +44,7 @@ SCENARIOS = (
 
 
 GROUPS = (
-    "commands", "library", "startup", "tool calls", "one turn", "tracing overhead", "other direction", "memory checks",
+    "commands", "installs", "library", "startup", "tool calls", "one turn", "tracing overhead", "other direction", "memory checks",
     "shutdown", "scale",
 )
 
@@ -52,6 +60,8 @@ async def run_all(results: Results, quick: bool, only: str | None = None) -> Non
 
     if group("commands"):
         scenarios_commands.commands(results, 2 if quick else 7)
+    if group("installs"):
+        scenarios_install.installs(results, 2 if quick else 7)
     if group("library"):
         await scenarios_library.instrumented_client(results, 3 if quick else 15, 50 if quick else 200)
         scenarios_library.mcp2_client(results, 3 if quick else 15, 60 if quick else 150)

@@ -45,11 +45,16 @@ PEER_ENV = {
 }
 
 
-def _timed(argv: list[str]) -> tuple[float, float, float]:
-    """Wall ms, CPU s (process + children), peak RSS MiB of one run of ``argv``."""
+def timed(argv: list[str], extra_env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Wall ms, CPU s (process + children), peak RSS MiB of one run of ``argv``. Python's default
+    bytecode caching unless ``extra_env`` says otherwise."""
     home = tempfile.mkdtemp(prefix="agentloupe-bench-cmd-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTLOUPE_"))}
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("OTEL_", "AGENTLOUPE_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env["AGENTLOUPE_HOME"] = home
+    env.update(extra_env or {})
     if argv[0] == OTEL_INSTRUMENT:
         env.update(PEER_ENV)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -65,10 +70,10 @@ def _timed(argv: list[str]) -> tuple[float, float, float]:
 def commands(results: Results, runs: int) -> None:
     samples: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": [], "rss": []} for name in COMMANDS}
     for argv in COMMANDS.values():  # warm the file cache, untimed
-        _timed(argv)
+        timed(argv)
     for _ in range(runs):
         for name, argv in COMMANDS.items():
-            wall, cpu, rss = _timed(argv)
+            wall, cpu, rss = timed(argv)
             samples[name]["wall"].append(wall)
             samples[name]["cpu"].append(cpu)
             samples[name]["rss"].append(rss)

@@ -36,8 +36,8 @@ log = lazylog.get_logger("agentloupe.telemetry")
 
 class RidingProcessor(SpanProcessor):
     """agentloupe's span processors on the program's provider: what they do at a span's start and
-    end, and a flush; the program's ``shutdown()`` flushes them but never stops them (agentloupe
-    shuts them down itself, within its budget, after the program's last span)."""
+    end, and a flush. The program's ``shutdown()`` (at its exit, before agentloupe's) leaves them
+    running: agentloupe flushes and stops them itself, within its budget, after the last span."""
 
     def __init__(self, chain: SpanProcessor) -> None:
         self.chain = chain
@@ -52,7 +52,7 @@ class RidingProcessor(SpanProcessor):
         self.chain.on_end(span)
 
     def shutdown(self) -> None:
-        self.chain.force_flush(1000)
+        return None
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self.chain.force_flush(timeout_millis)
