@@ -61,7 +61,7 @@ async def run_all(results: Results, quick: bool, only: str | None = None) -> Non
     if group("commands"):
         scenarios_commands.commands(results, 2 if quick else 7)
     if group("installs"):
-        scenarios_install.installs(results, 2 if quick else 7)
+        scenarios_install.installs(results, 2 if quick else 11)
     if group("library"):
         await scenarios_library.instrumented_client(results, 3 if quick else 15, 50 if quick else 200)
         scenarios_library.mcp2_client(results, 3 if quick else 15, 60 if quick else 150)
