@@ -62,7 +62,7 @@ _lock = threading.Lock()
 _original_set: Any = None
 _own: SdkTracerProvider | None = None  # agentloupe's provider, while it holds the slot
 _carrier: Any = None  # the program's provider agentloupe rides on, once it set one
-_meter_slot: tuple[Any, Any] | None = None  # (the metrics API's module, its own setter)
+_original_meter_set: Any = None  # the metrics API's own setter, while agentloupe's is in its place
 _own_meter: Any = None  # agentloupe's MeterProvider, if it set one
 
 
@@ -100,15 +100,14 @@ def take_program_providers(own: SdkTracerProvider) -> None:
 
 def take_program_meter_provider(own: Any) -> None:
     """While ``own`` (agentloupe's MeterProvider) holds the global slot, a program's wins it."""
-    global _meter_slot, _own_meter
+    global _original_meter_set, _own_meter
     from opentelemetry.metrics import _internal as metrics_api
 
     with _lock:
-        if _meter_slot is not None:
+        if _original_meter_set is not None:
             return
         _own_meter = own
-        _meter_slot = (metrics_api, metrics_api._set_meter_provider)
-        original = metrics_api._set_meter_provider
+        _original_meter_set = original = metrics_api._set_meter_provider
 
         def set_meter_provider(meter_provider: Any, log: bool) -> None:
             if meter_provider is own or metrics_api._METER_PROVIDER is not own:
@@ -124,11 +123,12 @@ def take_program_meter_provider(own: Any) -> None:
 
 
 def _restore_meter_setter() -> None:
-    global _meter_slot
-    if _meter_slot is not None:
-        module, original = _meter_slot
-        module._set_meter_provider = original
-        _meter_slot = None
+    global _original_meter_set
+    if _original_meter_set is not None:
+        from opentelemetry.metrics import _internal as metrics_api
+
+        metrics_api._set_meter_provider = _original_meter_set
+        _original_meter_set = None
 
 
 def release() -> None:
