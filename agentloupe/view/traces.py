@@ -138,7 +138,7 @@ def read_spans(directory: Path | None = None) -> list[SpanRecord]:
             continue
         with open(path, encoding="utf-8", errors="replace") as handle:
             for line in handle:
-                line = line.strip()
+                line = line.strip().strip("\0")  # (a process that died leaves NUL bytes after its last record)
                 if not line:
                     continue
                 try:

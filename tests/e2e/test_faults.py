@@ -137,6 +137,11 @@ def test_servers_exit_when_loupe_is_killed(home):
     while time.monotonic() < deadline and any(alive(c.pid) for c in children):
         time.sleep(0.1)
     assert not [c.pid for c in children if alive(c.pid)]
+    # the killed process's trace file: every span that ended before the kill, the open ones unfinished
+    killed = [s for s in spans_in(home) if s.service == "agentloupe"]
+    started = [s for s in killed if s.name.startswith("start_server")]
+    assert len(started) == 3 and not [s.name for s in started if s.unfinished]
+    assert [s for s in killed if s.name == "tools/call slow" and s.kind == "CLIENT" and s.unfinished]
 
 
 # 6. SIGINT with three sessions open and calls in flight

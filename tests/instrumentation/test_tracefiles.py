@@ -1,5 +1,6 @@
 """Spans written by the embedded exporter read back as the same tree."""
 
+import pytest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, StatusCode
@@ -121,4 +122,64 @@ def test_a_span_ending_as_the_interpreter_is_torn_down_is_still_written(tmp_path
     monkeypatch.delattr(builtins, "open")
     trace_file.write('{"b": 2}')
     monkeypatch.undo()
-    assert (tmp_path / "svc-1.jsonl").read_text().splitlines() == ['{"a": 1}', '{"b": 2}'] and trace_file.failed == 0
+    # (still open: the file's tail is the mapped chunk not yet written, NUL bytes)
+    lines = (tmp_path / "svc-1.jsonl").read_text().rstrip("\0").splitlines()
+    assert lines == ['{"a": 1}', '{"b": 2}'] and trace_file.failed == 0
+    trace_file.close()
+    assert (tmp_path / "svc-1.jsonl").read_text().splitlines() == lines  # cut to what was written
+
+
+KILLED = """
+import os, signal, sys
+from pathlib import Path
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from agentloupe.instrumentation.telemetry.tracefiles import FileSpanProcessor, TraceFile
+
+provider = TracerProvider(resource=Resource.create({"service.name": "svc"}))
+provider.add_span_processor(FileSpanProcessor(TraceFile(Path(sys.argv[1]) / f"svc-{os.getpid()}.jsonl")))
+tracer = provider.get_tracer("t")
+outer = tracer.start_span("still running")
+for i in range(int(sys.argv[2])):
+    tracer.start_span(f"done {i}").end()
+if sys.argv[3] == "fork":
+    child = os.fork()
+    if child == 0:
+        tracer.start_span("in the child").end()
+        os._exit(0)
+    os.waitpid(child, 0)
+    tracer.start_span("in the parent after").end()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("spans", [3, 5000])  # within the first chunk, and across many
+def test_a_process_killed_by_sigkill_keeps_every_ended_span_and_its_open_ones(tmp_path, spans):
+    import subprocess
+    import sys
+
+    killed = subprocess.run([sys.executable, "-c", KILLED, str(tmp_path), str(spans), "-"], timeout=120)
+    assert killed.returncode == -9
+    read = {s.name: s for s in read_spans(tmp_path)}
+    assert {f"done {i}" for i in range(spans)} <= set(read) and not any(read[f"done {i}"].unfinished for i in range(spans))
+    assert read["still running"].unfinished
+    [path] = tmp_path.glob("svc-*.jsonl")
+    assert path.read_bytes().endswith(b"\0")  # (the mapped chunk's unwritten tail, skipped by readers)
+
+
+def test_a_forked_child_writes_a_file_of_its_own_and_the_parents_stays_whole(tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", KILLED, str(tmp_path), "2", "fork"], timeout=120)
+    files = sorted(tmp_path.glob("svc-*.jsonl"))
+    assert len(files) == 2
+    by_file = {path.name: {s.name for s in read_spans_of(path)} for path in files}
+    assert sorted(by_file.values(), key=len) == [{"in the child"}, {"still running", "done 0", "done 1", "in the parent after"}]
+
+
+def read_spans_of(path):
+    from agentloupe.view.traces import parse_request
+
+    return [record for line in path.read_text().splitlines() if line.strip("\0").strip()
+            for record in parse_request(line.strip("\0"))]

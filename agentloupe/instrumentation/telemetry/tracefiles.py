@@ -4,11 +4,12 @@ Every process writes ``$AGENTLOUPE_HOME/traces/<service>-<pid>.jsonl``: one
 ``ExportTraceServiceRequest`` per line in the OTLP/JSON encoding (hex ids,
 enums as integers, 64-bit integers as strings).
 
-Crash-safe: a span is handed to the operating system (one ``write``) when it
-ends, on the thread that ends it, so a process killed by SIGKILL, ``os._exit``
-or a segfault keeps every span that finished before. A span is also written
-when it starts, marked open (``endTimeUnixNano`` 0, ``agentloupe.span.open``):
-one that never ends (its process died first) is shown as unfinished, not lost.
+Crash-safe: a span is copied into a shared mapping of the file (the kernel's
+page cache, no system call) when it ends, on the thread that ends it, so a
+process killed by SIGKILL, ``os._exit`` or a segfault keeps every span that
+finished before. A span is also written when it starts, marked open
+(``endTimeUnixNano`` 0, ``agentloupe.span.open``): one that never ends (its
+process died first) is shown as unfinished, not lost.
 
 Bounded: a file past ``max_bytes`` is rotated (``<service>-<pid>.1.jsonl``, ...;
 ``keep_rotated`` of them); ``prune_trace_files()`` keeps the files of the
@@ -18,12 +19,15 @@ newest traces and never touches a file whose process still runs.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import re
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -38,12 +42,8 @@ DEFAULT_KEEP_TRACES = 200
 #: ``<service>-<pid>.jsonl`` or, rotated, ``<service>-<pid>.<n>.jsonl``.
 FILE_NAME = re.compile(r"^(?P<service>.+)-(?P<pid>\d+)(?:\.(?P<rotation>\d+))?\.jsonl$")
 
-#: Bound at import: a span can end while the interpreter is torn down (a task finalised after a
-#: Ctrl-C), when the ``open`` builtin is already gone; its end record is still written.
-_open = open
 _KINDS = {SpanKind.INTERNAL: 1, SpanKind.SERVER: 2, SpanKind.CLIENT: 3, SpanKind.PRODUCER: 4, SpanKind.CONSUMER: 5}
 _STATUS = {StatusCode.UNSET: 0, StatusCode.OK: 1, StatusCode.ERROR: 2}
-_OPEN = [{"key": semconv.SPAN_OPEN, "value": {"boolValue": True}}]
 
 
 def traces_dir(home: Path | None = None) -> Path:
@@ -51,24 +51,51 @@ def traces_dir(home: Path | None = None) -> Path:
 
 
 # -- encoding -------------------------------------------------------------------
+#
+# By hand, not by json.dumps of a dict: a span is encoded twice (start, end) on the thread that
+# ends it, and the generic encoder (a dict per value, the SDK's attribute mapping read through
+# its locked accessors) cost more than the SDK's own span did (measured, BENCHMARKS.md).
+
+_quote = json.encoder.encode_basestring_ascii  # what json.dumps does to a str (C)
+_float = json.JSONEncoder(separators=(",", ":")).encode  # NaN and Infinity as json.dumps writes them
 
 
-def _any_value(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
-        return {"intValue": str(value)}
-    if isinstance(value, float):
-        return {"doubleValue": value}
+def _any_value(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return '{"stringValue":' + _quote(value) + "}"
+    if kind is bool:
+        return '{"boolValue":true}' if value else '{"boolValue":false}'
+    if kind is int:
+        return '{"intValue":"' + str(value) + '"}'
+    if kind is float:
+        return '{"doubleValue":' + _float(value) + "}"
+    if kind is tuple or kind is list:
+        return '{"arrayValue":{"values":[' + ",".join([_any_value(v) for v in value]) + "]}}"
+    # subclasses (an IntEnum, a str subclass), anything else: as the types they are, or as text
     if isinstance(value, str):
-        return {"stringValue": value}
+        return _any_value(str.__str__(value))
+    if isinstance(value, bool):
+        return _any_value(bool(value))
+    if isinstance(value, int):
+        return _any_value(int(value))
+    if isinstance(value, float):
+        return _any_value(float(value))
     if isinstance(value, (list, tuple)):
-        return {"arrayValue": {"values": [_any_value(v) for v in value]}}
-    return {"stringValue": str(value)}
+        return _any_value(list(value))
+    return _any_value(str(value))
 
 
-def _key_values(attributes: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    return [{"key": key, "value": _any_value(value)} for key, value in (attributes or {}).items()]
+def _plain(attributes: Any) -> Mapping[str, Any]:
+    """The dict inside the SDK's ``BoundedAttributes`` (its mapping methods take a lock each)."""
+    return getattr(attributes, "_dict", None) or attributes or {}
+
+
+def _key_values(attributes: Mapping[str, Any] | None, extra: str = "") -> str:
+    items = [f'{{"key":{_quote(key)},"value":{_any_value(value)}}}' for key, value in _plain(attributes).items()]
+    if extra:
+        items.append(extra)
+    return ",".join(items)
 
 
 _envelopes: dict[tuple[int, str, str | None], tuple[str, str]] = {}
@@ -80,103 +107,166 @@ def _envelope(span: ReadableSpan) -> tuple[str, str]:
     key = (id(span.resource), scope.name if scope else "", scope.version if scope else None)
     cached = _envelopes.get(key)
     if cached is None:
-        resource = json.dumps({"attributes": _key_values(span.resource.attributes)}, separators=(",", ":"))
-        scope_json = json.dumps(
-            {"name": scope.name if scope else "", **({"version": scope.version} if scope and scope.version else {})},
-            separators=(",", ":"),
-        )
+        resource = f'{{"attributes":[{_key_values(span.resource.attributes)}]}}'
+        scope_json = '{"name":' + _quote(scope.name if scope else "")
+        if scope and scope.version:
+            scope_json += ',"version":' + _quote(scope.version)
         cached = (
-            f'{{"resourceSpans":[{{"resource":{resource},"scopeSpans":[{{"scope":{scope_json},"spans":[',
+            f'{{"resourceSpans":[{{"resource":{resource},"scopeSpans":[{{"scope":{scope_json}}},"spans":[',
             "]}]}]}",
         )
         _envelopes[key] = cached
     return cached
 
 
+_OPEN = '{"key":"' + semconv.SPAN_OPEN + '","value":{"boolValue":true}}'
+
+
 def encode_span(span: ReadableSpan, *, open_: bool = False) -> str:
     """One span as one OTLP/JSON ``ExportTraceServiceRequest`` (one line)."""
     context = span.get_span_context()
     assert context is not None
-    body: dict[str, Any] = {
-        "traceId": format(context.trace_id, "032x"),
-        "spanId": format(context.span_id, "016x"),
-        "name": span.name,
-        "kind": _KINDS.get(span.kind, 1),
-        "startTimeUnixNano": str(span.start_time or 0),
-        "endTimeUnixNano": "0" if open_ else str(span.end_time or 0),
-    }
-    if span.parent is not None:
-        body["parentSpanId"] = format(span.parent.span_id, "016x")
-    attributes = _key_values(span.attributes)
-    if open_:
-        attributes += _OPEN
+    parts = [
+        f'{{"traceId":"{context.trace_id:032x}","spanId":"{context.span_id:016x}","name":{_quote(span.name)},'
+        f'"kind":{_KINDS.get(span.kind, 1)},"startTimeUnixNano":"{span.start_time or 0}",'
+        f'"endTimeUnixNano":"{0 if open_ else span.end_time or 0}"'
+    ]
+    parent = span.parent
+    if parent is not None:
+        parts.append(f',"parentSpanId":"{parent.span_id:016x}"')
+    attributes = _key_values(getattr(span, "_attributes", None), _OPEN if open_ else "")
     if attributes:
-        body["attributes"] = attributes
-    if span.events and not open_:
-        body["events"] = [
-            {
-                "timeUnixNano": str(e.timestamp),
-                "name": e.name,
-                **({"attributes": _key_values(e.attributes)} if e.attributes else {}),
-            }
-            for e in span.events
-        ]
-    if span.links:
-        body["links"] = [
-            {
-                "traceId": format(link.context.trace_id, "032x"),
-                "spanId": format(link.context.span_id, "016x"),
-                **({"attributes": _key_values(link.attributes)} if link.attributes else {}),
-            }
-            for link in span.links
-        ]
+        parts.append(f',"attributes":[{attributes}]')
+    events = getattr(span, "_events", None)
+    if events and not open_:
+        parts.append(',"events":[')
+        parts.append(
+            ",".join(
+                f'{{"timeUnixNano":"{e.timestamp}","name":{_quote(e.name)}'
+                + (f',"attributes":[{_key_values(e.attributes)}]}}' if e.attributes else "}")
+                for e in events
+            )
+        )
+        parts.append("]")
+    links = getattr(span, "_links", None)
+    if links:
+        parts.append(',"links":[')
+        parts.append(
+            ",".join(
+                f'{{"traceId":"{link.context.trace_id:032x}","spanId":"{link.context.span_id:016x}"'
+                + (f',"attributes":[{_key_values(link.attributes)}]}}' if link.attributes else "}")
+                for link in links
+            )
+        )
+        parts.append("]")
     status = span.status
     if status.status_code is not StatusCode.UNSET and not open_:
-        body["status"] = {
-            "code": _STATUS[status.status_code],
-            **({"message": status.description} if status.description else {}),
-        }
+        parts.append(f',"status":{{"code":{_STATUS[status.status_code]}')
+        parts.append(f',"message":{_quote(status.description)}}}' if status.description else "}")
+    parts.append("}")
     head, tail = _envelope(span)
-    return head + json.dumps(body, separators=(",", ":")) + tail
+    return head + "".join(parts) + tail
 
 
 # -- writing --------------------------------------------------------------------
 
+#: The file grows by this much at a time, its blocks reserved up front (posix_fallocate): a full
+#: disk is then an error at growth, never a SIGBUS at a write into the mapping.
+CHUNK_BYTES = 1024 * 1024
+
 
 class TraceFile:
-    """One process's trace file: a line per write, handed to the OS at once, rotated by size."""
+    """One process's trace file: records copied into a shared mapping of the file, rotated by size.
+
+    No system call per record: the pages are the kernel's page cache, so a record is in the file
+    the moment it is copied, and stays there if the process is killed the next instant (SIGKILL,
+    a segfault, ``os._exit``). The file grows ``CHUNK_BYTES`` at a time; ``close()`` cuts it to
+    what was written. A process that died leaves NUL bytes after its last record, which readers
+    skip. A forked child writes a file of its own (its pid in the name).
+    """
 
     def __init__(
         self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, keep_rotated: int = DEFAULT_KEEP_ROTATED
     ) -> None:
         self.path, self.max_bytes, self.keep_rotated = path, max_bytes, keep_rotated
         self._lock = threading.Lock()
-        self._file: TextIO | None = None
-        self._size = 0
+        self._fd: int | None = None
+        self._map: mmap.mmap | None = None
+        self._map_start = 0  # the file offset the mapping begins at
+        self._size = 0  # bytes written to the file
+        # grown a chunk at a time, no more than a rotated file holds (a page at least)
+        self._chunk = max(mmap.PAGESIZE, min(CHUNK_BYTES, -(-max_bytes // mmap.PAGESIZE) * mmap.PAGESIZE))
         self.failed = 0
+        _files.add(self)
 
     def _rotated(self, n: int) -> Path:
         return self.path.with_name(f"{self.path.stem}.{n}.jsonl")
 
     def write(self, line: str) -> None:
+        data = (line + "\n").encode("utf-8", "replace")
         with self._lock:
             try:
-                if self._file is None:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    self._file = _open(self.path, "a", encoding="utf-8")  # open until close()
-                    self._size = self._file.tell()
-                self._file.write(line + "\n")
-                self._file.flush()
-                self._size += len(line) + 1
+                if self._fd is None:
+                    self._open()
+                self._copy(data)
                 if self._size > self.max_bytes:
                     self._rotate()
             except Exception:  # a full disk (or a span ended as the interpreter is torn down):
                 self.failed += 1  # the agent goes on; the count says what was lost
 
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = _os_open(str(self.path), os.O_RDWR | os.O_CREAT, 0o644)  # open until close()
+        self._size = self._written_size(self._fd)
+        self._map_at(self._size - self._size % self._chunk)
+
+    def _written_size(self, fd: int) -> int:
+        """Where the records end: a file left by a process that died ends in NUL bytes."""
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return 0
+        tail = os.pread(fd, min(size, self._chunk), size - min(size, self._chunk))
+        return size - len(tail) + len(tail.rstrip(b"\0"))
+
+    def _map_at(self, start: int) -> None:
+        """Map ``[start, start + chunk)``, the file's blocks there reserved first."""
+        assert self._fd is not None
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        if _fallocate is not None:
+            _fallocate(self._fd, start, self._chunk)
+        elif os.fstat(self._fd).st_size < start + self._chunk:
+            os.ftruncate(self._fd, start + self._chunk)
+        self._map = mmap.mmap(self._fd, self._chunk, offset=start)
+        self._map_start = start
+
+    def _copy(self, data: bytes) -> None:
+        while data:
+            assert self._map is not None
+            at = self._size - self._map_start
+            room = self._chunk - at
+            if room <= 0:
+                self._map_at(self._map_start + self._chunk)
+                continue
+            self._map[at : at + min(room, len(data))] = data[:room]
+            self._size += min(room, len(data))
+            data = data[room:]
+
+    def _release(self) -> None:
+        """Unmap and cut the file to what was written."""
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        if self._fd is not None:
+            try:
+                os.ftruncate(self._fd, self._size)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+
     def _rotate(self) -> None:
-        assert self._file is not None
-        self._file.close()
-        self._file = None
+        self._release()
         self._rotated(self.keep_rotated).unlink(missing_ok=True)
         for n in range(self.keep_rotated - 1, 0, -1):
             if self._rotated(n).exists():
@@ -187,10 +277,32 @@ class TraceFile:
             self.path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+        with self._lock, suppress(OSError):
+            self._release()
+
+    def _forked(self) -> None:
+        """In a forked child: the parent's mapping and file stay the parent's."""
+        self._lock = threading.Lock()
+        self._map, self._fd, self._size = None, None, 0  # (the child's copies die with it)
+        name = FILE_NAME.match(self.path.name)
+        if name:
+            self.path = self.path.with_name(f"{name.group('service')}-{os.getpid()}.jsonl")
+
+
+_files: weakref.WeakSet[TraceFile] = weakref.WeakSet()
+#: Bound at import: a span can end while the interpreter is torn down (a task finalised after a
+#: Ctrl-C), when builtins are already going; its end record is still written.
+_os_open = os.open
+_fallocate = getattr(os, "posix_fallocate", None)
+
+
+def _after_fork_in_child() -> None:
+    for trace_file in list(_files):
+        trace_file._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class FileSpanProcessor(SpanProcessor):
