@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchmarks import (
     scenarios_backchannel,
+    scenarios_calls,
     scenarios_commands,
     scenarios_install,
     scenarios_library,
@@ -30,6 +31,10 @@ SCENARIOS = (
     "installs",
     "instrument_mcp() on a plain ClientSession",
     "tool call on mcp 2.x",
+    "traced call, mcp1, one process",
+    "traced call, mcp1, stdio",
+    "traced call, mcp2, one process",
+    "traced call, mcp2, stdio",
     "startup",
     "tool call, stdio",
     "tool call, HTTP",
@@ -44,7 +49,7 @@ SCENARIOS = (
 
 
 GROUPS = (
-    "commands", "installs", "library", "startup", "tool calls", "one turn", "tracing overhead", "other direction", "memory checks",
+    "commands", "installs", "library", "traced calls", "startup", "tool calls", "one turn", "tracing overhead", "other direction", "memory checks",
     "shutdown", "scale",
 )
 
@@ -65,6 +70,8 @@ async def run_all(results: Results, quick: bool, only: str | None = None) -> Non
     if group("library"):
         await scenarios_library.instrumented_client(results, 3 if quick else 15, 50 if quick else 200)
         scenarios_library.mcp2_client(results, 3 if quick else 15, 60 if quick else 150)
+    if group("traced calls"):
+        scenarios_calls.traced_calls(results, scenarios_calls.pythons(), 1 if quick else 7, 100 if quick else 1000)
     if group("startup"):
         await scenarios_mcp.startup(results, 3 if quick else 10)
         await scenarios_mcp.ready_only(results, 3 if quick else 10)

@@ -7,7 +7,8 @@ same process (``memory``) or a stdio child (``stdio``), on either MCP generation
 ``CALL_LOOP_OTEL=sdk`` makes the program (and its stdio server) set up the OpenTelemetry SDK as its
 own code would: a ``TracerProvider`` with a ``BatchSpanProcessor`` and an exporter that drops.
 Without it the program sets up nothing (what ``loupe exec`` or ``opentelemetry-instrument`` then
-adds is theirs). Prints one JSON line on stdout: the median per call in ms, after 50 warm-up calls.
+adds is theirs). Prints one JSON line on stdout: the median wall time per call and the process's CPU time per call
+(all its threads; a stdio server's are its own), in ms, after 50 warm-up calls.
 """
 
 from __future__ import annotations
@@ -55,18 +56,20 @@ def server(stack: str):  # type: ignore[no-untyped-def]
     return mcp
 
 
-async def timed(call, calls: int) -> float:  # type: ignore[no-untyped-def]
+async def timed(call, calls: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """The median wall time per call, and the process's CPU time per call (all its threads), in ms."""
     for _ in range(WARMUP):
         await call()
     times = []
+    cpu = time.process_time()
     for _ in range(calls):
         started = time.perf_counter()
         await call()
         times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+    return statistics.median(times) * 1000, (time.process_time() - cpu) / calls * 1000
 
 
-async def mcp2(transport: str, calls: int) -> float:
+async def mcp2(transport: str, calls: int) -> tuple[float, float]:
     from fastmcp import Client
     from fastmcp.client.transports import StdioTransport
 
@@ -75,7 +78,7 @@ async def mcp2(transport: str, calls: int) -> float:
         return await timed(lambda: client.call_tool("add", {"a": 1, "b": 2}), calls)
 
 
-async def mcp1(transport: str, calls: int) -> float:
+async def mcp1(transport: str, calls: int) -> tuple[float, float]:
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
     from mcp.shared.memory import create_connected_server_and_client_session
@@ -102,7 +105,8 @@ def main() -> None:
     stack, transport = sys.argv[1], sys.argv[2]
     calls = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
     loop = mcp2 if stack == "mcp2" else mcp1
-    print(json.dumps({"stack": stack, "transport": transport, "per_call_ms": asyncio.run(loop(transport, calls))}))
+    wall, cpu = asyncio.run(loop(transport, calls))
+    print(json.dumps({"stack": stack, "transport": transport, "per_call_ms": wall, "cpu_per_call_ms": cpu}))
 
 
 if __name__ == "__main__":

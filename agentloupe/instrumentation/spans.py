@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
-from contextlib import suppress
 from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
@@ -29,34 +28,38 @@ class SpanHook(Protocol):
     def before_end(self, span: Span) -> None: ...
 
 
-_hooks: list[SpanHook] = []
+#: Replaced, never changed in place: a span ending on another thread iterates the tuple it read.
+_hooks: tuple[SpanHook, ...] = ()
 
 
 def add_span_hook(hook: SpanHook) -> None:
+    global _hooks
     if hook not in _hooks:
-        _hooks.append(hook)
+        _hooks = (*_hooks, hook)
 
 
 def remove_span_hook(hook: SpanHook) -> None:
-    if hook in _hooks:
-        _hooks.remove(hook)
+    global _hooks
+    _hooks = tuple(h for h in _hooks if h is not hook)
 
 
 def span_started(span: Span) -> None:
     """For spans opened outside ``traced()`` (callback-driven ones): let the hooks see them."""
     if _hooks and span.is_recording():
-        _run_hooks("on_start", span)
+        for hook in _hooks:
+            try:  # noqa: SIM105 (not suppress(): a context manager per hook per span, measured)
+                hook.on_start(span)
+            except Exception:
+                pass
 
 
 def span_ending(span: Span) -> None:
     if _hooks and span.is_recording():
-        _run_hooks("before_end", span)
-
-
-def _run_hooks(method: str, span: Span) -> None:
-    for hook in list(_hooks):
-        with suppress(Exception):
-            getattr(hook, method)(span)
+        for hook in _hooks:
+            try:  # noqa: SIM105
+                hook.before_end(span)
+            except Exception:
+                pass
 
 
 _tracers: dict[int, tuple[Any, trace.Tracer]] = {}
@@ -77,6 +80,16 @@ def get_tracer(tracer_provider: trace.TracerProvider | None = None) -> trace.Tra
     tracer = trace.get_tracer(TRACER_NAME, __version__, tracer_provider=provider)
     _tracers[id(provider)] = (provider, tracer)
     return tracer
+
+
+def attributes_of(span: Any) -> Mapping[str, Any]:
+    """A span's attributes to read: the dict inside the SDK's ``BoundedAttributes`` (its mapping
+    methods take a lock per item, and ``span.attributes`` wraps it anew on every read), else the
+    span's ``attributes`` (a non-recording span has none)."""
+    plain = getattr(getattr(span, "_attributes", None), "_dict", None)
+    if plain is not None:
+        return plain
+    return getattr(span, "attributes", None) or {}
 
 
 def mark_error(span: Span, error_type: str, message: str | None = None) -> None:
@@ -164,8 +177,7 @@ class _Traced:
         )
         self._span = span
         self._token = otel_context.attach(trace.set_span_in_context(span))
-        if _hooks and span.is_recording():
-            _run_hooks("on_start", span)
+        span_started(span)
         return span
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
@@ -173,8 +185,7 @@ class _Traced:
         try:
             if exc is not None and span.is_recording():
                 _record_outcome(span, exc)
-            if _hooks and span.is_recording():
-                _run_hooks("before_end", span)
+            span_ending(span)
         finally:
             otel_context.detach(self._token)
             span.end()

@@ -39,6 +39,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import IO
 
+from agentloupe.instrumentation.diagnostics.parked import Job, run_parked
 from agentloupe.instrumentation.diagnostics.stacks import importing, thread_stack
 from agentloupe.instrumentation.telemetry import metrics
 
@@ -131,18 +132,52 @@ def _outermost_first(dump: str) -> str:
     return _pick([f for line in dump.splitlines() if (f := _parse_file_line(line))])
 
 
+#: The loop threads' schedstat files, open (a read every heartbeat: one system call, not three).
+_schedstat_fds: dict[int, int] = {}
+
+
 def _schedstat_s(native_id: int, field: int) -> float | None:
     """A thread's Linux schedstat, in seconds: field 0 its time on a CPU, field 1 its time runnable
     but waiting for one (the machine busy); None where unknown."""
     try:
-        with open(f"/proc/self/task/{native_id}/schedstat", "rb") as handle:
-            return int(handle.read().split()[field]) / 1e9
+        fd = _schedstat_fds.get(native_id)
+        if fd is None:
+            fd = _schedstat_fds[native_id] = os.open(f"/proc/self/task/{native_id}/schedstat", os.O_RDONLY)
+        return int(os.pread(fd, 128, 0).split()[field]) / 1e9
     except (OSError, ValueError, IndexError):
         return None
 
 
+def _forget_schedstat(native_id: int) -> None:
+    fd = _schedstat_fds.pop(native_id, None)
+    if fd is not None:
+        with suppress(OSError):
+            os.close(fd)
+
+
 def _run_queue_wait_s(native_id: int) -> float | None:
     return _schedstat_s(native_id, 1)
+
+
+_dump: IO[str] | None = None
+
+
+def _dump_file() -> IO[str]:
+    """Where faulthandler writes the loop thread's stack when the alarm fires: one file for the
+    process, open for its life (a program running many short loops makes it once)."""
+    global _dump
+    if _dump is None:
+        _dump = tempfile.TemporaryFile(mode="w+", prefix="agentloupe-block-")  # noqa: SIM115
+    return _dump
+
+
+def _forget_dump_file() -> None:
+    global _dump
+    _dump = None  # a forked child makes its own: the parent reads this one
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_dump_file)
 
 
 class LoopMonitor:
@@ -170,7 +205,8 @@ class LoopMonitor:
         self.starved = 0
         self.own = 0
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._job: Job | None = None
+        self._waiting_beat = threading.Event()  # the heartbeat the monitor waits for now
         self._loop_thread_id = threading.get_ident()
         self._loop_native_id = threading.get_native_id()
         self._dump_file: IO[str] | None = None
@@ -186,6 +222,7 @@ class LoopMonitor:
         self._cpu_at_beat = time.thread_time()  # the loop thread's CPU seconds at its last beat (built on it)
         self._seen_on_time = False  # the heartbeat thread saw the current block while it lasted
         self._c_level_found = 0  # C-level blocks found (by either thread): one block, one report
+        self._arm_skipped = False  # a beat left the alarm as it was (own work) since the dump was read
 
     # -- the C-level timer --------------------------------------------------
 
@@ -198,9 +235,9 @@ class LoopMonitor:
             return  # another monitor owns the process's one alarm: leave it to it
         if signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
             return  # the program uses SIGALRM itself: leave it alone
-        # open for the monitor's whole life (faulthandler writes into it), closed in stop()
-        dump = tempfile.TemporaryFile(mode="w+", prefix="agentloupe-block-")  # noqa: SIM115
+        dump = _dump_file()
         self._dump_file = dump
+        self._dump_read = os.fstat(dump.fileno()).st_size  # what monitors before this one left
         faulthandler.register(signal.SIGALRM, file=dump, all_threads=False, chain=False)
         _alarm_owner = self
         self._arm()
@@ -210,6 +247,8 @@ class LoopMonitor:
         armed = self._dump_file is not None and self.c_level_s is not None and not self._stop.is_set()
         if armed and (force or _own_depth == 0):
             signal.setitimer(signal.ITIMER_REAL, self.c_level_s or 0)
+        elif armed:
+            self._arm_skipped = True  # the alarm may fire with the loop alive: read the dump anyway
 
     def _stop_c_level_timer(self) -> None:
         global _alarm_owner
@@ -220,12 +259,12 @@ class LoopMonitor:
         signal.setitimer(signal.ITIMER_REAL, 0)
         faulthandler.unregister(signal.SIGALRM)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
-        self._dump_file.close()
-        self._dump_file = None
+        self._dump_file = None  # (the file stays open for the next loop's monitor)
 
     def read_dump(self) -> str | None:
         """New C-level block dumps since the last read (thread-safe; either side may read first)."""
         with self._dump_lock:
+            self._arm_skipped = False
             return self._read_dump_locked()
 
     def _read_dump_locked(self) -> str | None:
@@ -263,8 +302,7 @@ class LoopMonitor:
     def start(self) -> None:
         gc.callbacks.append(self._gc_callback)
         self._start_c_level_timer()
-        self._thread = threading.Thread(target=self._run, name="agentloupe-loop-monitor", daemon=True)
-        self._thread.start()
+        self._job = run_parked(self._run, "agentloupe-loop-monitor")
 
     def stop(self) -> None:
         self._stop.set()
@@ -272,8 +310,10 @@ class LoopMonitor:
             gc.callbacks.remove(self._gc_callback)
         if threading.current_thread() is threading.main_thread():
             self._stop_c_level_timer()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=1.0)
+        self._waiting_beat.set()  # wake the monitor now, not when the beat it waits for is due
+        if self._job is not None and not self._job.on_this_thread():
+            self._job.wait(timeout=1.0)
+        _forget_schedstat(self._loop_native_id)
 
     def _beat(self, done: threading.Event) -> None:
         now, cpu = time.monotonic(), time.thread_time()
@@ -300,6 +340,8 @@ class LoopMonitor:
         """
         if self._seen_on_time:
             return None
+        if not self._dump_may_wait():
+            return None
         dump = self.read_dump()
         if not dump:
             return None
@@ -319,11 +361,20 @@ class LoopMonitor:
         self._c_level_found += 1
         return LoopBlock.from_dump(blocked, dump)
 
+    def _dump_may_wait(self) -> bool:
+        """Could the alarm have fired since the dump was last read? Only after a silence of the loop
+        as long as its timer (or a beat that left the timer as it was). Checked before the dump's
+        size is (a system call, made at every span's end and every beat otherwise)."""
+        if self._dump_file is None:
+            return False
+        silence = max(time.monotonic() - self.last_beat, self._gap[0])
+        return self._arm_skipped or silence >= (self.c_level_s or 0)
+
     def _report_c_level_block(self) -> None:
         """Monitor thread: a dump is waiting. It is read on the loop thread, where no span can end
         between the read and the report (from here, the loop could end the blocked span meanwhile)."""
         dump = self._dump_file
-        if dump is None:
+        if dump is None or not self._dump_may_wait():
             return
         try:
             waiting = os.fstat(dump.fileno()).st_size > self._dump_read
@@ -364,7 +415,9 @@ class LoopMonitor:
         lag_metric = metrics.event_loop_lag()
         while not self._stop.is_set():
             try:
-                done = threading.Event()
+                done = self._waiting_beat = threading.Event()
+                if self._stop.is_set():
+                    return
                 waited_before = _run_queue_wait_s(self._loop_native_id)
                 _own_work.clear()
                 gc_before = self._gc_total
@@ -411,6 +464,8 @@ class LoopMonitor:
                     self._seen_on_time = False  # this block is accounted for
                     if block is not None and self._c_level_found == found_before:
                         self.on_block(block)
+                if self._stop.is_set():
+                    return  # (woken by stop(): no lag to record)
                 lag_metric.record(time.monotonic() - sent)
                 # Between heartbeats too: a block in C code holding the GIL keeps this thread from
                 # waking; the alarm's dump (the loop stuck past the threshold since its last beat)

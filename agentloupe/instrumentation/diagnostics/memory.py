@@ -172,10 +172,10 @@ class MemoryProbe:
             tracing = self.use_tracemalloc and tracemalloc.is_tracing()
             current = self._roll_peak() if tracing else 0
             entry = self._open.pop(span.get_span_context().span_id, None)
-        span.set_attribute(semconv.MEMORY_RSS, rss)
         if entry is None:
+            span.set_attribute(semconv.MEMORY_RSS, rss)
             return
-        span.set_attribute(semconv.MEMORY_RSS_DELTA, rss - entry.rss)
+        span.set_attributes({semconv.MEMORY_RSS: rss, semconv.MEMORY_RSS_DELTA: rss - entry.rss})
         if not tracing:
             return
         delta = current - entry.traced

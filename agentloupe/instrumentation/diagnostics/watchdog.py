@@ -30,6 +30,7 @@ from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.diagnostics.blocks import BlockReporter, in_span
 from agentloupe.instrumentation.diagnostics.exceeded import EXIT_DEADLINE, DeadlineExceeded
 from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock, LoopMonitor
+from agentloupe.instrumentation.diagnostics.parked import Job, run_parked
 from agentloupe.instrumentation.diagnostics.stacks import thread_stack
 from agentloupe.instrumentation.diagnostics.waits import all_stacks, deadlocked, span_of_node, waits_of
 from agentloupe.instrumentation.diagnostics.waits import headline as waits_headline
@@ -107,12 +108,11 @@ class HangWatchdog:
         self.config = config or WatchdogConfig()
         self._deadlines: dict[int, Deadline] = {}  # lock-free, see _OpenSpans
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._job: Job | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread_id = 0
         self._monitor: LoopMonitor | None = None
         self._reporter = BlockReporter(self.config.loop_threshold_s)
-        self._signal_installed = False
         self._outer: HangWatchdog | None = None
         self._cancelled: dict[int, DeadlineExceeded] = {}  # id(task) -> the deadline that cancelled it
         # Recent findings, bounded: the watchdog must not become a leak of its own.
@@ -136,8 +136,6 @@ class HangWatchdog:
         self._loop = asyncio.get_running_loop()
         self._loop_thread_id = threading.get_ident()
         add_span_hook(self._reporter.open_spans)
-        self._thread = threading.Thread(target=self._run, name="agentloupe-watchdog", daemon=True)
-        self._thread.start()
         # A watchdog inside another on the same loop (the program's watch() under loupe exec) keeps its
         # own deadlines; the loop monitor, its alarm and the SIGUSR1 dump stay the outer one's.
         self._outer = _active
@@ -155,11 +153,8 @@ class HangWatchdog:
             self._reporter.monitor = self._monitor
             self._monitor.start()
         if not nested:
-            try:
-                self._loop.add_signal_handler(signal.SIGUSR1, self.dump_stacks)
-                self._signal_installed = True
-            except (RuntimeError, ValueError, NotImplementedError):
-                pass  # not the main thread: no signal handler, the rest still works
+            with suppress(ValueError):  # not the main thread: no signal handler, the rest still works
+                _dump_on_sigusr1()
         _active = self
 
     def stop(self) -> None:
@@ -169,12 +164,9 @@ class HangWatchdog:
         self._stop.set()
         if self._monitor is not None:
             self._monitor.stop()
-        if self._signal_installed and self._loop is not None and not self._loop.is_closed():
-            with suppress(RuntimeError, ValueError):
-                self._loop.remove_signal_handler(signal.SIGUSR1)
         remove_span_hook(self._reporter.open_spans)
-        if self._thread is not None:
-            self._thread.join(timeout=1.0)
+        if self._job is not None and not self._job.on_this_thread():
+            self._job.wait(timeout=1.0)
 
     # -- deadlines ------------------------------------------------------------
 
@@ -207,11 +199,13 @@ class HangWatchdog:
             due=time.monotonic() + limit,
             task=task,
             span=span if span is not None else trace.get_current_span(),
-            scope=anyio.CancelScope() if cancellable else None,
+            # a scope only where the deadline may cancel (--on-hang cancel, or a kind always
+            # cancelled): entering one costs more than the rest of a deadline (measured)
+            scope=anyio.CancelScope() if cancellable and self._may_cancel(kind) else None,
             grace=grace,
             describe=describe,
         )
-        self._deadlines[id(entry)] = entry
+        self._watch(entry)
         try:
             with entry.scope if entry.scope is not None else nullcontext():
                 yield entry
@@ -220,6 +214,14 @@ class HangWatchdog:
         if entry.cancelled and entry.scope is not None and entry.scope.cancelled_caught:
             why = "" if kind in ALWAYS_CANCEL else " (--on-hang cancel)"
             raise DeadlineExceeded(kind, limit, entry.stuck_at, why=why)
+
+    def _watch(self, entry: Deadline) -> None:
+        self._deadlines[id(entry)] = entry
+        if self._job is None and not self._stop.is_set():  # the thread that watches: from the first deadline on
+            self._job = run_parked(self._run, "agentloupe-watchdog")
+
+    def _may_cancel(self, kind: str) -> bool:
+        return self.config.policy == "cancel" or kind in ALWAYS_CANCEL
 
     @contextmanager
     def waiting_for(self, what: str, *, spans: list[Span] | None = None) -> Iterator[None]:
@@ -270,7 +272,7 @@ class HangWatchdog:
         if not limit or task is None:
             return None
         entry = Deadline(kind, limit, time.monotonic() + limit, task, span, None, cancels_task=True)
-        self._deadlines[id(entry)] = entry
+        self._watch(entry)
         return entry
 
     def close_deadline(self, handle: object | None) -> None:
@@ -335,9 +337,7 @@ class HangWatchdog:
             found = found if deadlocked(found) else own
         chain = [line for wait in found for line in (*wait.chain(), "--")][:-1] if found else []
         loop_stack = thread_stack(self._loop_thread_id, limit=8)
-        cancel = (entry.scope is not None or entry.cancels_task) and (
-            self.config.policy == "cancel" or entry.kind in ALWAYS_CANCEL
-        )
+        cancel = (entry.scope is not None or entry.cancels_task) and self._may_cancel(entry.kind)
         stuck_at = f"waiting for {entry.describe}" if entry.describe else waits_headline(found)
         # the error message names a line only when it is the program's own (not a library's wait)
         entry.stuck_at = stuck_at if entry.describe or any(wait.user_frames() for wait in found) else ""
@@ -394,6 +394,23 @@ class HangWatchdog:
         text = all_stacks(self._loop)
         log.warning("stack_dump", stacks=text)
         return text
+
+
+def _on_sigusr1(signum: int, frame: Any) -> None:
+    """Dump the active watchdog's tasks and threads, on its loop (nothing while no loop is watched)."""
+    watchdog = _active
+    loop = watchdog._loop if watchdog is not None else None
+    if watchdog is not None and loop is not None and not loop.is_closed():
+        with suppress(RuntimeError):
+            loop.call_soon_threadsafe(watchdog.dump_stacks)
+
+
+def _dump_on_sigusr1() -> None:
+    """SIGUSR1 dumps the stacks: installed once for the process (main thread), not per loop (asyncio's
+    add_signal_handler costs more than the rest of a watchdog's start), unless the program has its own."""
+    current = signal.getsignal(signal.SIGUSR1)
+    if current in (signal.SIG_DFL, signal.SIG_IGN, None):  # (the program's own handler is left alone)
+        signal.signal(signal.SIGUSR1, _on_sigusr1)
 
 
 def active() -> HangWatchdog | None:

@@ -42,7 +42,7 @@ from agentloupe.instrumentation.mcp.backchannel import (
 )
 from agentloupe.instrumentation.mcp.backchannel_v2 import answered, answering_backchannel
 from agentloupe.instrumentation.patching import MethodPatch, log_telemetry_failure
-from agentloupe.instrumentation.spans import error_type_of, mark_error, traced
+from agentloupe.instrumentation.spans import attributes_of, error_type_of, mark_error, traced
 from agentloupe.instrumentation.telemetry import metrics
 
 #: The requests a server may answer with InputRequiredResult
@@ -63,7 +63,7 @@ _round: ContextVar[int] = ContextVar("agentloupe_mcp_round", default=0)
 def call_span(parent: Any) -> Any:
     """``parent`` if it is the span of one logical call (FastMCP's client span for it, the agent's
     tool span), which counts its rounds; else None (a program's own span may hold many calls)."""
-    attributes = getattr(parent, "attributes", None) or {}
+    attributes = attributes_of(parent)
     if attributes.get(semconv.MCP_METHOD_NAME) in ROUND_METHODS and getattr(parent, "kind", None) is SpanKind.CLIENT:
         return parent
     return parent if attributes.get(semconv.GEN_AI_OPERATION_NAME) == semconv.OP_EXECUTE_TOOL else None
@@ -75,7 +75,7 @@ def round_started(span: Any, request: Any) -> None:
     answers if an earlier run (another process) sent that one."""
     logical = request.logical
     if logical is not None:  # its count: a client may send each round from a task of its own (FastMCP)
-        rounds = (getattr(logical, "attributes", None) or {}).get(semconv.MCP_ROUNDS)
+        rounds = attributes_of(logical).get(semconv.MCP_ROUNDS)
         previous = rounds if isinstance(rounds, int) else 1
     else:
         previous = _round.get()
@@ -101,7 +101,7 @@ def round_answered(span: Any, request: Any) -> None:
     requests = asked.values() if isinstance(asked, dict) else ()
     methods = sorted({str(r.get("method")) for r in requests if isinstance(r, dict)})
     span.set_attribute(semconv.MCP_ROUND_ASKED, methods or ["request_state"])
-    if semconv.MCP_ROUND not in (getattr(span, "attributes", None) or {}):
+    if semconv.MCP_ROUND not in attributes_of(span):
         span.set_attribute(semconv.MCP_ROUND, 1)
         if logical is not None and logical.is_recording():
             logical.set_attribute(semconv.MCP_ROUNDS, 1)

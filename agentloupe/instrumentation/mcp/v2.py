@@ -65,7 +65,7 @@ from agentloupe.instrumentation.mcp.rounds_v2 import (
     uninstrument_rounds_v2,
 )
 from agentloupe.instrumentation.patching import log_telemetry_failure
-from agentloupe.instrumentation.spans import mark_error, span_ending, span_started
+from agentloupe.instrumentation.spans import attributes_of, mark_error, span_ending, span_started
 from agentloupe.instrumentation.telemetry import metrics, providers
 
 #: Instrumentation scopes whose spans are MCP requests: the SDK's and FastMCP's.
@@ -75,7 +75,7 @@ _CLIENT_PREFIX = "MCP send "
 
 def _is_mcp(span: ReadableSpan) -> bool:
     scope = span.instrumentation_scope
-    return scope is not None and scope.name in SDK_SCOPES and semconv.MCP_METHOD_NAME in (span.attributes or {})
+    return scope is not None and scope.name in SDK_SCOPES and semconv.MCP_METHOD_NAME in attributes_of(span)
 
 
 def _wrapped_by_fastmcp(span: Span, parent_context: Context | None) -> bool:
@@ -89,8 +89,7 @@ def _wrapped_by_fastmcp(span: Span, parent_context: Context | None) -> bool:
         parent_scope is not None
         and parent_scope.name == "fastmcp"
         and getattr(parent, "kind", None) is SpanKind.CLIENT
-        and (getattr(parent, "attributes", None) or {}).get(semconv.MCP_METHOD_NAME)
-        == (span.attributes or {}).get(semconv.MCP_METHOD_NAME)
+        and attributes_of(parent).get(semconv.MCP_METHOD_NAME) == attributes_of(span).get(semconv.MCP_METHOD_NAME)
     )
 
 
@@ -99,11 +98,11 @@ def _tool_call_id(parent_context: Context | None) -> Any:
     if call_id := current_tool_call_id.get():
         return call_id
     parent = trace.get_current_span(parent_context)
-    return (getattr(parent, "attributes", None) or {}).get(semconv.GEN_AI_TOOL_CALL_ID)
+    return attributes_of(parent).get(semconv.GEN_AI_TOOL_CALL_ID)
 
 
 def _expect_answer(span: Span, request: Request) -> None:
-    request.expect_answer(str((span.attributes or {}).get(semconv.JSONRPC_REQUEST_ID, "")))
+    request.expect_answer(str(attributes_of(span).get(semconv.JSONRPC_REQUEST_ID, "")))
 
 
 def _capture_arguments(span: Any, request: Request) -> None:
@@ -134,11 +133,11 @@ def _before_end(span: Span, request_of: Callable[[], Request | None], settle: Re
             round_of = settle if settle is not None else request
             if round_of is not None and round_of.method in ROUND_METHODS:  # before the answer is taken
                 round_answered(span, round_of)
-                if (span.attributes or {}).get(semconv.MCP_ROUND) and span.name.startswith(_CLIENT_PREFIX):
+                if attributes_of(span).get(semconv.MCP_ROUND) and span.name.startswith(_CLIENT_PREFIX):
                     span.update_name(span.name[len(_CLIENT_PREFIX) :])  # a round is a request of its own
             watched = request.deadline if request is not None else None
             # raised through the span (FastMCP's client span records it in the caller's task)
-            raised = (span.attributes or {}).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__
+            raised = attributes_of(span).get(semconv.ERROR_TYPE) == DeadlineExceeded.__qualname__
             if watched is not None and watched.cancelled and (raised or _cancelling()):  # not if answered meanwhile
                 # (the library's status here is about agentloupe's own DeadlineExceeded: told plainly)
                 mark_error(span, "timeout", f"{watched.kind} passed its {watched.seconds:g} s deadline")
@@ -166,7 +165,7 @@ def _mark_beside(span: Any, error_type: str, message: str) -> None:
     too); agentloupe's finding goes beside it, as ``error.type`` if the library set none."""
     status = getattr(span, "status", None)
     if status is not None and status.status_code is StatusCode.ERROR:
-        if semconv.ERROR_TYPE not in (span.attributes or {}):
+        if semconv.ERROR_TYPE not in attributes_of(span):
             span.set_attribute(semconv.ERROR_TYPE, error_type)
         return
     mark_error(span, error_type, message)
@@ -188,7 +187,7 @@ class MCPSpanEnricher(SpanProcessor):
         try:
             if not self.enabled or not _is_mcp(span):
                 return
-            attributes = span.attributes or {}
+            attributes = attributes_of(span)
             if span.kind is SpanKind.CLIENT and _wrapped_by_fastmcp(span, parent_context):
                 # FastMCP's span is the request's: the request (its deadline, arguments, answer),
                 # which only this inner span sees begin, is handed to it
@@ -254,7 +253,7 @@ class MCPSpanEnricher(SpanProcessor):
             if span.context is not None and span.context.span_id in self._inner:
                 self._inner.discard(span.context.span_id)
                 return  # measured as the FastMCP span around it
-            attributes = span.attributes or {}
+            attributes = attributes_of(span)
             metric_attrs = {semconv.MCP_METHOD_NAME: attributes[semconv.MCP_METHOD_NAME]}
             if tool := attributes.get(semconv.GEN_AI_TOOL_NAME):
                 metric_attrs[semconv.GEN_AI_TOOL_NAME] = tool
@@ -287,11 +286,10 @@ def instrument_v2(*, tracer_provider: Any = None, meter_provider: Any = None) ->
     if _installed is not None and _installed[0] is provider:
         _installed[1].enabled = True
         return
-    add = getattr(provider, "add_span_processor", None)
-    if add is None:
-        return  # no SDK provider (telemetry not configured): the SDK's spans are no-ops anyway
     enricher = MCPSpanEnricher(meter_provider)
-    add(enricher)
+    # first in the chain: a span's start record (trace files) and any exporter see it named
+    if not providers.add_first(provider, enricher):
+        return  # no SDK provider (telemetry not configured): the SDK's spans are no-ops anyway
     _installed = (provider, enricher)
 
 

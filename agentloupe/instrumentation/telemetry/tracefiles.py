@@ -242,6 +242,11 @@ class TraceFile:
         self._map_start = start
 
     def _copy(self, data: bytes) -> None:
+        at, size = self._size - self._map_start, len(data)
+        if self._map is not None and at + size <= self._chunk:  # (nearly always: one copy)
+            self._map[at : at + size] = data
+            self._size += size
+            return
         while data:
             assert self._map is not None
             at = self._size - self._map_start
