@@ -35,6 +35,7 @@ SCENARIOS = (
     "traced call, mcp1, stdio",
     "traced call, mcp2, one process",
     "traced call, mcp2, stdio",
+    "many short event loops",
     "startup",
     "tool call, stdio",
     "tool call, HTTP",
@@ -71,7 +72,8 @@ async def run_all(results: Results, quick: bool, only: str | None = None) -> Non
         await scenarios_library.instrumented_client(results, 3 if quick else 15, 50 if quick else 200)
         scenarios_library.mcp2_client(results, 3 if quick else 15, 60 if quick else 150)
     if group("traced calls"):
-        scenarios_calls.traced_calls(results, scenarios_calls.pythons(), 1 if quick else 7, 100 if quick else 1000)
+        scenarios_calls.traced_calls(results, scenarios_calls.pythons(), 1 if quick else 5, 100 if quick else 1000)
+        scenarios_calls.short_loops(results, 1 if quick else 7, 100 if quick else 300)
     if group("startup"):
         await scenarios_mcp.startup(results, 3 if quick else 10)
         await scenarios_mcp.ready_only(results, 3 if quick else 10)

@@ -114,6 +114,28 @@ def traced_calls(results: Results, pythons: dict[str, str], runs: int, calls: in
             results.ratio(scenario, "SDK's own spans / plain", samples["SDK's own spans"], samples["plain"])
 
 
+def short_loops(results: Results, runs: int, loops: int) -> None:
+    """``asyncio.run`` many times: plain beside ``loupe exec`` (the watchdog and monitor per loop)."""
+    import sys
+
+    program = [sys.executable, str(Path(__file__).with_name("short_loops.py")), str(loops)]
+    chosen = {"plain": program, "loupe exec": [sys.executable, "-m", "agentloupe", "exec", "--no-tree", "--", *program]}
+    samples: dict[str, list[float]] = {name: [] for name in chosen}
+    for _ in range(runs):
+        for name, argv in chosen.items():
+            home = tempfile.mkdtemp(prefix="agentloupe-bench-loops-")
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTLOUPE_"))}
+            done = subprocess.run(argv, env={**env, "AGENTLOUPE_HOME": home}, capture_output=True, text=True, timeout=600)
+            lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+            if done.returncode != 0 or not lines:
+                raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
+            samples[name].append(float(json.loads(lines[-1])["per_loop_ms"]))
+    scenario = "many short event loops"
+    for name, values in samples.items():
+        results.add(scenario, f"{name}: per asyncio.run", values)
+    results.ratio(scenario, "loupe exec / plain", samples["loupe exec"], samples["plain"])
+
+
 def summary(samples: dict[str, list[float]]) -> str:
     return ", ".join(f"{name} {statistics.median(values):.3f} ms" for name, values in samples.items())
 

@@ -159,19 +159,22 @@ class MemoryProbe:
 
     def on_start(self, span: Span) -> None:
         rss = self._rss()
-        traced = 0
-        tracing = self.use_tracemalloc and tracemalloc.is_tracing()
+        if not (self.use_tracemalloc and tracemalloc.is_tracing()):  # one dict item set: atomic, no lock
+            self._open[span.get_span_context().span_id] = _Open(rss, 0, 0, 0)
+            return
         with self._lock:
-            if tracing:
-                traced = self._roll_peak()
+            traced = self._roll_peak()
             self._open[span.get_span_context().span_id] = _Open(rss, traced, traced, self._generation)
 
     def before_end(self, span: Span) -> None:
         rss = self._rss()
-        with self._lock:
-            tracing = self.use_tracemalloc and tracemalloc.is_tracing()
-            current = self._roll_peak() if tracing else 0
-            entry = self._open.pop(span.get_span_context().span_id, None)
+        tracing = self.use_tracemalloc and tracemalloc.is_tracing()
+        if tracing:
+            with self._lock:
+                current = self._roll_peak()
+                entry = self._open.pop(span.get_span_context().span_id, None)
+        else:
+            current, entry = 0, self._open.pop(span.get_span_context().span_id, None)
         if entry is None:
             span.set_attribute(semconv.MEMORY_RSS, rss)
             return
