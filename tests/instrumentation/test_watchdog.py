@@ -7,7 +7,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
 from agentloupe.instrumentation.diagnostics import blocks
-from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock
+from agentloupe.instrumentation.diagnostics.loopblock import LoopBlock
 from agentloupe.instrumentation.diagnostics.watchdog import (
     HangWatchdog,
     WatchdogConfig,

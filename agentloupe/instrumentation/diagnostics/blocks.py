@@ -19,7 +19,8 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from agentloupe.instrumentation import semconv
-from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock, LoopMonitor
+from agentloupe.instrumentation.diagnostics.loopblock import LoopBlock
+from agentloupe.instrumentation.diagnostics.loopmonitor import LoopMonitor
 from agentloupe.instrumentation.telemetry import lazylog, metrics
 
 log = lazylog.get_logger("agentloupe.watchdog")

@@ -30,15 +30,14 @@ import faulthandler
 import gc
 import os
 import signal
-import sysconfig
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from typing import IO
 
+from agentloupe.instrumentation.diagnostics.loopblock import IMPORTING, LoopBlock
 from agentloupe.instrumentation.diagnostics.parked import Job, run_parked
 from agentloupe.instrumentation.diagnostics.stacks import importing, thread_stack
 from agentloupe.instrumentation.telemetry import metrics
@@ -72,64 +71,6 @@ def own_work() -> Iterator[None]:
         _own_work.set()
         if paused and owner is not None:
             owner._arm(force=True)
-
-
-@dataclass
-class LoopBlock:
-    blocked_s: float
-    stack: list[str]
-    line: str
-    source: str  # "heartbeat" or "c-level"
-
-    @classmethod
-    def from_stack(cls, blocked_s: float, stack: list[str]) -> LoopBlock:
-        """A block seen by the heartbeat, with the loop thread's formatted stack (innermost last)."""
-        return cls(blocked_s, stack, _innermost(stack), "heartbeat")
-
-    @classmethod
-    def from_dump(cls, blocked_s: float, dump: str) -> LoopBlock:
-        """A block inside C code, from faulthandler's dump (most recent call first)."""
-        return cls(blocked_s, dump.splitlines(), _outermost_first(dump), "c-level")
-
-
-def _parse_file_line(line: str) -> str | None:
-    """``File "x.py", line 3 in f`` (faulthandler) or ``File "x.py", line 3, in f`` (traceback)."""
-    line = line.strip()
-    if not line.startswith('File "') or line.startswith('File "<frozen'):
-        return None
-    path, _, rest = line[6:].partition('", line ')
-    number, _, function = rest.replace(", in ", " in ").partition(" in ")
-    return f"{path}:{number.strip()} in {function.strip()}"
-
-
-_STDLIB = sysconfig.get_paths()["stdlib"]
-_OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # agentloupe/instrumentation/: the hooks
-IMPORTING = "importing "
-
-
-def _pick(frames: list[str]) -> str:
-    """The innermost frame of the program: not the standard library (``time.sleep``'s caller, not
-    ``re.match``), not agentloupe's own hooks (a GC callback or an import hook it ran in)."""
-    for frame in frames:
-        if not frame.startswith(_STDLIB) and not frame.startswith(_OWN):
-            return frame
-    return frames[0] if frames else "?"
-
-
-def _innermost(stack: list[str]) -> str:
-    """The blocking line of a formatted stack (innermost last); an import says what it imports."""
-    frames = [f for entry in reversed(stack) if (f := _parse_file_line(entry.strip().splitlines()[0]))]
-    module = next((entry[len(IMPORTING) :] for entry in stack if entry.startswith(IMPORTING)), None)
-    if module is None:
-        return _pick(frames)
-    # an import: named from the program's own line that led to it, not the imported library's
-    mine = [f for f in frames if f"{os.sep}site-packages{os.sep}" not in f]
-    return f"{IMPORTING}{module} (from {_pick(mine or frames)})"
-
-
-def _outermost_first(dump: str) -> str:
-    """The blocking line of a faulthandler dump (it lists the most recent call first)."""
-    return _pick([f for line in dump.splitlines() if (f := _parse_file_line(line))])
 
 
 #: The loop threads' schedstat files, open (a read every heartbeat: one system call, not three).
@@ -409,7 +350,7 @@ class LoopMonitor:
         if waited is not None and waited > blocked / 2:
             self.starved += 1
             return None
-        return LoopBlock(blocked, stack, _innermost(stack), "heartbeat")
+        return LoopBlock.from_stack(blocked, stack)
 
     def _run(self) -> None:
         lag_metric = metrics.event_loop_lag()

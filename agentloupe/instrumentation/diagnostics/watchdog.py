@@ -29,7 +29,8 @@ from opentelemetry.trace import Span
 from agentloupe.instrumentation import semconv
 from agentloupe.instrumentation.diagnostics.blocks import BlockReporter, in_span
 from agentloupe.instrumentation.diagnostics.exceeded import EXIT_DEADLINE, DeadlineExceeded
-from agentloupe.instrumentation.diagnostics.loopmonitor import LoopBlock, LoopMonitor
+from agentloupe.instrumentation.diagnostics.loopblock import LoopBlock
+from agentloupe.instrumentation.diagnostics.loopmonitor import LoopMonitor
 from agentloupe.instrumentation.diagnostics.parked import Job, run_parked
 from agentloupe.instrumentation.diagnostics.stacks import thread_stack
 from agentloupe.instrumentation.diagnostics.waits import all_stacks, deadlocked, span_of_node, waits_of
