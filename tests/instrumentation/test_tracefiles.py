@@ -183,3 +183,23 @@ def read_spans_of(path):
 
     return [record for line in path.read_text().splitlines() if line.strip("\0").strip()
             for record in parse_request(line.strip("\0"))]
+
+
+def test_a_full_disk_loses_the_records_it_refused_and_writing_resumes_after(tmp_path, monkeypatch):
+    from agentloupe.instrumentation.telemetry import tracefiles
+
+    real = tracefiles._fallocate
+    trace_file = TraceFile(tmp_path / "svc-1.jsonl", max_bytes=64 * 1024)  # a chunk of 64 KiB
+
+    def full(fd, offset, length):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tracefiles, "_fallocate", full)
+    trace_file.write('{"lost": 1}')
+    assert trace_file.failed == 1
+    monkeypatch.setattr(tracefiles, "_fallocate", real)
+    for i in range(2000):  # once there is room again
+        trace_file.write(f'{{"kept": {i}}}')
+    trace_file.close()
+    lines = (tmp_path / "svc-1.jsonl").read_text().splitlines()
+    assert trace_file.failed == 1 and lines == [f'{{"kept": {i}}}' for i in range(2000)]

@@ -234,6 +234,7 @@ class TraceFile:
         if self._map is not None:
             self._map.close()
             self._map = None
+        self._map_start = start
         if _fallocate is not None:
             _fallocate(self._fd, start, self._chunk)
         elif os.fstat(self._fd).st_size < start + self._chunk:
@@ -248,7 +249,9 @@ class TraceFile:
             self._size += size
             return
         while data:
-            assert self._map is not None
+            if self._map is None:  # (its growth failed before, a full disk: tried again now)
+                self._map_at(self._size - self._size % self._chunk)
+                continue
             at = self._size - self._map_start
             room = self._chunk - at
             if room <= 0:
