@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
 from typing import Any, Protocol
@@ -30,17 +31,20 @@ class SpanHook(Protocol):
 
 #: Replaced, never changed in place: a span ending on another thread iterates the tuple it read.
 _hooks: tuple[SpanHook, ...] = ()
+_hooks_lock = threading.Lock()  # (two watchdogs starting on two threads: neither change lost)
 
 
 def add_span_hook(hook: SpanHook) -> None:
     global _hooks
-    if hook not in _hooks:
-        _hooks = (*_hooks, hook)
+    with _hooks_lock:
+        if hook not in _hooks:
+            _hooks = (*_hooks, hook)
 
 
 def remove_span_hook(hook: SpanHook) -> None:
     global _hooks
-    _hooks = tuple(h for h in _hooks if h is not hook)
+    with _hooks_lock:
+        _hooks = tuple(h for h in _hooks if h is not hook)
 
 
 def span_started(span: Span) -> None:

@@ -203,3 +203,36 @@ def test_a_full_disk_loses_the_records_it_refused_and_writing_resumes_after(tmp_
     trace_file.close()
     lines = (tmp_path / "svc-1.jsonl").read_text().splitlines()
     assert trace_file.failed == 1 and lines == [f'{{"kept": {i}}}' for i in range(2000)]
+
+
+def test_a_record_cut_at_a_chunk_that_could_not_grow_is_written_over_not_joined_to_the_next(tmp_path, monkeypatch):
+    from agentloupe.instrumentation.telemetry import tracefiles
+
+    real = tracefiles._fallocate
+    trace_file = TraceFile(tmp_path / "svc-1.jsonl", max_bytes=1024 * 1024)
+    record = '{"n": "' + "x" * 90 + '"}'  # 100 bytes with its newline
+    for _ in range(tracefiles.CHUNK_BYTES // 100):
+        trace_file.write(record)  # up to 76 bytes short of the first chunk's end
+    monkeypatch.setattr(tracefiles, "_fallocate", lambda *args: (_ for _ in ()).throw(OSError(28, "full")))
+    trace_file.write('{"lost": "' + "y" * 200 + '"}')  # crosses into the chunk that cannot grow
+    monkeypatch.setattr(tracefiles, "_fallocate", real)
+    trace_file.write('{"after": 1}')
+    trace_file.close()
+    lines = (tmp_path / "svc-1.jsonl").read_text().splitlines()
+    assert trace_file.failed == 1 and lines[-1] == '{"after": 1}' and lines[:-1] == [record] * (len(lines) - 1)
+
+
+def test_telemetry_set_up_again_in_a_process_writes_through_the_same_trace_file(tmp_path, monkeypatch):
+    # two mappings of one file would write over each other: configure() after shutdown() reuses it
+    from agentloupe.instrumentation.telemetry.tracefiles import trace_file_for
+
+    monkeypatch.setenv("AGENTLOUPE_HOME", str(tmp_path))
+    first = trace_file_for("svc")
+    first.write('{"a": 1}')
+    first.close()
+    again = trace_file_for("svc")
+    assert again is first
+    again.write('{"b": 2}')
+    first.write('{"c": 3}')
+    again.close()
+    assert (first.path).read_text().splitlines() == ['{"a": 1}', '{"b": 2}', '{"c": 3}']

@@ -252,9 +252,8 @@ class LoopMonitor:
         if threading.current_thread() is threading.main_thread():
             self._stop_c_level_timer()
         self._waiting_beat.set()  # wake the monitor now, not when the beat it waits for is due
-        if self._job is not None and not self._job.on_this_thread():
-            self._job.wait(timeout=1.0)
-        _forget_schedstat(self._loop_native_id)
+        if self._job is not None and not self._job.on_this_thread() and self._job.wait(timeout=1.0):
+            _forget_schedstat(self._loop_native_id)  # (not while the monitor may still read it)
 
     def _beat(self, done: threading.Event) -> None:
         now, cpu = time.monotonic(), time.thread_time()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 
 IDLE_NAME = "agentloupe-parked"
@@ -51,11 +52,13 @@ class _Parked(threading.Thread):
 
 _idle: list[_Parked] = []
 _lock = threading.Lock()
+_running: weakref.WeakSet[Job] = weakref.WeakSet()
 
 
 def run_parked(target: Callable[[], None], name: str) -> Job:
     """Run ``target`` on a parked daemon thread named ``name`` while it runs."""
     job = Job()
+    _running.add(job)
     with _lock:
         worker = _idle.pop() if _idle else None
     if worker is None:
@@ -70,5 +73,15 @@ def parked_threads() -> int:
     return len(_idle)
 
 
+def _after_fork_in_child() -> None:
+    """The parent's threads are not in the child: none is parked, no job of theirs runs here (and
+    the lock may have been held by one of them at the fork)."""
+    global _lock
+    _lock = threading.Lock()
+    _idle.clear()
+    for job in list(_running):
+        job.done.set()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_idle.clear)  # the parent's threads are not in the child
+    os.register_at_fork(after_in_child=_after_fork_in_child)

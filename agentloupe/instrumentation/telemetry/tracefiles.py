@@ -205,14 +205,17 @@ class TraceFile:
     def write(self, line: str) -> None:
         data = (line + "\n").encode("utf-8", "replace")
         with self._lock:
+            before = self._size
             try:
                 if self._fd is None:
                     self._open()
+                    before = self._size
                 self._copy(data)
                 if self._size > self.max_bytes:
                     self._rotate()
             except Exception:  # a full disk (or a span ended as the interpreter is torn down):
                 self.failed += 1  # the agent goes on; the count says what was lost
+                self._size = before  # a record half copied is written over by the next
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -344,12 +347,19 @@ class FileSpanProcessor(SpanProcessor):
 
 
 def trace_file_for(service: str) -> TraceFile:
-    """This process's trace file, sized by ``AGENTLOUPE_TRACE_FILE_MAX_MB`` and ``AGENTLOUPE_TRACE_FILES_ROTATED``."""
+    """This process's trace file, sized by ``AGENTLOUPE_TRACE_FILE_MAX_MB`` and ``AGENTLOUPE_TRACE_FILES_ROTATED``.
+
+    One per path in a process: telemetry set up again (``configure()`` after ``shutdown()``) writes
+    through the same one (two mappings of one file would write over each other).
+    """
     max_mb = _env_number("AGENTLOUPE_TRACE_FILE_MAX_MB", DEFAULT_MAX_BYTES / 1024 / 1024)
     keep = int(_env_number("AGENTLOUPE_TRACE_FILES_ROTATED", DEFAULT_KEEP_ROTATED))
-    return TraceFile(
-        traces_dir() / f"{service}-{os.getpid()}.jsonl", max_bytes=int(max_mb * 1024 * 1024), keep_rotated=keep
-    )
+    path = traces_dir() / f"{service}-{os.getpid()}.jsonl"
+    for existing in list(_files):
+        if existing.path == path:
+            existing.max_bytes, existing.keep_rotated = int(max_mb * 1024 * 1024), keep
+            return existing
+    return TraceFile(path, max_bytes=int(max_mb * 1024 * 1024), keep_rotated=keep)
 
 
 def _env_number(name: str, default: float) -> float:
