@@ -122,6 +122,11 @@ def _envelope(span: ReadableSpan) -> tuple[str, str]:
 _OPEN = '{"key":"' + semconv.SPAN_OPEN + '","value":{"boolValue":true}}'
 
 
+def _closed(opened: str, attributes: Any) -> str:
+    """An event or a link: its fields so far, its attributes if any, closed."""
+    return opened + (f',"attributes":[{_key_values(attributes)}]}}' if attributes else "}")
+
+
 def encode_span(span: ReadableSpan, *, open_: bool = False) -> str:
     """One span as one OTLP/JSON ``ExportTraceServiceRequest`` (one line)."""
     context = span.get_span_context()
@@ -139,26 +144,26 @@ def encode_span(span: ReadableSpan, *, open_: bool = False) -> str:
         parts.append(f',"attributes":[{attributes}]')
     events = getattr(span, "_events", None)
     if events and not open_:
-        parts.append(',"events":[')
         parts.append(
-            ",".join(
-                f'{{"timeUnixNano":"{e.timestamp}","name":{_quote(e.name)}'
-                + (f',"attributes":[{_key_values(e.attributes)}]}}' if e.attributes else "}")
-                for e in events
+            ',"events":['
+            + ",".join(
+                _closed(f'{{"timeUnixNano":"{e.timestamp}","name":{_quote(e.name)}', e.attributes) for e in events
             )
+            + "]"
         )
-        parts.append("]")
     links = getattr(span, "_links", None)
     if links:
-        parts.append(',"links":[')
         parts.append(
-            ",".join(
-                f'{{"traceId":"{link.context.trace_id:032x}","spanId":"{link.context.span_id:016x}"'
-                + (f',"attributes":[{_key_values(link.attributes)}]}}' if link.attributes else "}")
+            ',"links":['
+            + ",".join(
+                _closed(
+                    f'{{"traceId":"{link.context.trace_id:032x}","spanId":"{link.context.span_id:016x}"',
+                    link.attributes,
+                )
                 for link in links
             )
+            + "]"
         )
-        parts.append("]")
     status = span.status
     if status.status_code is not StatusCode.UNSET and not open_:
         parts.append(f',"status":{{"code":{_STATUS[status.status_code]}')
